@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Shoal: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shoal",
+        abstract: "Shoal: an ahead-of-time WebAssembly compiler and runtime for dense, concurrent instances.",
+        subcommands: [Wast.self, Validate.self]
+    )
+}

@@ -1,0 +1,174 @@
+import Foundation
+import WAT
+import WasmCore
+import WasmDecoder
+import WasmText
+
+/// Runs WebAssembly spec test scripts (.wast) against Shoal.
+///
+/// Every directive is counted once as passed, failed or skipped. A directive is skipped only when it
+/// needs something Shoal does not do yet (execution, until the code generator exists), and the
+/// reason is counted so the summary shows it; nothing is dropped silently.
+public struct SpecRunner: Sendable {
+    public init() {}
+
+    /// Why a directive that needs execution is skipped, until the code generator lands.
+    public static let executionSkipReason = "needs execution (the code generator is not built yet)"
+
+    /// Finds the .wast files named by `paths` (files, or directories searched recursively), sorted.
+    public static func collectFiles(_ paths: [String]) throws -> [String] {
+        var files: [String] = []
+        let fm = FileManager.default
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw RunnerError(message: "no such file or directory: \(path)")
+            }
+            if isDirectory.boolValue {
+                guard let e = fm.enumerator(atPath: path) else { continue }
+                var found: [String] = []
+                for case let name as String in e where name.hasSuffix(".wast") {
+                    found.append((path as NSString).appendingPathComponent(name))
+                }
+                files += found.sorted()
+            } else {
+                files.append(path)
+            }
+        }
+        return files
+    }
+
+    /// Runs one script file.
+    public func run(file path: String) -> FileResult {
+        var result = FileResult(path: path)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            result.record(.failed("cannot read file"), line: 0, keyword: "file")
+            return result
+        }
+        let source = String(decoding: data, as: UTF8.self)
+        for directive in ScriptSplitter.split(source) {
+            let outcome = run(directive)
+            result.record(outcome, line: directive.line, keyword: directive.keyword)
+        }
+        return result
+    }
+
+    func run(_ directive: ScriptDirective) -> Outcome {
+        let parsed: WASTDirective
+        do {
+            var script = try parseWAST(directive.text, features: [.referenceTypes, .simd])
+            guard let next = try script.nextDirective() else { return .failed("empty directive") }
+            parsed = next.directive
+        } catch {
+            // The text parser rejected the directive. For an assertion that the module is malformed or
+            // invalid, that rejection is the expected outcome (a module that cannot even be encoded).
+            if directive.keyword == "assert_malformed" || directive.keyword == "assert_invalid" {
+                return .rejected(byTextParser: true, messageMatched: false)
+            }
+            return .failed("text parser: \(error)")
+        }
+        return run(parsed)
+    }
+
+    func run(_ directive: WASTDirective) -> Outcome {
+        switch directive {
+        case .module(let module):
+            switch load(module.source) {
+            case .success: return .passed
+            case .failure(let error): return .failed("module did not load: \(error)")
+            }
+        case .assertMalformed(let module, let message), .assertInvalid(let module, let message):
+            switch load(module.source) {
+            case .success: return .failed("module should have been rejected with \"\(message)\", but it loaded")
+            case .failure(.text):
+                return .rejected(byTextParser: true, messageMatched: false)
+            case .failure(.binary(let error)):
+                return .rejected(byTextParser: false, messageMatched: error.message.hasPrefix(message))
+            }
+        case .assertTrap(execute: .wat(let wat), _), .assertUnlinkable(let wat, _):
+            // The module must still be valid; running or linking it needs the runtime.
+            if case .failure(let error) = load(.text(wat)) { return .failed("module did not load: \(error)") }
+            return .skipped(Self.executionSkipReason)
+        case .moduleInstance:
+            return .skipped("module definitions are a WebAssembly 3.0 feature")
+        default:
+            return .skipped(Self.executionSkipReason)
+        }
+    }
+
+    enum LoadError: Error, CustomStringConvertible {
+        case text(String)
+        case binary(WasmError)
+        var description: String {
+            switch self {
+            case .text(let m): "text: \(m)"
+            case .binary(let e): e.description
+            }
+        }
+    }
+
+    func load(_ source: ModuleSource) -> Result<Module, LoadError> {
+        let bytes: [UInt8]
+        do {
+            switch source {
+            case .text(let wat): bytes = try wat.encode()
+            case .quote(let text): bytes = try WAT.wat2wasm(String(decoding: text, as: UTF8.self), features: [.referenceTypes, .simd])
+            case .binary(let b): bytes = b
+            }
+        } catch {
+            return .failure(.text("\(error)"))
+        }
+        do {
+            return .success(try ModuleDecoder.decode(bytes))
+        } catch {
+            return .failure(.binary(error))
+        }
+    }
+}
+
+public struct RunnerError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// What happened to one directive.
+public enum Outcome: Sendable, Equatable {
+    case passed
+    /// An assert_malformed or assert_invalid module was rejected, as it should be.
+    case rejected(byTextParser: Bool, messageMatched: Bool)
+    case failed(String)
+    case skipped(String)
+}
+
+/// The tally for one script.
+public struct FileResult: Sendable {
+    public var path: String
+    public var passed = 0
+    public var failed = 0
+    public var skipped = 0
+    /// Rejections of assert_malformed / assert_invalid modules, and how many gave the spec's message.
+    public var rejections = 0
+    public var rejectionsWithExpectedMessage = 0
+    public var rejectionsByTextParser = 0
+    public var failures: [String] = []
+    public var skipReasons: [String: Int] = [:]
+
+    public init(path: String) { self.path = path }
+
+    mutating func record(_ outcome: Outcome, line: Int, keyword: String) {
+        switch outcome {
+        case .passed: passed += 1
+        case .rejected(let byText, let matched):
+            passed += 1
+            rejections += 1
+            if byText { rejectionsByTextParser += 1 }
+            if matched { rejectionsWithExpectedMessage += 1 }
+        case .failed(let message):
+            failed += 1
+            failures.append("line \(line): \(keyword): \(message)")
+        case .skipped(let reason):
+            skipped += 1
+            skipReasons["\(keyword): \(reason)", default: 0] += 1
+        }
+    }
+}
