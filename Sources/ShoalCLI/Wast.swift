@@ -35,6 +35,9 @@ struct Wast: ParsableCommand {
             for failure in verbose ? result.failures : Array(result.failures.prefix(10)) {
                 print("  FAIL \(failure)")
             }
+            if verbose {
+                for mismatch in result.messageMismatches { print("  MESSAGE \(mismatch)") }
+            }
             if !verbose && result.failures.count > 10 { print("  ... \(result.failures.count - 10) more failures (use --verbose)") }
             total.passed += result.passed
             total.failed += result.failed

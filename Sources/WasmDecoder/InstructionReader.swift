@@ -149,8 +149,8 @@ public struct InstructionReader: Sendable {
     mutating func readMemArg() throws(WasmError) -> MemArg {
         let start = reader.position
         let align = try reader.readU32()
-        // Bit 6 would select a memory index (multi-memory), which WebAssembly 2.0 does not have.
-        guard align < 64 else { throw .malformed("malformed memop flags", at: start) }
+        // An alignment of 2^32 or more cannot be expressed; bit 6 (multi-memory) is not WebAssembly 2.0.
+        guard align < 32 else { throw .malformed("malformed memop flags", at: start) }
         return MemArg(align: align, offset: try reader.readU32())
     }
 
