@@ -24,8 +24,22 @@ public struct FunctionValidator: Sendable {
     public let type: FuncType
     /// Operand types; `nil` is the unknown type of the polymorphic stack.
     public private(set) var operands: [ValueType?] = []
-    public private(set) var frames: [ControlFrame] = []
+    public private(set) var frames: [ControlFrame] = [] {
+        didSet { syncTop() }
+    }
     private let locals: LocalTypes
+    /// Copies of the innermost frame's `height` and `unreachable`, read on every pop without
+    /// copying the frame (whose type arrays would cost a retain and release each time).
+    private var topHeight = 0
+    private var topUnreachable = false
+
+    @inline(__always)
+    private mutating func syncTop() {
+        if let last = frames.last {
+            topHeight = last.height
+            topUnreachable = last.unreachable
+        }
+    }
 
     /// Whether the function's final `end` has been seen.
     public var isFinished: Bool { frames.isEmpty }
@@ -35,6 +49,7 @@ public struct FunctionValidator: Sendable {
         self.type = type
         self.locals = LocalTypes(params: type.params, counts: localCounts, types: localTypes)
         frames.append(ControlFrame(kind: .function, params: [], results: type.results, height: 0, unreachable: false))
+        syncTop()
         operands.reserveCapacity(16)
     }
 
@@ -47,9 +62,8 @@ public struct FunctionValidator: Sendable {
 
     @inline(__always)
     mutating func pop(at offset: Int) throws(WasmError) -> ValueType? {
-        let frame = frames[frames.count - 1]
-        if operands.count == frame.height {
-            if frame.unreachable { return nil }
+        if operands.count == topHeight {
+            if topUnreachable { return nil }
             throw .invalid("type mismatch", at: offset)
         }
         return operands.removeLast()
@@ -332,6 +346,10 @@ struct LocalTypes: Sendable {
     /// End index (exclusive, counting params) of each run of declared locals.
     let runEnds: [UInt64]
     let runTypes: [ValueType]
+    /// Params and locals expanded, when there are few enough (the common case) that a flat array
+    /// is cheaper than the binary search; empty otherwise.
+    let flat: [ValueType]
+    static let flatLimit: UInt64 = 4096
 
     init(params: [ValueType], counts: [UInt32], types: [ValueType]) {
         self.params = params
@@ -344,10 +362,20 @@ struct LocalTypes: Sendable {
         }
         self.runEnds = ends
         self.runTypes = types
+        if total <= Self.flatLimit {
+            var flat = params
+            flat.reserveCapacity(Int(total))
+            for (c, t) in zip(counts, types) { flat.append(contentsOf: repeatElement(t, count: Int(c))) }
+            self.flat = flat
+        } else {
+            self.flat = []
+        }
     }
 
+    @inline(__always)
     subscript(index: UInt32) -> ValueType? {
         let i = Int(index)
+        if !flat.isEmpty { return i < flat.count ? flat[i] : nil }
         if i < params.count { return params[i] }
         // Binary search for the first run whose end is past the index.
         var lo = 0
