@@ -2,8 +2,10 @@
 import PackageDescription
 
 // Module layout (dependency arrows point one way; see Docs/ARCHITECTURE.md):
-//   WasmCore  <-  WasmDecoder  <-  SpecRunner  <-  shoal (CLI)
-//                 WasmText (WasmKit's WAT) <-/
+//   WasmCore  <-  WasmDecoder  <-  Compiler  ->  X64, RuntimeABI
+//   WasmCore  <-  RuntimeABI   <-  Runtime   ->  CShoal (signal handler, the only C)
+//   SpecRunner -> WasmDecoder, WasmText, Compiler, Runtime;  shoal (CLI) -> SpecRunner
+//   The compiler and the runtime never import each other: RuntimeABI is their only contract.
 let package = Package(
     name: "Shoal",
     platforms: [.macOS(.v15)],
@@ -20,14 +22,22 @@ let package = Package(
     targets: [
         .target(name: "WasmCore"),
         .target(name: "WasmDecoder", dependencies: ["WasmCore"]),
+        .target(name: "X64"),
+        .target(name: "RuntimeABI", dependencies: ["WasmCore"]),
+        .target(name: "Compiler", dependencies: ["WasmDecoder", "X64", "RuntimeABI"]),
+        .target(name: "CShoal"),
+        .target(name: "Runtime", dependencies: ["RuntimeABI", "CShoal", "WasmCore"]),
         .target(name: "WasmText", dependencies: [.product(name: "WAT", package: "WasmKit")]),
-        .target(name: "SpecRunner", dependencies: ["WasmDecoder", "WasmText", .product(name: "WAT", package: "WasmKit")]),
+        .target(name: "SpecRunner", dependencies: ["WasmDecoder", "WasmText", "Compiler", "Runtime", .product(name: "WAT", package: "WasmKit")]),
         .executableTarget(
             name: "ShoalCLI",
-            dependencies: ["SpecRunner", "WasmDecoder", "WasmText", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["SpecRunner", "WasmDecoder", "WasmText", "Compiler", "Runtime", "RuntimeABI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "DecodeBench", dependencies: ["WasmDecoder"], path: "Bench/DecodeBench"),
+        .testTarget(name: "X64Tests", dependencies: ["X64"]),
+        .testTarget(name: "RuntimeUnitTests", dependencies: ["Runtime", "RuntimeABI"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Compiler", "WasmDecoder", "WasmText"]),
         .testTarget(name: "WasmDecoderTests", dependencies: ["WasmDecoder", "WasmText"]),
-        .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "WasmDecoder"]),
+        .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "WasmDecoder", "RuntimeABI", "Compiler"]),
     ]
 )

@@ -5,6 +5,6 @@ struct Shoal: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shoal",
         abstract: "Shoal: an ahead-of-time WebAssembly compiler and runtime for dense, concurrent instances.",
-        subcommands: [Wast.self, Validate.self]
+        subcommands: [Run.self, Wast.self, Validate.self]
     )
 }

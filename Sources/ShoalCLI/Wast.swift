@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RuntimeABI
 import SpecRunner
 
 /// `shoal wast PATH...`: runs spec test scripts and prints one line per file and a total.
@@ -15,6 +16,9 @@ struct Wast: ParsableCommand {
     @Argument(help: "Files or directories of .wast scripts.")
     var paths: [String]
 
+    @Option(help: "Linear memory protection: guarded (guard pages, no bounds checks) or bounded (explicit checks).")
+    var heap: HeapMode = .guarded
+
     @Flag(name: .shortAndLong, help: "List every failure (otherwise the first 10 per file) and skip reasons per file.")
     var verbose = false
 
@@ -25,7 +29,7 @@ struct Wast: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let runner = SpecRunner()
+        let runner = SpecRunner(heapMode: heap)
         var total = FileResult(path: "total")
         var skipReasons: [String: Int] = [:]
         // Files are independent: run them on all cores, print in order.

@@ -1,4 +1,5 @@
 import Foundation
+import RuntimeABI
 import WAT
 import WasmCore
 import WasmDecoder
@@ -10,10 +11,12 @@ import WasmText
 /// needs something Shoal does not do yet (execution, until the code generator exists), and the
 /// reason is counted so the summary shows it; nothing is dropped silently.
 public struct SpecRunner: Sendable {
-    public init() {}
+    /// How the runtime protects linear memory while the scripts run.
+    public var heapMode: HeapMode
 
-    /// Why a directive that needs execution is skipped, until the code generator lands.
-    public static let executionSkipReason = "needs execution (the code generator is not built yet)"
+    public init(heapMode: HeapMode = .guarded) {
+        self.heapMode = heapMode
+    }
 
     /// Finds the .wast files named by `paths` (files, or directories searched recursively), sorted.
     public static func collectFiles(_ paths: [String]) throws -> [String] {
@@ -38,22 +41,33 @@ public struct SpecRunner: Sendable {
         return files
     }
 
-    /// Runs one script file.
+    /// Runs one script file, on a thread with a large stack (see `LargeStack`).
     public func run(file path: String) -> FileResult {
+        LargeStack.run { runOnThisThread(file: path) }
+    }
+
+    func runOnThisThread(file path: String) -> FileResult {
         var result = FileResult(path: path)
         guard let data = FileManager.default.contents(atPath: path) else {
             result.record(.failed("cannot read file"), line: 0, keyword: "file")
             return result
         }
         let source = String(decoding: data, as: UTF8.self)
+        let executor: ScriptExecutor
+        do {
+            executor = try ScriptExecutor(heapMode: heapMode)
+        } catch {
+            result.record(.failed("cannot set up the spectest module: \(error)"), line: 0, keyword: "file")
+            return result
+        }
         for directive in ScriptSplitter.split(source) {
-            let outcome = run(directive)
+            let outcome = run(directive, executor: executor)
             result.record(outcome, line: directive.line, keyword: directive.keyword)
         }
         return result
     }
 
-    func run(_ directive: ScriptDirective) -> Outcome {
+    func run(_ directive: ScriptDirective, executor: ScriptExecutor) -> Outcome {
         let parsed: WASTDirective
         do {
             var script = try parseWAST(directive.text, features: [.referenceTypes, .simd])
@@ -67,16 +81,14 @@ public struct SpecRunner: Sendable {
             }
             return .failed("text parser: \(error)")
         }
-        return run(parsed)
+        return run(parsed, executor: executor)
     }
 
-    func run(_ directive: WASTDirective) -> Outcome {
+    func run(_ directive: WASTDirective, executor: ScriptExecutor) -> Outcome {
         switch directive {
         case .module(let module):
-            switch load(module.source) {
-            case .success: return .passed
-            case .failure(let error): return .failed("module did not load: \(error)")
-            }
+            if module.isDefinition { return .skipped("module definitions are a WebAssembly 3.0 feature") }
+            return executor.module(module)
         case .assertMalformed(let module, let message), .assertInvalid(let module, let message):
             switch load(module.source) {
             case .success: return .failed("module should have been rejected with \"\(message)\", but it loaded")
@@ -86,14 +98,28 @@ public struct SpecRunner: Sendable {
                 if error.message.hasPrefix(message) { return .rejected(byTextParser: false, messageMatched: true) }
                 return .rejectedWithOtherMessage(expected: message, actual: error.description)
             }
-        case .assertTrap(execute: .wat(let wat), _), .assertUnlinkable(let wat, _):
-            // The module must still be valid; running or linking it needs the runtime.
-            if case .failure(let error) = load(.text(wat)) { return .failed("module did not load: \(error)") }
-            return .skipped(Self.executionSkipReason)
+        case .assertReturn(let execute, let results):
+            return executor.assertReturn(execute, results)
+        case .assertTrap(let execute, let message):
+            return executor.assertTrap(execute, message)
+        case .assertExhaustion(let call, let message):
+            return executor.assertExhaustion(call, message)
+        case .assertUnlinkable(let wat, let message):
+            return executor.assertUnlinkable(wat, message)
+        case .register(let name, let moduleId):
+            return executor.register(name, moduleId: moduleId)
+        case .invoke(let invoke):
+            switch executor.invoke(invoke) {
+            case .success: return .passed
+            case .failure(.unavailable(let reason)): return .skipped(reason)
+            case .failure(let failure): return .failed("\(failure)")
+            }
         case .moduleInstance:
             return .skipped("module definitions are a WebAssembly 3.0 feature")
-        default:
-            return .skipped(Self.executionSkipReason)
+        case .assertException:
+            return .skipped("exceptions are a WebAssembly 3.0 feature")
+        case .assertFuel, .assertOutOfFuel:
+            return .skipped("fuel assertions are WasmKit-specific")
         }
     }
 

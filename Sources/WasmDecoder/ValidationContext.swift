@@ -63,3 +63,23 @@ public struct ValidationContext: Sendable {
         guard let count = dataCount, index < count else { throw .invalid("unknown data segment \(index)", at: offset) }
     }
 }
+
+extension Module {
+    /// The validation context of a fully decoded module, for validating (or compiling) function
+    /// bodies after `ModuleDecoder.decode(_:validateFunctions: false)`.
+    public var validationContext: ValidationContext {
+        var functionTypeIndices: [UInt32] = []
+        for i in imports { if case .function(let t) = i.descriptor { functionTypeIndices.append(t) } }
+        functionTypeIndices += self.functionTypeIndices
+        // C.refs: function indices that occur in the module outside function bodies and the start.
+        var declared = Set<UInt32>()
+        for e in exports where e.kind == .function { declared.insert(e.index) }
+        for g in globals { if case .refFunc(let f) = g.initializer { declared.insert(f) } }
+        for segment in elements {
+            for initializer in segment.initializers { if case .refFunc(let f) = initializer { declared.insert(f) } }
+        }
+        return ValidationContext(
+            types: types, functionTypeIndices: functionTypeIndices, tables: allTables, memories: allMemories,
+            globals: allGlobals, elementTypes: elements.map(\.type), dataCount: dataCount, declaredFunctions: declared)
+    }
+}

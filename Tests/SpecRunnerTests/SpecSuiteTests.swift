@@ -1,4 +1,5 @@
 import Foundation
+import RuntimeABI
 import SpecRunner
 import Testing
 
@@ -32,13 +33,16 @@ struct SpecSuiteTests {
         .enabled(if: specSuite != nil, "spec test suite not found (set SHOAL_SPEC_TESTSUITE)"),
         arguments: files("core"))
     func core(file: String) {
-        let result = SpecRunner().run(file: file)
-        #expect(result.failed == 0, "\(result.failures.joined(separator: "\n"))")
-        #expect(result.passed > 0 || result.skipped > 0 || file.hasSuffix("inline-module.wast"))
+        for heapMode in HeapMode.allCases {
+            let result = SpecRunner(heapMode: heapMode).run(file: file)
+            #expect(result.failed == 0, "\(heapMode): \(result.failures.joined(separator: "\n"))")
+            #expect(result.skipped == 0, "\(heapMode): \(result.skipReasons)")
+            #expect(result.passed > 0 || file.hasSuffix("inline-module.wast"))
+        }
     }
 
     @Test(
-        "SIMD scripts: every module decodes and validates, every malformed/invalid one is rejected",
+        "SIMD scripts: every module decodes and validates, every malformed/invalid one is rejected; execution is skipped",
         .enabled(if: specSuite != nil, "spec test suite not found (set SHOAL_SPEC_TESTSUITE)"),
         arguments: files("simd"))
     func simd(file: String) {
@@ -58,11 +62,9 @@ struct SpecSuiteTests {
             let r = SpecRunner().run(file: file)
             rejections += r.rejections
             skipped += r.skipped
-            // Until the code generator exists, only directives that need execution are skipped.
-            for reason in r.skipReasons.keys { #expect(reason.hasSuffix(SpecRunner.executionSkipReason), "\(reason)") }
         }
         // The suite has 1,300 assert_malformed and 1,477 assert_invalid directives (its README).
         #expect(rejections == 1_300 + 1_477)
-        #expect(skipped > 0)
+        #expect(skipped == 0)
     }
 }

@@ -1,0 +1,61 @@
+import RuntimeABI
+import WasmCore
+import WasmDecoder
+import X64
+
+/// What every function compiler of a module shares.
+struct ModuleContext {
+    let module: Module
+    let context: ValidationContext
+    let layout: VMContextLayout
+    let heapMode: HeapMode
+    /// Entry label of each defined function (index = function index - imported count).
+    let functionLabels: [Label]
+    let trapExit: Label
+}
+
+/// Compiles a decoded module to x86-64: the module's stubs (entry trampoline, trap exit, host
+/// stub), then every function body in one pass each, validating as it goes.
+public enum ModuleCompiler {
+    /// Decodes, validates and compiles a binary module.
+    public static func compile(bytes: [UInt8], heapMode: HeapMode) throws -> CompiledModule {
+        let module = try ModuleDecoder.decode(bytes, validateFunctions: false)
+        return try compile(module, heapMode: heapMode)
+    }
+
+    /// Compiles a module decoded with `validateFunctions: false` (bodies are validated here).
+    public static func compile(_ module: Module, heapMode: HeapMode) throws -> CompiledModule {
+        var asm = Assembler()
+        let layout = VMContextLayout(module: module)
+        let functionLabels = module.functionBodies.map { _ in asm.newLabel() }
+        let trapExit = asm.newLabel()
+        let entryRestore = asm.newLabel()
+        let shared = ModuleContext(module: module, context: module.validationContext, layout: layout, heapMode: heapMode,
+                                   functionLabels: functionLabels, trapExit: trapExit)
+
+        let entry = asm.offset
+        Stubs.emitEntryTrampoline(&asm, restore: entryRestore)
+        asm.align(16)
+        let trapExitOffset = asm.offset
+        Stubs.emitTrapExit(&asm, trapExit: trapExit, restore: entryRestore)
+        asm.align(16)
+        let hostStub = asm.offset
+        Stubs.emitHostStub(&asm, trapExit: trapExit)
+
+        var offsets: [Int] = []
+        var ends: [Int] = []
+        offsets.reserveCapacity(module.functionBodies.count)
+        for (i, body) in module.functionBodies.enumerated() {
+            asm.align(16)
+            offsets.append(asm.offset)
+            asm.bind(functionLabels[i])
+            var compiler = try FunctionCompiler(asm: asm, shared: shared, functionIndex: module.importedFunctionCount + i, body: body)
+            asm = Assembler()  // the function compiler owns the code while it runs
+            asm = try compiler.compile(code: body.code)
+            ends.append(asm.offset)
+        }
+        let code = asm.finish()
+        return CompiledModule(module: module, layout: layout, code: code, functionOffsets: offsets, functionEnds: ends,
+                              entryTrampoline: entry, trapExit: trapExitOffset, hostStub: hostStub, heapMode: heapMode)
+    }
+}

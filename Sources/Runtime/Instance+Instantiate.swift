@@ -1,0 +1,157 @@
+import RuntimeABI
+import WasmCore
+
+extension Instance {
+    /// Instantiation in the spec's order: resolve and check imports; set up memory, tables and
+    /// globals; apply active element then data segments; run the start function. A trap in the
+    /// last three leaves their effects on shared (imported) tables and memories in place.
+    static func instantiate(_ loaded: LoadedModule, in store: Store, resolver: (String, String) -> Extern?) throws -> Instance {
+        let module = loaded.compiled.module
+        let layout = loaded.compiled.layout
+        let instance = Instance(module: loaded, store: store)
+        let vmctx = instance.vmctx
+
+        // Imports.
+        var functionIndex = 0
+        var globalIndex = 0
+        for imp in module.imports {
+            guard let extern = resolver(imp.module, imp.name) else {
+                throw LinkError("unknown import \(imp.module).\(imp.name)")
+            }
+            switch (imp.descriptor, extern) {
+            case (.function(let typeIndex), .function(let f)):
+                guard f.type == module.types[Int(typeIndex)] else {
+                    throw LinkError("incompatible import type for \(imp.module).\(imp.name): \(f.type), expected \(module.types[Int(typeIndex)])")
+                }
+                let record: UnsafeMutableRawPointer
+                switch f.kind {
+                case .wasm(let owner, let funcRef):
+                    guard owner.store === store else { throw LinkError("incompatible import type: functions cannot be linked across stores") }
+                    record = funcRef
+                case .host(let box):
+                    record = box.reference(stubFrom: loaded)
+                }
+                let target = instance.funcRef(functionIndex)
+                target.copyMemory(from: record, byteCount: FuncRefLayout.size)
+                let slot = layout.importedFunction(functionIndex)
+                vmctx.storeBytes(of: record.load(fromByteOffset: FuncRefLayout.code, as: UInt.self), toByteOffset: slot, as: UInt.self)
+                vmctx.storeBytes(of: record.load(fromByteOffset: FuncRefLayout.vmctx, as: UInt.self), toByteOffset: slot + 8, as: UInt.self)
+                instance.functions[functionIndex] = f
+                instance.importedFunctions.append(f)
+                functionIndex += 1
+            case (.table(let type), .table(let table)):
+                guard table.type.elementType == type.elementType, limitsMatch(actual: table.type.limits, size: table.size, required: type.limits) else {
+                    throw LinkError("incompatible import type for \(imp.module).\(imp.name)")
+                }
+                instance.tables.append(table)
+            case (.memory(let type), .memory(let memory)):
+                guard limitsMatch(actual: memory.type.limits, size: memory.pages, required: type.limits) else {
+                    throw LinkError("incompatible import type for \(imp.module).\(imp.name)")
+                }
+                instance.memory = memory
+            case (.global(let type), .global(let global)):
+                guard global.type == type else { throw LinkError("incompatible import type for \(imp.module).\(imp.name)") }
+                vmctx.storeBytes(of: UInt(bitPattern: global.address), toByteOffset: layout.global(globalIndex), as: UInt.self)
+                instance.globals.append(global)
+                globalIndex += 1
+            default:
+                throw LinkError("incompatible import type for \(imp.module).\(imp.name): wrong kind")
+            }
+        }
+
+        // Defined functions.
+        for i in module.functionBodies.indices {
+            let index = module.importedFunctionCount + i
+            let record = instance.funcRef(index)
+            record.storeBytes(of: UInt(bitPattern: loaded.function(defined: i)), toByteOffset: FuncRefLayout.code, as: UInt.self)
+            record.storeBytes(of: UInt(bitPattern: vmctx), toByteOffset: FuncRefLayout.vmctx, as: UInt.self)
+            record.storeBytes(of: UInt64(TypeRegistry.id(of: module.types[Int(module.functionTypeIndices[i])])),
+                              toByteOffset: FuncRefLayout.typeID, as: UInt64.self)
+        }
+
+        // Memory and tables.
+        if instance.memory == nil, let type = module.memories.first {
+            instance.memory = try LinearMemory(type: type, heapMode: store.heapMode)
+        }
+        instance.memory?.attach(vmctx)
+        for type in module.tables { instance.tables.append(try Table(type: type)) }
+        for (i, table) in instance.tables.enumerated() {
+            vmctx.storeBytes(of: UInt(bitPattern: table.block), toByteOffset: layout.table(i), as: UInt.self)
+        }
+
+        // Header fields.
+        vmctx.storeBytes(of: UInt(bitPattern: store.state), toByteOffset: VMContextLayout.executionState, as: UInt.self)
+        vmctx.storeBytes(of: UInt(bitPattern: Builtins.table), toByteOffset: VMContextLayout.builtins, as: UInt.self)
+        vmctx.storeBytes(of: UInt(bitPattern: instance.funcRefs), toByteOffset: VMContextLayout.funcRefs, as: UInt.self)
+        vmctx.storeBytes(of: UInt(bitPattern: instance.typeIDs), toByteOffset: VMContextLayout.typeIDs, as: UInt.self)
+        store.instances.append(instance)
+
+        // Defined globals, in order (an initializer may read an imported global).
+        for global in module.globals {
+            let address = vmctx + layout.global(globalIndex)
+            address.storeBytes(of: instance.evaluate(global.initializer), as: UInt64.self)
+            instance.globals.append(Global(type: global.type, address: address, owner: instance))
+            globalIndex += 1
+        }
+
+        // Element segments: evaluated once; active ones copied into their table, then dropped.
+        instance.elementSegments = module.elements.map { $0.initializers.map(instance.evaluate) }
+        for (i, segment) in module.elements.enumerated() {
+            switch segment.mode {
+            case .passive:
+                break
+            case .declarative:
+                instance.elementSegments[i] = []
+            case .active(let table, let offset):
+                let start = UInt64(UInt32(truncatingIfNeeded: instance.evaluate(offset)))
+                guard instance.tables[Int(table)].write(start, instance.elementSegments[i][...]) else {
+                    throw Trap(code: .outOfBoundsTableAccess)
+                }
+                instance.elementSegments[i] = []
+            }
+        }
+
+        // Data segments.
+        for (i, segment) in module.data.enumerated() {
+            guard case .active(_, let offset) = segment.mode else { continue }
+            let start = UInt64(UInt32(truncatingIfNeeded: instance.evaluate(offset)))
+            let count = UInt64(segment.range.count)
+            guard let memory = instance.memory, memory.contains(start, count: count) else {
+                throw Trap(code: .outOfBoundsMemoryAccess)
+            }
+            module.bytes.withUnsafeBytes {
+                (memory.bytes.baseAddress! + Int(start)).copyMemory(from: $0.baseAddress! + segment.range.lowerBound, byteCount: Int(count))
+            }
+            instance.droppedData[i] = true
+        }
+
+        if let start = module.start {
+            _ = try instance.function(Int(start)).invoke([])
+        }
+        return instance
+    }
+
+    /// Import subtyping for limits: at least the required minimum (current size), and a maximum
+    /// no larger than the required one when that has one.
+    static func limitsMatch(actual: Limits, size: UInt64, required: Limits) -> Bool {
+        guard size >= required.min else { return false }
+        if let requiredMax = required.max {
+            guard let actualMax = actual.max, actualMax <= requiredMax else { return false }
+        }
+        return true
+    }
+
+    /// A constant expression's value in slot encoding.
+    func evaluate(_ expression: ConstExpr) -> UInt64 {
+        switch expression {
+        case .i32(let v): UInt64(UInt32(bitPattern: v))
+        case .i64(let v): UInt64(bitPattern: v)
+        case .f32(let bits): UInt64(bits)
+        case .f64(let bits): bits
+        case .v128(let v): v.low
+        case .refNull: 0
+        case .refFunc(let index): UInt64(UInt(bitPattern: funcRef(Int(index))))
+        case .globalGet(let index): globals[Int(index)].address.load(as: UInt64.self)
+        }
+    }
+}

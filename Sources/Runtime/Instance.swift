@@ -1,0 +1,115 @@
+import Glibc
+import RuntimeABI
+import WasmCore
+
+/// An instantiated module: its vmctx (see `VMContextLayout`), memory, tables, globals and funcrefs.
+///
+/// The vmctx block is preceded by a 16-byte header whose first word points back to this object,
+/// so builtins called from generated code with a vmctx can find their instance.
+public final class Instance: @unchecked Sendable {  // used by one thread at a time, with its store
+    unowned let store: Store
+    let module: LoadedModule
+    let allocation: UnsafeMutableRawPointer
+    let vmctx: UnsafeMutableRawPointer
+    public internal(set) var memory: LinearMemory?
+    var tables: [Table] = []
+    var globals: [Global] = []
+    /// One `FuncRefLayout` record per function index.
+    let funcRefs: UnsafeMutableRawPointer
+    let typeIDs: UnsafeMutablePointer<UInt32>
+    /// What each function index resolves to (imports keep their providers alive).
+    var functions: [Function?]
+    var importedFunctions: [Function] = []
+    var elementSegments: [[UInt64]] = []
+    var droppedData: [Bool]
+    private var exportedFunctions: [UInt32: Function] = [:]
+
+    static let headerSize = 16
+
+    var layout: VMContextLayout { module.compiled.layout }
+    var wasmModule: Module { module.compiled.module }
+
+    init(module: LoadedModule, store: Store) {
+        self.module = module
+        self.store = store
+        let layout = module.compiled.layout
+        let size = Self.headerSize + layout.size
+        allocation = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        allocation.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+        vmctx = allocation + Self.headerSize
+        let functionCount = module.compiled.module.importedFunctionCount + module.compiled.module.functionBodies.count
+        funcRefs = UnsafeMutableRawPointer.allocate(byteCount: max(1, functionCount) * FuncRefLayout.size, alignment: 16)
+        funcRefs.initializeMemory(as: UInt8.self, repeating: 0, count: max(1, functionCount) * FuncRefLayout.size)
+        let types = module.compiled.module.types
+        typeIDs = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, types.count))
+        for (i, t) in types.enumerated() { typeIDs[i] = TypeRegistry.id(of: t) }
+        functions = Array(repeating: nil, count: functionCount)
+        droppedData = Array(repeating: false, count: module.compiled.module.data.count)
+        allocation.storeBytes(of: UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()), as: UInt.self)
+    }
+
+    /// Frees what generated code can reach; the store calls this when it goes away.
+    func release() {
+        memory?.detach(vmctx)
+    }
+
+    deinit {
+        allocation.deallocate()
+        funcRefs.deallocate()
+        typeIDs.deallocate()
+    }
+
+    /// The instance a vmctx belongs to (nil for a null pointer).
+    static func from(vmctx: UnsafeMutableRawPointer?) -> Instance? {
+        guard let vmctx else { return nil }
+        let word = (vmctx - headerSize).load(as: UInt.self)
+        guard let pointer = UnsafeRawPointer(bitPattern: word) else { return nil }
+        return Unmanaged<Instance>.fromOpaque(pointer).takeUnretainedValue()
+    }
+
+    func funcRef(_ index: Int) -> UnsafeMutableRawPointer { funcRefs + index * FuncRefLayout.size }
+
+    // MARK: Exports
+
+    public func export(_ name: String) -> Extern? {
+        guard let export = wasmModule.exports.first(where: { $0.name == name }) else { return nil }
+        let index = Int(export.index)
+        switch export.kind {
+        case .function: return .function(function(index))
+        case .table: return .table(tables[index])
+        case .memory: return memory.map { .memory($0) }
+        case .global: return .global(globals[index])
+        }
+    }
+
+    /// The exported functions of the module, by name.
+    public var exportNames: [String] { wasmModule.exports.map(\.name) }
+
+    func function(_ index: Int) -> Function {
+        if let f = functions[index] { return f }
+        let type = wasmModule.types[Int(wasmModule.validationTypeIndex(of: index))]
+        let f = Function(type: type, instance: self, funcRef: funcRef(index))
+        functions[index] = f
+        return f
+    }
+
+    /// Calls an exported function by name.
+    public func invoke(_ name: String, _ arguments: [Value]) throws -> [Value] {
+        guard case .function(let f)? = export(name) else { throw RuntimeError("no exported function \(name)") }
+        return try f.invoke(arguments)
+    }
+}
+
+extension Module {
+    /// The type index of function `index` in the function index space (imports first).
+    func validationTypeIndex(of index: Int) -> UInt32 {
+        var i = index
+        for imp in imports {
+            if case .function(let t) = imp.descriptor {
+                if i == 0 { return t }
+                i -= 1
+            }
+        }
+        return functionTypeIndices[i]
+    }
+}

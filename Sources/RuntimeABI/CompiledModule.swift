@@ -1,0 +1,78 @@
+import WasmCore
+
+/// What the compiler hands the runtime: the module's machine code and where things are in it.
+///
+/// Calling convention of generated code (all of it is produced by the compiler; the runtime only
+/// calls the entry trampoline and points import slots at the host stub):
+///
+/// - A WebAssembly function is entered with its instance's vmctx in `rdi`. Its arguments are
+///   8-byte slots on the stack at `[rsp+8+8*i]` at entry (`[rbp+16+8*i]` after `push rbp`), and
+///   it writes its results back into the same slots `[rbp+16+8*i]`; the caller reserves
+///   `max(params, results)` slots. i32/f32 use the low 4 bytes of a slot; funcrefs are pointers to
+///   `FuncRefLayout` records; externrefs are opaque 64-bit values; null is 0 for both.
+/// - Inside generated code `r14` holds the vmctx and `r15` the memory base; a function saves and
+///   restores both, so they survive every call. All other registers are caller-saved.
+/// - `entryTrampoline` has the C signature
+///   `(vmctx, code, argsAndResults: UnsafeMutablePointer<UInt64>, slotCount: Int) -> UInt32`:
+///   it saves the callee-saved registers, records its stack pointer in the execution state
+///   (keeping the previous one, so entries nest), copies the slots, calls `code`, copies the
+///   results back and returns 0 — or, after a trap, the trap code.
+/// - `trapExit` is where every trap goes, with the trap code in `esi`, the trapping PC in `rdx` and
+///   `r14` still the trapping instance's vmctx: it calls `Builtin.recordTrap`, resets `rsp` to the
+///   execution state's `entrySP` and leaves through the entry trampoline's epilogue. The signal
+///   handler sends memory faults there by rewriting the interrupted context.
+/// - `hostStub` is the code address for imported host functions: the import slot's second word is
+///   a host context (`HostContextLayout`), passed in `rdi`; the stub calls its `entry` with
+///   `(context, callerVMContext, argsAndResults)` and traps with the returned code if non-zero.
+public struct CompiledModule: Sendable {
+    public let module: Module
+    public let layout: VMContextLayout
+    public let code: [UInt8]
+    /// Start offset in `code` of each defined function (index = function index - imported count).
+    public let functionOffsets: [Int]
+    /// End offset of each defined function.
+    public let functionEnds: [Int]
+    public let entryTrampoline: Int
+    public let trapExit: Int
+    public let hostStub: Int
+    /// Whether the code checks every memory access explicitly (bounded heaps) or relies on a
+    /// guard region and the signal handler (guarded heaps).
+    public let heapMode: HeapMode
+
+    public init(module: Module, layout: VMContextLayout, code: [UInt8], functionOffsets: [Int], functionEnds: [Int],
+                entryTrampoline: Int, trapExit: Int, hostStub: Int, heapMode: HeapMode) {
+        self.module = module
+        self.layout = layout
+        self.code = code
+        self.functionOffsets = functionOffsets
+        self.functionEnds = functionEnds
+        self.entryTrampoline = entryTrampoline
+        self.trapExit = trapExit
+        self.hostStub = hostStub
+        self.heapMode = heapMode
+    }
+
+    /// The defined function whose code contains `offset`, as a module function index.
+    public func functionIndex(containing offset: Int) -> Int? {
+        var lo = 0, hi = functionOffsets.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if functionEnds[mid] <= offset { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo < functionOffsets.count, functionOffsets[lo] <= offset else { return nil }
+        return lo + module.importedFunctionCount
+    }
+}
+
+/// How linear memory is protected.
+public enum HeapMode: String, Sendable, CaseIterable {
+    /// 8 GiB + 64 KiB reserved per memory (4 GiB addressable + a guard covering any 32-bit offset and the widest access): no explicit bounds checks;
+    /// an out-of-bounds access faults and the signal handler turns it into a trap.
+    case guarded
+    /// Every access is compared against the current size; no guard region is needed.
+    case bounded
+
+    /// Bytes reserved for a guarded memory: any 32-bit index plus any 32-bit static offset plus
+    /// the widest access stays inside.
+    public static let guardedReservation: Int = (8 << 30) + 65_536
+}

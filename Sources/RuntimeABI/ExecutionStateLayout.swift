@@ -1,0 +1,55 @@
+/// Layout of the per-store execution state that every vmctx of a store points to
+/// (`VMContextLayout.executionState`). Linked instances share it, so a trap in any of them unwinds
+/// to the same entry.
+///
+/// ```
+///   +0   entrySP        stack pointer saved by the innermost entry trampoline (unwind target)
+///   +8   trapCode       u32, set by recordTrap
+///   +16  trapPC         address of the trapping instruction (or of its trap stub)
+///   +24  trapFP         frame pointer at the trap
+///   +32  backtraceCount number of return addresses in `backtrace`
+///   +40  backtrace      up to `maxBacktrace` return addresses, innermost first
+/// ```
+public enum ExecutionStateLayout {
+    public static let entrySP = 0
+    public static let trapCode = 8
+    public static let trapPC = 16
+    public static let trapFP = 24
+    public static let backtraceCount = 32
+    public static let backtrace = 40
+    public static let maxBacktrace = 64
+    public static let size = backtrace + 8 * maxBacktrace
+}
+
+/// Layout of a funcref: what `ref.func`, tables and `call_indirect` point at. A null funcref is 0.
+///
+/// ```
+///   +0  code    entry address of the function
+///   +8  vmctx   the vmctx the function runs with (its own instance's)
+///   +16 typeID  u32 canonical signature id (equal ids <=> equal function types, process-wide)
+/// ```
+public enum FuncRefLayout {
+    public static let code = 0
+    public static let vmctx = 8
+    public static let typeID = 16
+    public static let size = 24
+}
+
+/// Layout of a table instance (tables may be imported and shared, so vmctx holds a pointer).
+///
+/// ```
+///   +0  elements  pointer to `capacity` 8-byte references (funcref pointers, or externref values)
+///   +8  size      current element count (u64; only the low 32 bits are ever non-zero)
+/// ```
+public enum TableLayout {
+    public static let elements = 0
+    public static let size = 8
+    public static let byteSize = 16
+}
+
+/// Layout of the host-function context that an imported host function's import slot carries in
+/// place of a vmctx. The compiled module's host stub calls `entry` with the C convention
+/// `(context, callerVMContext, argsAndResults) -> trap code`.
+public enum HostContextLayout {
+    public static let entry = 0
+}

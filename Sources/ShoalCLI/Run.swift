@@ -1,0 +1,129 @@
+import ArgumentParser
+import Compiler
+import Foundation
+import Runtime
+import RuntimeABI
+import SpecRunner
+import WasmCore
+import WasmText
+
+/// `shoal run --invoke NAME FILE [ARGS...]`: compiles a module, instantiates it and calls an export.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compile and run a WebAssembly module (.wasm or .wat).",
+        discussion: """
+            With --invoke, calls the named export with ARGS parsed by its parameter types and prints its
+            results one per line (i32/i64 as signed decimals, f32/f64 as decimals). A trap prints the
+            trap message and a WebAssembly backtrace to stderr and exits with status 134, as wasmtime does.
+            """
+    )
+
+    @Option(help: "The export to call.")
+    var invoke: String?
+
+    @Option(help: "Linear memory protection: guarded (guard pages, no bounds checks) or bounded (explicit checks).")
+    var heap: HeapMode = .guarded
+
+    @Argument(help: "The module file.")
+    var file: String
+
+    @Argument(parsing: .captureForPassthrough, help: "Arguments for the function.")
+    var arguments: [String] = []
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ValidationError("cannot read \(file)")
+        }
+        let bytes: [UInt8]
+        let compiled: CompiledModule
+        do {
+            bytes = try TextFormat.binary(from: Array(data))
+            compiled = try ModuleCompiler.compile(bytes: bytes, heapMode: heap)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(file): \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        guard let name = invoke ?? (compiled.module.exports.contains { $0.name == "_start" } ? "_start" : nil) else {
+            FileHandle.standardError.write(Data("error: no --invoke given and the module has no _start export\n".utf8))
+            throw ExitCode(1)
+        }
+        let outcome = LargeStack.run { () -> Result<[String], RunError> in
+            Self.execute(compiled, export: name, arguments: arguments, heap: heap)
+        }
+        switch outcome {
+        case .success(let lines):
+            for line in lines { print(line) }
+        case .failure(let error):
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            throw ExitCode(error.exitCode)
+        }
+    }
+
+    struct RunError: Error {
+        var message: String
+        var exitCode: Int32
+    }
+
+    static func execute(_ compiled: CompiledModule, export name: String, arguments: [String], heap: HeapMode)
+        -> Result<[String], RunError>
+    {
+        let store = Store(heapMode: heap)
+        do {
+            let instance = try store.instantiate(compiled) { module, field in nil }
+            guard case .function(let function)? = instance.export(name) else {
+                return .failure(RunError(message: "no exported function named \(name)", exitCode: 1))
+            }
+            let params = function.type.params
+            guard params.count == arguments.count else {
+                return .failure(RunError(message: "\(name) takes \(params.count) arguments, got \(arguments.count)", exitCode: 1))
+            }
+            var values: [Value] = []
+            for (type, text) in zip(params, arguments) {
+                guard let value = ValueText.parse(text, as: type) else {
+                    return .failure(RunError(message: "cannot read \"\(text)\" as \(type)", exitCode: 1))
+                }
+                values.append(value)
+            }
+            let results = try function.invoke(values)
+            return .success(results.map(ValueText.format))
+        } catch let trap as Trap {
+            var message = "trap: \(trap.message)\nwasm backtrace:"
+            for (i, frame) in trap.backtrace.enumerated() {
+                message += "\n  \(i): func[\(frame.functionIndex)]" + (frame.name.map { " \($0)" } ?? "")
+            }
+            return .failure(RunError(message: message, exitCode: 134))
+        } catch {
+            return .failure(RunError(message: "\(error)", exitCode: 1))
+        }
+    }
+}
+
+extension HeapMode: ExpressibleByArgument {}
+
+/// Command-line text for values, as wasmtime prints and reads them.
+enum ValueText {
+    static func parse(_ text: String, as type: ValueType) -> Value? {
+        switch type {
+        case .i32:
+            if let v = Int32(text) { return .i32(UInt32(bitPattern: v)) }
+            return UInt32(text).map { .i32($0) }
+        case .i64:
+            if let v = Int64(text) { return .i64(UInt64(bitPattern: v)) }
+            return UInt64(text).map { .i64($0) }
+        case .f32: return Float(text).map { .f32(bits: $0.bitPattern) }
+        case .f64: return Double(text).map { .f64(bits: $0.bitPattern) }
+        default: return nil
+        }
+    }
+
+    static func format(_ value: Value) -> String {
+        switch value {
+        case .i32(let v): "\(Int32(bitPattern: v))"
+        case .i64(let v): "\(Int64(bitPattern: v))"
+        case .f32(let bits): "\(Float(bitPattern: bits))"
+        case .f64(let bits): "\(Double(bitPattern: bits))"
+        case .funcref(let r): r == nil ? "ref.null func" : "ref.func"
+        case .externref(let r): r.map { "ref.extern \($0)" } ?? "ref.null extern"
+        }
+    }
+}

@@ -1,0 +1,240 @@
+import Compiler
+import Foundation
+import Runtime
+import RuntimeABI
+import WAT
+import WasmCore
+import WasmDecoder
+
+/// Executes the directives of one script that need a running module: module instantiation,
+/// register, invoke, get, and the assertions on results, traps, exhaustion and linking.
+///
+/// One executor per script: it owns the script's store, its instances by name, and the modules
+/// registered for import (`spectest` is registered up front).
+final class ScriptExecutor {
+    let heapMode: HeapMode
+    let store: Store
+    var current: Instance?
+    /// Set when the current module validated but could not be compiled (SIMD): directives that
+    /// use it are skipped with this reason rather than run against a stale module.
+    var currentUnavailable: String?
+    var named: [String: Instance] = [:]
+    var unavailable: [String: String] = [:]
+    var registered: [String: Instance] = [:]
+
+    init(heapMode: HeapMode) throws {
+        self.heapMode = heapMode
+        store = Store(heapMode: heapMode)
+        let spectest = try instantiate(bytes: try WAT.wat2wasm(SpecTestHost.wat))
+        registered["spectest"] = spectest
+    }
+
+    enum Failure: Error, CustomStringConvertible {
+        case compile(String)
+        case link(String)
+        case trap(Trap)
+        case unavailable(String)
+        case other(String)
+        var description: String {
+            switch self {
+            case .compile(let m): "compile: \(m)"
+            case .link(let m): "link: \(m)"
+            case .trap(let t): "trap: \(t.message)"
+            case .unavailable(let m): m
+            case .other(let m): m
+            }
+        }
+    }
+
+    func compile(_ bytes: [UInt8]) throws(Failure) -> CompiledModule {
+        do {
+            return try ModuleCompiler.compile(bytes: bytes, heapMode: heapMode)
+        } catch {
+            throw .compile("\(error)")
+        }
+    }
+
+    func instantiate(bytes: [UInt8]) throws(Failure) -> Instance {
+        let compiled = try compile(bytes)
+        do {
+            return try store.instantiate(compiled) { [registered] module, name in
+                registered[module]?.export(name)
+            }
+        } catch let error as LinkError {
+            throw .link(error.message)
+        } catch let trap as Trap {
+            throw .trap(trap)
+        } catch {
+            throw .other("\(error)")
+        }
+    }
+
+    func encode(_ source: ModuleSource) throws(Failure) -> [UInt8] {
+        do {
+            switch source {
+            case .text(let wat): return try wat.encode()
+            case .quote(let text): return try WAT.wat2wasm(String(decoding: text, as: UTF8.self), features: [.referenceTypes, .simd])
+            case .binary(let b): return b
+            }
+        } catch {
+            throw .other("text: \(error)")
+        }
+    }
+
+    // MARK: Directives
+
+    static let simdReason = "SIMD is not compiled yet (the module decodes and validates)"
+
+    func module(_ directive: ModuleDirective) -> Outcome {
+        let bytes: [UInt8]
+        do {
+            bytes = try encode(directive.source)
+        } catch {
+            return .failed("\(error)")
+        }
+        do {
+            let instance = try instantiate(bytes: bytes)
+            current = instance
+            currentUnavailable = nil
+            if let id = directive.id {
+                named[id] = instance
+                unavailable[id] = nil
+            }
+            return .passed
+        } catch .compile(let message) where message.contains("SIMD") {
+            // Not compiled yet, but it must still be a valid module.
+            do {
+                _ = try ModuleDecoder.decode(bytes)
+            } catch {
+                return .failed("module did not validate: \(error)")
+            }
+            current = nil
+            currentUnavailable = Self.simdReason
+            if let id = directive.id { unavailable[id] = Self.simdReason }
+            return .skipped(Self.simdReason)
+        } catch {
+            return .failed("module did not instantiate: \(error)")
+        }
+    }
+
+    /// Why the module a directive names cannot run, if it cannot.
+    func unavailableReason(_ id: String?) -> String? {
+        if let id { return unavailable[id] }
+        return currentUnavailable
+    }
+
+    func register(_ name: String, moduleId: String?) -> Outcome {
+        guard let instance = moduleId.map({ named[$0] }) ?? current else { return .failed("no module to register") }
+        registered[name] = instance
+        return .passed
+    }
+
+    func instance(_ id: String?) -> Instance? { id.map { named[$0] } ?? current }
+
+    /// Runs an invoke or get; a trap comes back as `.failure(.trap)`.
+    func execute(_ execute: WASTExecute) -> Result<[Value], Failure> {
+        switch execute {
+        case .invoke(let invoke):
+            return self.invoke(invoke)
+        case .get(let module, let name):
+            if let reason = unavailableReason(module) { return .failure(.unavailable(reason)) }
+            guard let instance = instance(module), case .global(let global)? = instance.export(name) else {
+                return .failure(.other("no global \(name)"))
+            }
+            return .success([global.value])
+        case .wat(let wat):
+            do {
+                var copy = wat
+                _ = try instantiate(bytes: try copy.encode())
+                return .success([])
+            } catch let error as Failure {
+                return .failure(error)
+            } catch {
+                return .failure(.other("text: \(error)"))
+            }
+        }
+    }
+
+    func invoke(_ invoke: WASTInvoke) -> Result<[Value], Failure> {
+        if let reason = unavailableReason(invoke.module) { return .failure(.unavailable(reason)) }
+        guard let instance = instance(invoke.module) else { return .failure(.other("no module instance")) }
+        guard case .function(let function)? = instance.export(invoke.name) else {
+            return .failure(.other("no exported function \(invoke.name)"))
+        }
+        var arguments: [Value] = []
+        for argument in invoke.args {
+            guard let value = ValueMatching.value(argument, function: { _ in nil }) else {
+                return .failure(.other("unsupported argument \(argument)"))
+            }
+            arguments.append(value)
+        }
+        do {
+            return .success(try function.invoke(arguments))
+        } catch let trap as Trap {
+            return .failure(.trap(trap))
+        } catch {
+            return .failure(.other("\(error)"))
+        }
+    }
+
+    func assertReturn(_ execute: WASTExecute, _ expected: [WASTExpectValue]) -> Outcome {
+        if expected.contains(where: { if case .v128 = $0 { return true }; if case .v128Pattern = $0 { return true }; return false }) {
+            return .skipped("v128 results: SIMD is not compiled yet")
+        }
+        switch self.execute(execute) {
+        case .failure(.unavailable(let reason)):
+            return .skipped(reason)
+        case .failure(let failure):
+            return .failed("\(failure)")
+        case .success(let actual):
+            guard actual.count == expected.count, zip(actual, expected).allSatisfy({ ValueMatching.matches($0, $1) }) else {
+                return .failed("expected \(expected), got \(ValueMatching.describe(actual))")
+            }
+            return .passed
+        }
+    }
+
+    func assertTrap(_ execute: WASTExecute, _ message: String) -> Outcome {
+        switch self.execute(execute) {
+        case .success(let values):
+            return .failed("expected trap \"\(message)\", got \(ValueMatching.describe(values))")
+        case .failure(.unavailable(let reason)):
+            return .skipped(reason)
+        case .failure(.trap(let trap)):
+            return trap.message.hasPrefix(message) || message.hasPrefix(trap.message)
+                ? .passed : .failed("expected trap \"\(message)\", got \"\(trap.message)\"")
+        case .failure(let failure):
+            return .failed("expected trap \"\(message)\", got \(failure)")
+        }
+    }
+
+    func assertExhaustion(_ invoke: WASTInvoke, _ message: String) -> Outcome {
+        switch self.invoke(invoke) {
+        case .failure(.trap(let trap)) where trap.code == .callStackExhausted:
+            return .passed
+        case .failure(.unavailable(let reason)):
+            return .skipped(reason)
+        case .failure(let failure):
+            return .failed("expected exhaustion, got \(failure)")
+        case .success(let values):
+            return .failed("expected exhaustion, got \(ValueMatching.describe(values))")
+        }
+    }
+
+    func assertUnlinkable(_ wat: Wat, _ message: String) -> Outcome {
+        do {
+            var copy = wat
+            let bytes = try copy.encode()
+            _ = try instantiate(bytes: bytes)
+            return .failed("module linked, expected \"\(message)\"")
+        } catch let failure as Failure {
+            if case .link(let actual) = failure {
+                return actual.hasPrefix(message) || message.hasPrefix(actual)
+                    ? .passed : .failed("expected \"\(message)\", got \"\(actual)\"")
+            }
+            return .failed("expected link error \"\(message)\", got \(failure)")
+        } catch {
+            return .failed("text: \(error)")
+        }
+    }
+}

@@ -1,0 +1,169 @@
+/// An x86-64 assembler: appends machine code for the instructions the compiler needs, with labels
+/// and rel32 fixups. Encodings follow the Intel SDM; `Tests/X64Tests` checks them against objdump.
+///
+/// Every instruction is built by `encode`, which writes, in order: the mandatory prefix (66/F2/F3),
+/// REX when needed, the opcode, ModRM, SIB and displacement. Immediates follow.
+public struct Assembler: Sendable {
+    public private(set) var code: [UInt8] = []
+    private var labelOffsets: [Int?] = []
+    /// (position of a rel32 field, label): patched so the field holds target - (position + 4).
+    private var fixups: [(position: Int, label: Label)] = []
+
+    public init() {
+        code.reserveCapacity(4096)
+    }
+
+    public var offset: Int { code.count }
+
+    // MARK: Labels
+
+    public mutating func newLabel() -> Label {
+        labelOffsets.append(nil)
+        return Label(id: labelOffsets.count - 1)
+    }
+
+    public mutating func bind(_ label: Label) {
+        precondition(labelOffsets[label.id] == nil, "label \(label.id) bound twice")
+        labelOffsets[label.id] = code.count
+    }
+
+    public func isBound(_ label: Label) -> Bool { labelOffsets[label.id] != nil }
+    public func labelOffset(_ label: Label) -> Int? { labelOffsets[label.id] }
+
+    /// Appends a rel32 field referring to `label` (resolved now if bound, else in `finish`).
+    mutating func rel32(to label: Label) {
+        let position = code.count
+        if let target = labelOffsets[label.id] {
+            appendLE32(Int32(target - (position + 4)))
+        } else {
+            fixups.append((position, label))
+            appendLE32(0)
+        }
+    }
+
+    /// Resolves the remaining fixups and returns the code. Every referenced label must be bound.
+    public mutating func finish() -> [UInt8] {
+        for fixup in fixups {
+            guard let target = labelOffsets[fixup.label.id] else { preconditionFailure("label \(fixup.label.id) never bound") }
+            patch32(at: fixup.position, Int32(target - (fixup.position + 4)))
+        }
+        fixups.removeAll()
+        return code
+    }
+
+    // MARK: Raw bytes
+
+    public mutating func emit(_ bytes: [UInt8]) { code.append(contentsOf: bytes) }
+
+    mutating func byte(_ b: UInt8) { code.append(b) }
+
+    mutating func appendLE32(_ value: Int32) {
+        let v = UInt32(bitPattern: value)
+        code.append(UInt8(v & 0xFF))
+        code.append(UInt8((v >> 8) & 0xFF))
+        code.append(UInt8((v >> 16) & 0xFF))
+        code.append(UInt8(v >> 24))
+    }
+
+    mutating func appendLE16(_ value: Int16) {
+        let v = UInt16(bitPattern: value)
+        code.append(UInt8(v & 0xFF))
+        code.append(UInt8(v >> 8))
+    }
+
+    mutating func appendLE64(_ value: Int64) {
+        var v = UInt64(bitPattern: value)
+        for _ in 0..<8 {
+            code.append(UInt8(v & 0xFF))
+            v >>= 8
+        }
+    }
+
+    /// Pads with int3 to a multiple of `n`: padding sits between functions and stubs, where
+    /// falling through would be a bug, so it should trap rather than slide.
+    public mutating func align(_ n: Int) {
+        while code.count % n != 0 { code.append(0xCC) }
+    }
+
+    public mutating func patch32(at position: Int, _ value: Int32) {
+        let v = UInt32(bitPattern: value)
+        code[position] = UInt8(v & 0xFF)
+        code[position + 1] = UInt8((v >> 8) & 0xFF)
+        code[position + 2] = UInt8((v >> 16) & 0xFF)
+        code[position + 3] = UInt8(v >> 24)
+    }
+
+    // MARK: The encoder
+
+    /// The r/m operand of an instruction.
+    enum RM {
+        case reg(UInt8)
+        case mem(Mem)
+        /// rip-relative to a label: [rip + rel32].
+        case label(Label)
+    }
+
+    /// Encodes `[prefix] [REX] opcode ModRM [SIB] [disp]`.
+    /// - `reg` is the ModRM reg field: a register number or an opcode extension.
+    /// - `byteRegs`: the instruction has 8-bit register operands; numbers 4-7 then mean spl, bpl,
+    ///   sil, dil, which exist only with a REX prefix (without one they are ah, ch, dh, bh).
+    ///   `regIsRegister` says whether the reg field names a register (not an extension).
+    mutating func encode(prefix: UInt8? = nil, w: Bool = false, opcode: [UInt8], reg: UInt8, rm: RM,
+                         byteRegs: Bool = false, regIsRegister: Bool = true) {
+        if let prefix { byte(prefix) }
+        var rex: UInt8 = 0
+        if w { rex |= 0x08 }
+        if reg >= 8 { rex |= 0x04 }
+        switch rm {
+        case .reg(let r):
+            if r >= 8 { rex |= 0x01 }
+            if byteRegs && (4...7).contains(r) { rex |= 0x40 }
+        case .mem(let m):
+            if m.base.high { rex |= 0x01 }
+            if let index = m.index, index.high { rex |= 0x02 }
+        case .label:
+            break
+        }
+        if byteRegs && regIsRegister && (4...7).contains(reg) { rex |= 0x40 }
+        if rex != 0 { byte(0x40 | rex) }
+        code.append(contentsOf: opcode)
+        let regBits = (reg & 7) << 3
+        switch rm {
+        case .reg(let r):
+            byte(0xC0 | regBits | (r & 7))
+        case .label(let label):
+            byte(0x00 | regBits | 0b101)
+            rel32(to: label)
+        case .mem(let m):
+            let needsSIB = m.index != nil || m.base.low == 4
+            let mod: UInt8
+            if m.disp == 0 && m.base.low != 5 {
+                mod = 0b00
+            } else if m.disp >= -128 && m.disp <= 127 {
+                mod = 0b01
+            } else {
+                mod = 0b10
+            }
+            if needsSIB {
+                byte(mod << 6 | regBits | 0b100)
+                let scaleBits: UInt8 = switch m.scale {
+                case 1: 0
+                case 2: 1
+                case 4: 2
+                default: 3
+                }
+                let indexBits = m.index?.low ?? 0b100
+                byte(scaleBits << 6 | indexBits << 3 | m.base.low)
+            } else {
+                byte(mod << 6 | regBits | m.base.low)
+            }
+            if mod == 0b01 {
+                byte(UInt8(bitPattern: Int8(m.disp)))
+            } else if mod == 0b10 {
+                appendLE32(m.disp)
+            }
+        }
+    }
+
+    static func fitsInt8(_ v: Int32) -> Bool { v >= -128 && v <= 127 }
+}
