@@ -172,6 +172,7 @@ extension FunctionCompiler {
 
     /// A binary search over the table's index range, collapsing runs that share a target.
     mutating func emitDecisionTree(index: Reg, targets: [UInt32], range: Range<Int>, stubs: [UInt32: Label]) {
+        guard !range.isEmpty else { return }  // no targets: the bounds check already went to the default
         let first = targets[range.lowerBound]
         if targets[range].allSatisfy({ $0 == first }) {
             asm.jmp(stubs[first]!)

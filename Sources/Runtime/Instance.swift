@@ -72,7 +72,9 @@ public final class Instance: @unchecked Sendable {  // used by one thread at a t
     // MARK: Exports
 
     public func export(_ name: String) -> Extern? {
-        guard let export = wasmModule.exports.first(where: { $0.name == name }) else { return nil }
+        // Names compare as UTF-8 bytes: Swift's String equality is canonical equivalence, under
+        // which distinct export names (as in the spec's names.wast) would collide.
+        guard let export = wasmModule.exports.first(where: { $0.name.utf8.elementsEqual(name.utf8) }) else { return nil }
         let index = Int(export.index)
         switch export.kind {
         case .function: return .function(function(index))
