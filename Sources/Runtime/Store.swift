@@ -30,6 +30,10 @@ public final class Store: @unchecked Sendable {
 
     /// Loads, links and instantiates a compiled module: imports resolved by `resolver(module, name)`,
     /// then globals, element and data segments and the start function, in the spec's order.
+    ///
+    /// The store owns its instances (as Wasmtime's does): keep it alive as long as any of them is
+    /// used. Instances whose instantiation trapped stay in the store too, because their functions
+    /// may already sit in tables they share with others.
     public func instantiate(_ compiled: CompiledModule, resolver: (String, String) -> Extern?) throws -> Instance {
         guard compiled.heapMode == heapMode else {
             throw RuntimeError("module compiled for \(compiled.heapMode) heaps, store uses \(heapMode) heaps")
