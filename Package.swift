@@ -34,6 +34,8 @@ let package = Package(
             dependencies: ["SpecRunner", "WasmDecoder", "WasmText", "Compiler", "Runtime", "RuntimeABI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "DecodeBench", dependencies: ["WasmDecoder"], path: "Bench/DecodeBench"),
+        .executableTarget(name: "KernelBench", dependencies: ["Compiler", "Runtime", "RuntimeABI", "SpecRunner", "WasmDecoder"],
+                          path: "Bench/KernelBench"),
         .testTarget(name: "X64Tests", dependencies: ["X64"]),
         .testTarget(name: "RuntimeUnitTests", dependencies: ["Runtime", "RuntimeABI"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Compiler", "WasmDecoder", "WasmText"]),

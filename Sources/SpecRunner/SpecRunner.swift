@@ -8,7 +8,7 @@ import WasmText
 /// Runs WebAssembly spec test scripts (.wast) against Shoal.
 ///
 /// Every directive is counted once as passed, failed or skipped. A directive is skipped only when it
-/// needs something Shoal does not do yet (execution, until the code generator exists), and the
+/// needs something Shoal does not do yet (running SIMD code), and the
 /// reason is counted so the summary shows it; nothing is dropped silently.
 public struct SpecRunner: Sendable {
     /// How the runtime protects linear memory while the scripts run.

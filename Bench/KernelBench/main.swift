@@ -1,0 +1,69 @@
+// Runs the C kernels in Bench/kernels under Shoal, and reports compile throughput.
+//
+// Usage: KernelBench KERNELS_DIR [heap] [repeats]
+// For each NAME.wasm with an N in the table below: compiles it, instantiates it, calls run(N)
+// `repeats` times and prints "NAME checksum best_ns". Bench/kernels.sh runs the native builds with
+// the same N and prints the ratios. Compile throughput is measured on Bench/out/large.wasm when it
+// exists (Bench/large-module/build.sh).
+import Compiler
+import Foundation
+import Runtime
+import RuntimeABI
+import SpecRunner
+import WasmDecoder
+
+let arguments = CommandLine.arguments
+let directory = arguments.count > 1 ? arguments[1] : "Bench/kernels"
+let heap = arguments.count > 2 ? HeapMode(rawValue: arguments[2]) ?? .guarded : .guarded
+let repeats = arguments.count > 3 ? Int(arguments[3]) ?? 5 : 5
+
+/// The work size of each kernel, chosen so a native run takes roughly 0.05-0.2 s on the bench machine.
+let sizes: [(String, UInt32)] = [
+    ("calls", 25_000_000), ("crc32", 600), ("fib", 35), ("hash64", 30_000_000), ("indirect", 40_000_000),
+    ("interp", 5_000), ("mandelbrot", 4_000), ("matmul", 50), ("nbody", 2_000_000), ("quicksort", 15), ("sieve", 30),
+]
+
+func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+for (name, n) in sizes {
+    let path = "\(directory)/\(name).wasm"
+    guard let data = FileManager.default.contents(atPath: path) else {
+        print("\(name) missing")
+        continue
+    }
+    let line = LargeStack.run { () -> String in
+        do {
+            let compiled = try ModuleCompiler.compile(bytes: [UInt8](data), heapMode: heap)
+            let store = Store(heapMode: heap)
+            let instance = try store.instantiate(compiled) { _, _ in nil }
+            var best = UInt64.max
+            var checksum: UInt32 = 0
+            for _ in 0..<repeats {
+                let start = now()
+                let result = try instance.invoke("run", [.i32(n)])
+                best = min(best, now() - start)
+                if case .i32(let v) = result[0] { checksum = v }
+            }
+            return "\(name) \(checksum) \(best)"
+        } catch {
+            return "\(name) error \(error)"
+        }
+    }
+    print(line)
+}
+
+// Compile throughput: the largest module we have, compiled in one thread.
+let large = "Bench/out/large.wasm"
+if let data = FileManager.default.contents(atPath: large) {
+    let bytes = [UInt8](data)
+    var best = Double.infinity
+    var codeSize = 0
+    for _ in 0..<3 {
+        let start = now()
+        let compiled = try ModuleCompiler.compile(bytes: bytes, heapMode: heap)
+        best = min(best, Double(now() - start) / 1e9)
+        codeSize = compiled.code.count
+    }
+    print(String(format: "compile %@ %.1f MB/s (%d bytes of wasm -> %d bytes of x86-64, best %.3f s)",
+                 large, Double(bytes.count) / 1e6 / best, bytes.count, codeSize, best))
+}
