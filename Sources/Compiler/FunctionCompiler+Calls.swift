@@ -13,7 +13,7 @@ extension FunctionCompiler {
         let base = stack.count - count
         for k in 0..<base { spill(k) }
         for i in 0..<count {
-            storeValue(stack[base + i], depth: base + i, to: frame.outgoing(i), asm: &asm)
+            storeValue(stack[base + i], depth: base + i, to: frame.outgoing(i))
         }
         truncateStack(to: base)
         maxOutgoing = max(maxOutgoing, count, type.results.count)

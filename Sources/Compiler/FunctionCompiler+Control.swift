@@ -94,20 +94,20 @@ extension FunctionCompiler {
     mutating func moveResultsToCallerArea(count: Int) {
         for i in 0..<count {
             let depth = stack.count - count + i
-            storeValue(stack[depth], depth: depth, to: frame.result(i), asm: &asm)
+            storeValue(stack[depth], depth: depth, to: frame.result(i))
         }
     }
 
     /// Emits the moves a branch to `frames[frames.count - 1 - depth]` needs, without changing the
     /// model (the code may be on a path the fallsThrough does not take).
-    func emitBranchMoves(toDepth depth: Int, asm: inout Assembler) {
+    mutating func emitBranchMoves(toDepth depth: Int) {
         let target = frames[frames.count - 1 - Int(depth)]
         let count = target.branchTypes.count
         for i in 0..<count {
             let source = stack.count - count + i
             let destination = target.kind == .function ? frame.result(i) : frame.slot(target.height + i)
             if case .slot = stack[source].location, target.kind != .function, source == target.height + i { continue }
-            storeValue(stack[source], depth: source, to: destination, asm: &asm)
+            storeValue(stack[source], depth: source, to: destination)
         }
     }
 
@@ -130,7 +130,7 @@ extension FunctionCompiler {
     }
 
     mutating func emitBr(_ depth: UInt32) {
-        emitBranchMoves(toDepth: Int(depth), asm: &asm)
+        emitBranchMoves(toDepth: Int(depth))
         asm.jmp(branchTarget(depth))
         reachable = false
     }
@@ -143,7 +143,7 @@ extension FunctionCompiler {
         if branchNeedsMoves(toDepth: Int(depth)) {
             let skip = asm.newLabel()
             asm.jcc(.e, skip)
-            emitBranchMoves(toDepth: Int(depth), asm: &asm)
+            emitBranchMoves(toDepth: Int(depth))
             asm.jmp(target)
             asm.bind(skip)
         } else {
@@ -164,7 +164,7 @@ extension FunctionCompiler {
         free(index)
         for (depth, stub) in stubs.sorted(by: { $0.key < $1.key }) {
             asm.bind(stub)
-            emitBranchMoves(toDepth: Int(depth), asm: &asm)
+            emitBranchMoves(toDepth: Int(depth))
             asm.jmp(branchTarget(depth))
         }
         reachable = false

@@ -47,8 +47,11 @@ struct FunctionCompiler {
         var branchTypes: [ValueType] { kind == .loop ? params : results }
     }
 
-    init(asm: Assembler, shared: ModuleContext, functionIndex: Int, body: FunctionBody) throws {
+    /// `exitLabel` is made by the caller: creating it here would mutate `asm` while the caller still
+    /// holds a reference to the same code buffer, and copy the whole module's code per function.
+    init(asm: Assembler, exitLabel: Label, shared: ModuleContext, functionIndex: Int, body: FunctionBody) throws {
         self.asm = asm
+        self.exitLabel = exitLabel
         self.shared = shared
         self.functionIndex = functionIndex
         let type = shared.module.types[Int(shared.context.functionTypeIndices[functionIndex])]
@@ -60,7 +63,6 @@ struct FunctionCompiler {
         }
         frame = FrameLayout(paramCount: type.params.count, declaredLocalCount: Int(declared))
         validator = FunctionValidator(context: shared.context, type: type, localCounts: body.localCounts, localTypes: body.localTypes)
-        exitLabel = self.asm.newLabel()
         for t in type.params + body.localTypes where t == .v128 {
             throw CompileError("SIMD (v128) is not supported by the code generator yet", function: functionIndex)
         }
@@ -74,7 +76,7 @@ struct FunctionCompiler {
         emitPrologue()
         frames.append(ControlFrame(kind: .function, label: exitLabel, height: 0, params: [], results: type.results, enteredReachable: true))
         do {
-            while !validator.isFinished {
+            while !frames.isEmpty {  // the compiler's frames end with the validator's
                 if reader.isAtEnd { throw WasmError.malformed("END opcode expected", at: reader.offset) }
                 let offset = reader.offset
                 let instruction = try reader.next()
@@ -259,7 +261,7 @@ struct FunctionCompiler {
     }
 
     /// Stores an operand's value to memory without changing the model (uses only scratch registers).
-    func storeValue(_ entry: StackEntry, depth: Int, to mem: Mem, asm: inout Assembler) {
+    mutating func storeValue(_ entry: StackEntry, depth: Int, to mem: Mem) {
         switch entry.location {
         case .gpr(let r): asm.store(.b64, mem, r)
         case .xmm(let x): asm.fstore(.double, mem, x)
@@ -281,7 +283,7 @@ struct FunctionCompiler {
     }
 
     mutating func store(_ entry: StackEntry, to mem: Mem) {
-        storeValue(entry, depth: stack.count - 1, to: mem, asm: &asm)
+        storeValue(entry, depth: stack.count - 1, to: mem)
     }
 
     @discardableResult

@@ -49,8 +49,10 @@ public enum ModuleCompiler {
             asm.align(16)
             offsets.append(asm.offset)
             asm.bind(functionLabels[i])
-            var compiler = try FunctionCompiler(asm: asm, shared: shared, functionIndex: module.importedFunctionCount + i, body: body)
-            asm = Assembler()  // the function compiler owns the code while it runs
+            let exitLabel = asm.newLabel()
+            var compiler = try FunctionCompiler(asm: asm, exitLabel: exitLabel, shared: shared,
+                                                functionIndex: module.importedFunctionCount + i, body: body)
+            asm = Assembler()  // the function compiler owns the (uniquely referenced) code while it runs
             asm = try compiler.compile(code: body.code)
             ends.append(asm.offset)
         }

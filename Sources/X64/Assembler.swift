@@ -108,7 +108,7 @@ public struct Assembler: Sendable {
     /// - `byteRegs`: the instruction has 8-bit register operands; numbers 4-7 then mean spl, bpl,
     ///   sil, dil, which exist only with a REX prefix (without one they are ah, ch, dh, bh).
     ///   `regIsRegister` says whether the reg field names a register (not an extension).
-    mutating func encode(prefix: UInt8? = nil, w: Bool = false, opcode: [UInt8], reg: UInt8, rm: RM,
+    mutating func encode(prefix: UInt8? = nil, w: Bool = false, opcode: Opcode, reg: UInt8, rm: RM,
                          byteRegs: Bool = false, regIsRegister: Bool = true) {
         if let prefix { byte(prefix) }
         var rex: UInt8 = 0
@@ -126,7 +126,7 @@ public struct Assembler: Sendable {
         }
         if byteRegs && regIsRegister && (4...7).contains(reg) { rex |= 0x40 }
         if rex != 0 { byte(0x40 | rex) }
-        code.append(contentsOf: opcode)
+        for i in 0..<Int(opcode.count) { byte(opcode[i]) }
         let regBits = (reg & 7) << 3
         switch rm {
         case .reg(let r):
@@ -166,4 +166,18 @@ public struct Assembler: Sendable {
     }
 
     static func fitsInt8(_ v: Int32) -> Bool { v >= -128 && v <= 127 }
+}
+
+/// One to three opcode bytes, stored inline: an array literal per instruction would allocate.
+struct Opcode: ExpressibleByArrayLiteral {
+    let bytes: (UInt8, UInt8, UInt8)
+    let count: UInt8
+
+    init(arrayLiteral elements: UInt8...) {
+        precondition((1...3).contains(elements.count))
+        bytes = (elements[0], elements.count > 1 ? elements[1] : 0, elements.count > 2 ? elements[2] : 0)
+        count = UInt8(elements.count)
+    }
+
+    subscript(i: Int) -> UInt8 { i == 0 ? bytes.0 : i == 1 ? bytes.1 : bytes.2 }
 }
