@@ -88,9 +88,17 @@ struct Run: ParsableCommand {
             return .success(results.map(ValueText.format))
         } catch let trap as Trap {
             var message = "trap: \(trap.message)\nwasm backtrace:"
-            for (i, frame) in trap.backtrace.enumerated() {
-                message += "\n  \(i): func[\(frame.functionIndex)]" + (frame.name.map { " \($0)" } ?? "")
+            // Runs of the same frame (deep recursion) are printed once with a count.
+            var i = 0
+            let frames = trap.backtrace
+            while i < frames.count {
+                var j = i + 1
+                while j < frames.count && frames[j] == frames[i] { j += 1 }
+                message += "\n  \(i): func[\(frames[i].functionIndex)]" + (frames[i].name.map { " \($0)" } ?? "")
+                if j - i > 1 { message += "  (repeated \(j - i) times)" }
+                i = j
             }
+            if frames.count >= 65 { message += "\n  ... (the backtrace keeps the innermost 65 frames)" }
             return .failure(RunError(message: message, exitCode: 134))
         } catch {
             return .failure(RunError(message: "\(error)", exitCode: 1))

@@ -111,13 +111,15 @@ struct TrapIsolationTests {
 
     @Test func backtraceNamesFunctions() throws {
         try onLargeStack {
-            let compiled = try compile(
+            var bytes = try TextFormat.wat2wasm(
                 """
                 (module
                   (func $inner (unreachable))
                   (func $middle (call $inner))
                   (func (export "outer") (call $middle)))
-                """, .guarded)
+                """)
+            bytes += nameSection(["inner", "middle", "outer"])
+            let compiled = try ModuleCompiler.compile(bytes: bytes, heapMode: .guarded)
             let store = Store()
             let instance = try store.instantiate(compiled) { _, _ in nil }
             do {
@@ -125,8 +127,18 @@ struct TrapIsolationTests {
                 Issue.record("no trap")
             } catch let trap as Trap {
                 #expect(trap.backtrace.map(\.functionIndex) == [0, 1, 2])
+                #expect(trap.backtrace.map(\.name) == ["inner", "middle", "outer"])
             }
         }
+    }
+
+    /// A custom "name" section with a function-names subsection (names shorter than 128 bytes).
+    func nameSection(_ names: [String]) -> [UInt8] {
+        var map: [UInt8] = [UInt8(names.count)]
+        for (i, name) in names.enumerated() { map += [UInt8(i), UInt8(name.utf8.count)] + Array(name.utf8) }
+        let subsection: [UInt8] = [1, UInt8(map.count)] + map
+        let payload: [UInt8] = [4] + Array("name".utf8) + subsection
+        return [0, UInt8(payload.count)] + payload
     }
 }
 

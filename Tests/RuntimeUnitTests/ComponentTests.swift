@@ -1,0 +1,57 @@
+import Runtime
+import RuntimeABI
+import Testing
+import WasmCore
+
+/// The runtime's parts on their own, without generated code.
+@Suite("runtime components")
+struct ComponentTests {
+    @Test(arguments: HeapMode.allCases)
+    func memoryGrowsWithinItsLimits(heapMode: HeapMode) throws {
+        let memory = try LinearMemory(type: MemoryType(limits: Limits(min: 1, max: 3)), heapMode: heapMode)
+        #expect(memory.pages == 1)
+        #expect(memory.bytes.count == 65_536)
+        memory.bytes[65_535] = 7
+        #expect(memory.grow(by: 1) == 1)
+        #expect(memory.bytes[65_535] == 7)
+        #expect(memory.bytes[65_536] == 0)  // new pages read as zero
+        memory.bytes[2 * 65_536 - 1] = 9
+        #expect(memory.grow(by: 2) == nil)  // past the maximum
+        #expect(memory.grow(by: 0) == 2)
+        #expect(memory.grow(by: 1) == 2)
+        #expect(memory.pages == 3)
+    }
+
+    @Test func memoryWithoutMaximumStopsAtFourGiB() throws {
+        let memory = try LinearMemory(type: MemoryType(limits: Limits(min: 0)), heapMode: .guarded)
+        #expect(memory.grow(by: 65_537) == nil)
+        #expect(memory.pages == 0)
+    }
+
+    @Test func tablesCheckBoundsAndGrow() throws {
+        let table = try Table(type: TableType(elementType: .externref, limits: Limits(min: 2, max: 4)))
+        #expect(table.size == 2)
+        #expect(table.get(0) == .externref(nil))
+        #expect(table.set(1, .externref(41)))
+        #expect(table.get(1) == .externref(41))
+        #expect(!table.set(2, .externref(1)))
+        #expect(table.get(2) == nil)
+    }
+
+    @Test func valuesRoundTripThroughSlots() {
+        let values: [Value] = [
+            .i32(0xFFFF_FFFF), .i64(UInt64.max), .f32(bits: 0x7FC0_0001), .f64(bits: 0xFFF8_0000_0000_0001),
+            .externref(nil), .externref(0), .externref(12345), .funcref(nil), .funcref(FunctionReference(address: 0x1000)),
+        ]
+        for v in values { #expect(Value(slot: v.slot, type: v.type) == v) }
+    }
+
+    @Test func hostFunctionsCanBeCalledDirectly() throws {
+        let double = Function(HostFunction(type: FuncType(params: [.i32], results: [.i32])) { _, args in
+            guard case .i32(let x) = args[0] else { return [] }
+            return [.i32(x &* 2)]
+        })
+        #expect(try double.invoke([.i32(21)]) == [.i32(42)])
+        #expect(throws: RuntimeError.self) { try double.invoke([.i64(1)]) }
+    }
+}
