@@ -33,6 +33,9 @@ extension FunctionCompiler {
         let header = asm.newLabel()
         enterFrame(.loop, blockType, label: header)
         asm.bind(header)
+        // Every iteration passes the header: the place to let the runtime interrupt a loop.
+        if shared.options.yieldChecks { emitYieldCheck() }
+        if shared.options.fuel { emitFuelCheck() }
     }
 
     mutating func emitIf(_ blockType: BlockType) {

@@ -28,6 +28,9 @@ struct FunctionCompiler {
     var maxOutgoing = 0
     var frameSizePosition = 0
     var trapLabels: [TrapCode: Label] = [:]
+    /// Out-of-line yield and fuel paths: where they start and where they return to.
+    var slowPaths: [(kind: SlowPath, label: Label, resume: Label)] = []
+    enum SlowPath { case yield, fuel }
     var dynamicTrapLabel: Label?
     var exitLabel: Label
 
@@ -106,10 +109,39 @@ struct FunctionCompiler {
         // sub rsp, imm32 — the frame size is patched in at the end.
         asm.alu(.sub, .b64, .rsp, imm: 0x7FFF_FFF0)
         frameSizePosition = asm.offset - 4
-        // One compare guards the stack (and, later, serves as the yield check).
-        asm.alu(.cmp, .b64, .rsp, Mem(Registers.vmctx, Int32(VMContextLayout.stackLimit)))
-        asm.jcc(.b, trapLabel(.callStackExhausted))
+        // One compare guards the stack and serves as the yield check (see `emitYieldCheck`).
+        emitYieldCheck()
+        if shared.options.fuel { emitFuelCheck() }
         zeroDeclaredLocals()
+    }
+
+    /// `cmp rsp, [vmctx.stackLimit]; jb slow`. The limit is the stack's real limit, or the maximum
+    /// when the runtime asks for a yield; the slow path tells the two apart. At function entries
+    /// and loop headers no operand is in a register, so the slow path may call out.
+    mutating func emitYieldCheck() {
+        let slow = asm.newLabel()
+        let resume = asm.newLabel()
+        asm.alu(.cmp, .b64, .rsp, Mem(Registers.vmctx, Int32(VMContextLayout.stackLimit)))
+        asm.jcc(.b, slow)
+        asm.bind(resume)
+        slowPaths.append((.yield, slow, resume))
+    }
+
+    /// `sub qword [vmctx.fuel], 1; jl slow`: one unit of fuel per function entry and loop iteration.
+    mutating func emitFuelCheck() {
+        let slow = asm.newLabel()
+        let resume = asm.newLabel()
+        asm.alu(.sub, .b64, Mem(Registers.vmctx, Int32(VMContextLayout.fuel)), imm: 1)
+        asm.jcc(.l, slow)
+        asm.bind(resume)
+        slowPaths.append((.fuel, slow, resume))
+    }
+
+    /// Calls a builtin that takes only the vmctx, from a point where no operand is in a register.
+    mutating func callVMBuiltin(_ builtin: Builtin) {
+        asm.mov(.b64, .rdi, Registers.vmctx)
+        asm.load(.b64, .rax, Mem(Registers.vmctx, Int32(VMContextLayout.builtins)))
+        asm.call(Mem(.rax, Int32(8 * builtin.rawValue)))
     }
 
     mutating func zeroDeclaredLocals() {
@@ -153,6 +185,20 @@ struct FunctionCompiler {
 
     /// Out-of-line trap stubs, inside the function's code range so the PC names the function.
     mutating func emitTrapStubs() {
+        for path in slowPaths {
+            asm.bind(path.label)
+            switch path.kind {
+            case .yield:
+                // Below the real limit: overflow. Otherwise a yield was requested.
+                asm.alu(.cmp, .b64, .rsp, Mem(Registers.vmctx, Int32(VMContextLayout.realStackLimit)))
+                asm.jcc(.b, trapLabel(.callStackExhausted))
+                callVMBuiltin(.yield)
+            case .fuel:
+                callVMBuiltin(.outOfFuel)
+            }
+            trapIfEAXNonZero()
+            asm.jmp(path.resume)
+        }
         for (code, label) in trapLabels.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             asm.bind(label)
             if code == .callStackExhausted { asm.mov(.b64, .rsp, .rbp) }  // back onto the good stack

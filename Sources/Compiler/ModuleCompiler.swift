@@ -8,7 +8,8 @@ struct ModuleContext {
     let module: Module
     let context: ValidationContext
     let layout: VMContextLayout
-    let heapMode: HeapMode
+    let options: CompileOptions
+    var heapMode: HeapMode { options.heapMode }
     /// Entry label of each defined function (index = function index - imported count).
     let functionLabels: [Label]
     let trapExit: Label
@@ -19,18 +20,26 @@ struct ModuleContext {
 public enum ModuleCompiler {
     /// Decodes, validates and compiles a binary module.
     public static func compile(bytes: [UInt8], heapMode: HeapMode) throws -> CompiledModule {
+        try compile(bytes: bytes, options: CompileOptions(heapMode: heapMode))
+    }
+
+    public static func compile(bytes: [UInt8], options: CompileOptions) throws -> CompiledModule {
         let module = try ModuleDecoder.decode(bytes, validateFunctions: false)
-        return try compile(module, heapMode: heapMode)
+        return try compile(module, options: options)
+    }
+
+    public static func compile(_ module: Module, heapMode: HeapMode) throws -> CompiledModule {
+        try compile(module, options: CompileOptions(heapMode: heapMode))
     }
 
     /// Compiles a module decoded with `validateFunctions: false` (bodies are validated here).
-    public static func compile(_ module: Module, heapMode: HeapMode) throws -> CompiledModule {
+    public static func compile(_ module: Module, options: CompileOptions) throws -> CompiledModule {
         var asm = Assembler()
         let layout = VMContextLayout(module: module)
         let functionLabels = module.functionBodies.map { _ in asm.newLabel() }
         let trapExit = asm.newLabel()
         let entryRestore = asm.newLabel()
-        let shared = ModuleContext(module: module, context: module.validationContext, layout: layout, heapMode: heapMode,
+        let shared = ModuleContext(module: module, context: module.validationContext, layout: layout, options: options,
                                    functionLabels: functionLabels, trapExit: trapExit)
 
         let entry = asm.offset
@@ -58,6 +67,6 @@ public enum ModuleCompiler {
         }
         let code = asm.finish()
         return CompiledModule(module: module, layout: layout, code: code, functionOffsets: offsets, functionEnds: ends,
-                              entryTrampoline: entry, trapExit: trapExitOffset, hostStub: hostStub, heapMode: heapMode)
+                              entryTrampoline: entry, trapExit: trapExitOffset, hostStub: hostStub, options: options)
     }
 }

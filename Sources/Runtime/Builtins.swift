@@ -1,3 +1,4 @@
+import CShoal
 import Glibc
 import RuntimeABI
 import WasmCore
@@ -22,6 +23,8 @@ enum Builtins {
             case .tableInit: unsafeBitCast(tableInit, to: UInt.self)
             case .elemDrop: unsafeBitCast(elemDrop, to: UInt.self)
             case .recordTrap: unsafeBitCast(recordTrap, to: UInt.self)
+            case .yield: unsafeBitCast(yieldBuiltin, to: UInt.self)
+            case .outOfFuel: unsafeBitCast(outOfFuelBuiltin, to: UInt.self)
             }
         }
         let table = UnsafeMutablePointer<UInt>.allocate(capacity: entries.count)
@@ -30,6 +33,10 @@ enum Builtins {
     }()
 
     static func instance(_ vmctx: VM) -> Instance { Instance.from(vmctx: vmctx)! }
+
+    /// Fiber switches happen in C so that no Swift frame is suspended across them.
+    static let yieldBuiltin: @convention(c) (UnsafeMutableRawPointer?) -> UInt32 = shoal_builtin_yield
+    static let outOfFuelBuiltin: @convention(c) (UnsafeMutableRawPointer?) -> UInt32 = shoal_builtin_out_of_fuel
 
     static let ok: UInt32 = 0
     static let memoryOOB = TrapCode.outOfBoundsMemoryAccess.rawValue

@@ -31,6 +31,12 @@ public final class Function: @unchecked Sendable {  // used by one thread at a t
         kind = .host(HostFunctionBox(host))
     }
 
+    /// An asynchronous host function: calling it parks the calling execution.
+    public init(_ host: AsyncHostFunction) {
+        type = host.type
+        kind = .host(HostFunctionBox(host))
+    }
+
     /// Calls the function. Throws `Trap` when it traps; the instance stays usable.
     public func invoke(_ arguments: [Value]) throws -> [Value] {
         guard arguments.count == type.params.count, zip(arguments, type.params).allSatisfy({ $0.type == $1 }) else {

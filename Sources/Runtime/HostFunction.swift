@@ -12,6 +12,19 @@ public struct HostFunction: Sendable {
     }
 }
 
+/// A host function that finishes later: its body starts the work and returns; the instance parks
+/// (its fiber switches out, no thread waits) until `completion` is delivered and the execution
+/// resumed. It can only be called from code running in an `Execution`.
+public struct AsyncHostFunction: Sendable {
+    public let type: FuncType
+    public let body: @Sendable (Caller, [Value], Completion) -> Void
+
+    public init(type: FuncType, body: @escaping @Sendable (Caller, [Value], Completion) -> Void) {
+        self.type = type
+        self.body = body
+    }
+}
+
 /// What a host function sees of the instance that called it.
 public struct Caller {
     /// The calling instance's memory, if it has one.
@@ -36,6 +49,7 @@ public struct Caller {
 /// is the C entry the module's host stub calls, word 1 points back to this box.
 final class HostFunctionBox: @unchecked Sendable {  // immutable after init but for the lazily made funcref
     let function: HostFunction
+    let asyncBody: (@Sendable (Caller, [Value], Completion) -> Void)?
     let context: UnsafeMutableRawPointer
     let typeID: UInt32
     /// The funcref record for this function, made the first time a module imports it (its code is
@@ -44,8 +58,15 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
     /// Keeps the module whose host stub the funcref uses alive.
     var stubOwner: LoadedModule?
 
-    init(_ function: HostFunction) {
+    convenience init(_ function: AsyncHostFunction) {
+        self.init(HostFunction(type: function.type) { _, _ in
+            throw RuntimeError("an asynchronous host function was called outside an Execution")
+        }, async: function.body)
+    }
+
+    init(_ function: HostFunction, async asyncBody: (@Sendable (Caller, [Value], Completion) -> Void)? = nil) {
         self.function = function
+        self.asyncBody = asyncBody
         typeID = TypeRegistry.id(of: function.type)
         context = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
         context.storeBytes(of: unsafeBitCast(hostEntry, to: UInt.self), toByteOffset: HostContextLayout.entry, as: UInt.self)
@@ -74,7 +95,15 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
         let type = function.type
         let arguments = type.params.enumerated().map { Value(slot: slots[$0.offset], type: $0.element) }
         do {
-            let results = try function.body(Caller(memory: caller?.memory), arguments)
+            let results: [Value]
+            if let asyncBody, let caller, let execution = Execution.current(vmctx: caller.vmctx) {
+                let completion = Completion()
+                asyncBody(Caller(memory: caller.memory), arguments, completion)
+                execution.park(on: completion)
+                results = try completion.delivered!.get()
+            } else {
+                results = try function.body(Caller(memory: caller?.memory), arguments)
+            }
             guard results.count == type.results.count, zip(results, type.results).allSatisfy({ $0.type == $1 }) else {
                 caller?.store.hostError = "host function returned \(results), expected \(type.results)"
                 return TrapCode.hostError.rawValue

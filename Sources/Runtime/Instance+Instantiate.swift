@@ -84,6 +84,7 @@ extension Instance {
         vmctx.storeBytes(of: UInt(bitPattern: Builtins.table), toByteOffset: VMContextLayout.builtins, as: UInt.self)
         vmctx.storeBytes(of: UInt(bitPattern: instance.funcRefs), toByteOffset: VMContextLayout.funcRefs, as: UInt.self)
         vmctx.storeBytes(of: UInt(bitPattern: instance.typeIDs), toByteOffset: VMContextLayout.typeIDs, as: UInt.self)
+        vmctx.storeBytes(of: store.initialFuel, toByteOffset: VMContextLayout.fuel, as: Int64.self)
         store.instances.append(instance)
 
         // Defined globals, in order (an initializer may read an imported global).

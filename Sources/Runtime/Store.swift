@@ -14,6 +14,32 @@ public final class Store: @unchecked Sendable {
     var instances: [Instance] = []
     /// The message of the last host function error (for `TrapCode.hostError`).
     var hostError: String?
+    /// What happens when fuel runs out (for modules compiled with fuel).
+    public enum FuelPolicy: UInt64, Sendable {
+        /// Trap with "all fuel consumed".
+        case trap = 0
+        /// Yield (on a fiber): the execution can be given more fuel and resumed.
+        case yield = 1
+    }
+
+    public var fuelPolicy: FuelPolicy {
+        get { FuelPolicy(rawValue: state.load(fromByteOffset: ExecutionStateLayout.fuelPolicy, as: UInt64.self)) ?? .trap }
+        set { state.storeBytes(of: newValue.rawValue, toByteOffset: ExecutionStateLayout.fuelPolicy, as: UInt64.self) }
+    }
+
+    /// Fuel given to instances made from now on; `setFuel` changes every instance's.
+    public var initialFuel: Int64 = Int64.max
+
+    /// Sets the remaining fuel of every instance in the store.
+    public func setFuel(_ fuel: Int64) {
+        for instance in instances { instance.vmctx.storeBytes(of: fuel, toByteOffset: VMContextLayout.fuel, as: Int64.self) }
+    }
+
+    /// Fuel left in `instance` (negative once exhausted).
+    public func fuel(of instance: Instance) -> Int64 {
+        instance.vmctx.load(fromByteOffset: VMContextLayout.fuel, as: Int64.self)
+    }
+
     /// How much of the thread's stack stays reserved for the host below the WebAssembly frames.
     public static let hostStackMargin = 256 * 1024
 
@@ -38,7 +64,15 @@ public final class Store: @unchecked Sendable {
         guard compiled.heapMode == heapMode else {
             throw RuntimeError("module compiled for \(compiled.heapMode) heaps, store uses \(heapMode) heaps")
         }
-        let loaded = try LoadedModule(compiled)
+        return try instantiate(try LoadedModule(compiled), resolver: resolver)
+    }
+
+    /// Instantiates a module whose code is already loaded: many instances, in many stores, can
+    /// share one `LoadedModule`.
+    public func instantiate(_ loaded: LoadedModule, resolver: (String, String) -> Extern?) throws -> Instance {
+        guard loaded.compiled.heapMode == heapMode else {
+            throw RuntimeError("module compiled for \(loaded.compiled.heapMode) heaps, store uses \(heapMode) heaps")
+        }
         return try Instance.instantiate(loaded, in: self, resolver: resolver)
     }
 
@@ -51,6 +85,7 @@ public final class Store: @unchecked Sendable {
         guard shoal_thread_stack_bounds(&low, &high) == 0 else { throw RuntimeError("cannot read the thread's stack bounds") }
         let limit = low + UInt(Self.hostStackMargin)
         for instance in instances {
+            instance.vmctx.storeBytes(of: limit, toByteOffset: VMContextLayout.realStackLimit, as: UInt.self)
             instance.vmctx.storeBytes(of: limit, toByteOffset: VMContextLayout.stackLimit, as: UInt.self)
         }
         var slots = [UInt64](repeating: 0, count: max(type.params.count, type.results.count, 1))

@@ -29,4 +29,12 @@ public enum Builtin: Int, Sendable, CaseIterable {
     /// trapping stack, before it unwinds: records the trap and walks the frame-pointer chain for the
     /// backtrace while the frames still exist.
     case recordTrap
+    /// (vmctx) -> trap code. Called when rsp is below `stackLimit` but not below `realStackLimit`:
+    /// a yield was requested. Switches the instance's fiber back to its host and returns 0 once
+    /// resumed (or `interrupted` when not on a fiber). Implemented in C (CShoal), so no Swift
+    /// frame is on the fiber's stack across the switch.
+    case yield
+    /// (vmctx) -> trap code. Called when fuel went below zero: yields (returning 0 once resumed
+    /// with more fuel) or returns `outOfFuel`, per the execution state's fuel policy.
+    case outOfFuel
 }

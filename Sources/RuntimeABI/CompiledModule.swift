@@ -37,10 +37,12 @@ public struct CompiledModule: Sendable {
     public let hostStub: Int
     /// Whether the code checks every memory access explicitly (bounded heaps) or relies on a
     /// guard region and the signal handler (guarded heaps).
-    public let heapMode: HeapMode
+    public var heapMode: HeapMode { options.heapMode }
+    /// How the code was generated; the runtime refuses to run code whose options it cannot honour.
+    public let options: CompileOptions
 
     public init(module: Module, layout: VMContextLayout, code: [UInt8], functionOffsets: [Int], functionEnds: [Int],
-                entryTrampoline: Int, trapExit: Int, hostStub: Int, heapMode: HeapMode) {
+                entryTrampoline: Int, trapExit: Int, hostStub: Int, options: CompileOptions) {
         self.module = module
         self.layout = layout
         self.code = code
@@ -49,7 +51,7 @@ public struct CompiledModule: Sendable {
         self.entryTrampoline = entryTrampoline
         self.trapExit = trapExit
         self.hostStub = hostStub
-        self.heapMode = heapMode
+        self.options = options
     }
 
     /// The defined function whose code contains `offset`, as a module function index.
@@ -75,4 +77,20 @@ public enum HeapMode: String, Sendable, CaseIterable {
     /// Bytes reserved for a guarded memory: any 32-bit index plus any 32-bit static offset plus
     /// the widest access stays inside.
     public static let guardedReservation: Int = (8 << 30) + 65_536
+}
+
+/// Code generation choices that the runtime must know about.
+public struct CompileOptions: Sendable, Hashable {
+    public var heapMode: HeapMode
+    /// Check `vmctx.stackLimit` at loop headers too (function entries always check it), so that a
+    /// running instance can be asked to yield. Off only to measure what the checks cost.
+    public var yieldChecks: Bool
+    /// Count fuel at function entries and loop headers (deterministic budgets).
+    public var fuel: Bool
+
+    public init(heapMode: HeapMode = .guarded, yieldChecks: Bool = true, fuel: Bool = false) {
+        self.heapMode = heapMode
+        self.yieldChecks = yieldChecks
+        self.fuel = fuel
+    }
 }

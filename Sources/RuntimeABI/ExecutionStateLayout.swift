@@ -7,16 +7,20 @@
 ///   +8   trapCode       u32, set by recordTrap
 ///   +16  trapPC         address of the trapping instruction (or of its trap stub)
 ///   +24  trapFP         frame pointer at the trap
-///   +32  backtraceCount number of return addresses in `backtrace`
-///   +40  backtrace      up to `maxBacktrace` return addresses, innermost first
+///   +32  fiber          pointer to the running fiber's context (CShoal's shoal_fiber), or 0
+///   +40  fuelPolicy     0 = trap when fuel runs out, 1 = yield
+///   +48  backtraceCount number of return addresses in `backtrace`
+///   +56  backtrace      up to `maxBacktrace` return addresses, innermost first
 /// ```
 public enum ExecutionStateLayout {
     public static let entrySP = 0
     public static let trapCode = 8
     public static let trapPC = 16
     public static let trapFP = 24
-    public static let backtraceCount = 32
-    public static let backtrace = 40
+    public static let fiber = 32
+    public static let fuelPolicy = 40
+    public static let backtraceCount = 48
+    public static let backtrace = 56
     public static let maxBacktrace = 64
     public static let size = backtrace + 8 * maxBacktrace
 }

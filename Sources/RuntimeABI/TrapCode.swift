@@ -15,6 +15,10 @@ public enum TrapCode: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     case hostError = 11
     case outOfBoundsDataSegmentAccess = 12
     case nullReference = 13
+    /// Fuel ran out and the store's policy is to trap.
+    case outOfFuel = 14
+    /// A yield was requested where the code cannot yield (it is not running on a fiber).
+    case interrupted = 15
 
     /// The spec suite's wording for each trap.
     public var description: String {
@@ -32,6 +36,8 @@ public enum TrapCode: UInt32, Sendable, CaseIterable, CustomStringConvertible {
         case .hostError: "host function error"
         case .outOfBoundsDataSegmentAccess: "out of bounds memory access"
         case .nullReference: "null reference"
+        case .outOfFuel: "all fuel consumed"
+        case .interrupted: "interrupted"
         }
     }
 }

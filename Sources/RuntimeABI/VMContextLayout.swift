@@ -7,13 +7,17 @@ import WasmCore
 /// ```
 ///   +0   memoryBase       linear memory base address (0 when the module has no memory)
 ///   +8   memorySize       current memory size in bytes (u64)
-///   +16  stackLimit       lowest stack address generated code may use (checked in every prologue)
+///   +16  stackLimit       checked against rsp at every function entry and loop header; normally
+///                         `realStackLimit`, raised to the maximum to request a yield
 ///   +24  executionState   pointer to the store's ExecutionStateLayout block
 ///   +32  builtins         pointer to the Builtin function-pointer table
 ///   +40  funcRefs         pointer to this instance's funcref records, one per function index
 ///   +48  typeIDs          pointer to u32 canonical type ids, one per module type index
-///   +56  (reserved)
-///   +64  imported functions: 16 bytes each  { code, vmctx (or host context) }
+///   +56  realStackLimit   the true lowest usable stack address (tells overflow from a yield request)
+///   +64  fuel             i64 budget, decremented at function entries and loop headers when the
+///                         module was compiled with fuel; below zero means exhausted
+///   +72  (reserved)
+///   +80  imported functions: 16 bytes each  { code, vmctx (or host context) }
 ///   ...  globals: imported -> 8-byte pointer to the value; defined -> 16-byte inline value
 ///   ...  tables: 8-byte pointer to a TableLayout block each
 ///   = size
@@ -26,7 +30,9 @@ public struct VMContextLayout: Sendable, Equatable {
     public static let builtins = 32
     public static let funcRefs = 40
     public static let typeIDs = 48
-    static let headerSize = 64
+    public static let realStackLimit = 56
+    public static let fuel = 64
+    static let headerSize = 80
 
     public let importedFunctionCount: Int
     public let importedGlobalCount: Int

@@ -1,0 +1,223 @@
+import CShoal
+import Foundation
+import Glibc
+import RuntimeABI
+import WasmCore
+
+/// One call of a WebAssembly function running on a fiber (a stack of its own), so that it can stop
+/// part-way — yield, run out of fuel, park in an asynchronous host call — and be resumed later, on
+/// any thread.
+///
+/// States and every legal transition (anything else throws `ExecutionError.notResumable`):
+///
+/// ```
+///   ready   --resume()-->  running
+///   running -->  yielded(.requested)   a yield was requested (requestYield, e.g. a time slice ended)
+///   running -->  yielded(.outOfFuel)   fuel ran out under FuelPolicy.yield; add fuel, then resume
+///   running -->  parked                an async host function waits for its Completion
+///   running -->  trapped               terminal
+///   running -->  exited                terminal: the function returned
+///   yielded --resume()-->  running
+///   parked  --resume()-->  running     only after the Completion was delivered
+/// ```
+///
+/// `resume()` runs the fiber on the calling thread until it leaves `running`. One thread at a time
+/// may call into an execution; requestYield() may be called from any thread.
+public final class Execution: @unchecked Sendable {
+    public enum YieldReason: Sendable, Equatable { case requested, outOfFuel }
+
+    public enum State: Sendable {
+        case ready
+        case running
+        case yielded(YieldReason)
+        case parked
+        case trapped(Trap)
+        case exited([Value])
+
+        public var isFinished: Bool {
+            switch self {
+            case .trapped, .exited: true
+            default: false
+            }
+        }
+    }
+
+    public private(set) var state: State = .ready
+    let store: Store
+    let instance: Instance
+    let type: FuncType
+    let funcRef: UnsafeMutableRawPointer
+    let arguments: [Value]
+    let stack: UnsafeMutableRawPointer
+    let stackSize: Int
+    let fiber: UnsafeMutablePointer<shoal_fiber>
+    /// Every vmctx of the store when the execution was made: where yield requests are posted.
+    let vmctxs: [UnsafeMutableRawPointer]
+    /// Set while parked in an async host function.
+    var completion: Completion?
+    /// What the fiber produced when it finished.
+    private var outcome: State?
+
+    public static let defaultStackSize = 512 * 1024
+    /// Stack kept free below the WebAssembly frames for host functions and builtins on the fiber.
+    public static let hostStackMargin = 128 * 1024
+
+    public init(_ function: Function, arguments: [Value], stackSize: Int = Execution.defaultStackSize) throws {
+        guard case .wasm(let instance, let funcRef) = function.kind else {
+            throw RuntimeError("only WebAssembly functions run on fibers")
+        }
+        guard arguments.count == function.type.params.count, zip(arguments, function.type.params).allSatisfy({ $0.type == $1 }) else {
+            throw RuntimeError("arguments \(arguments) do not match \(function.type)")
+        }
+        guard stackSize >= 2 * Self.hostStackMargin else { throw RuntimeError("fiber stack of \(stackSize) bytes is too small") }
+        self.instance = instance
+        self.store = instance.store
+        self.type = function.type
+        self.funcRef = funcRef
+        self.arguments = arguments
+        self.stackSize = stackSize
+        guard let memory = mmap(nil, stackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+              memory != MAP_FAILED
+        else { throw RuntimeError("cannot map a fiber stack of \(stackSize) bytes") }
+        stack = memory
+        fiber = UnsafeMutablePointer<shoal_fiber>.allocate(capacity: 1)
+        fiber.initialize(to: shoal_fiber())
+        vmctxs = store.instances.map(\.vmctx)
+        fiber.pointee.state = store.state
+        fiber.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
+        fiber.pointee.fiber_sp = shoal_fiber_prepare(stack + stackSize, fiberEntry, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    deinit {
+        munmap(stack, stackSize)
+        fiber.deallocate()
+    }
+
+    /// Runs until the execution yields, parks, traps or returns, and says which.
+    @discardableResult
+    public func resume() throws -> State {
+        switch state {
+        case .ready, .yielded: break
+        case .parked:
+            guard completion?.isDelivered == true else { throw ExecutionError.notResumable("parked: its completion has not arrived") }
+        case .running: throw ExecutionError.notResumable("already running")
+        case .trapped, .exited: throw ExecutionError.notResumable("finished")
+        }
+        shoal_install_signal_handlers()
+        shoal_ensure_alternate_signal_stack()
+        let limit = UInt(bitPattern: stack) + UInt(Self.hostStackMargin)
+        for vmctx in vmctxs {
+            vmctx.storeBytes(of: limit, toByteOffset: VMContextLayout.realStackLimit, as: UInt.self)
+            vmctx.storeBytes(of: limit, toByteOffset: VMContextLayout.stackLimit, as: UInt.self)
+        }
+        state = .running
+        shoal_fiber_resume(fiber)
+        switch Int(fiber.pointee.status) {
+        case Int(SHOAL_FIBER_YIELDED): state = .yielded(.requested)
+        case Int(SHOAL_FIBER_OUT_OF_FUEL): state = .yielded(.outOfFuel)
+        case Int(SHOAL_FIBER_PARKED): state = .parked
+        default: state = outcome ?? .trapped(Trap(code: .unreachable, message: "fiber ended without an outcome"))
+        }
+        return state
+    }
+
+    /// Asks the running code to yield at its next function entry or loop header. Any thread.
+    public func requestYield() {
+        for vmctx in vmctxs { shoal_request_yield(vmctx) }
+    }
+
+    /// Runs the call to completion, resuming after every yield (a convenience for callers that do
+    /// not schedule).
+    public func run() throws -> [Value] {
+        while true {
+            switch try resume() {
+            case .exited(let values): return values
+            case .trapped(let trap): throw trap
+            case .parked: throw ExecutionError.notResumable("parked: run() cannot wait for a completion")
+            default: continue
+            }
+        }
+    }
+
+    /// Runs on the fiber: the call itself, through the module's entry trampoline.
+    fileprivate func runOnFiber() {
+        var slots = [UInt64](repeating: 0, count: max(type.params.count, type.results.count, 1))
+        for (i, v) in arguments.enumerated() { slots[i] = v.slot }
+        let code = UnsafeRawPointer(bitPattern: funcRef.load(fromByteOffset: FuncRefLayout.code, as: UInt.self))!
+        let vmctx = UnsafeMutableRawPointer(bitPattern: funcRef.load(fromByteOffset: FuncRefLayout.vmctx, as: UInt.self))!
+        let trapCode = slots.withUnsafeMutableBufferPointer {
+            shoal_call_entry(instance.module.entryTrampoline, vmctx, code, $0.baseAddress!, $0.count)
+        }
+        if trapCode != 0 {
+            outcome = .trapped(store.trap(code: trapCode))
+        } else {
+            outcome = .exited(type.results.enumerated().map { Value(slot: slots[$0.offset], type: $0.element) })
+        }
+    }
+
+    /// The execution running on the fiber that `vmctx`'s store is currently in, if any.
+    static func current(vmctx: UnsafeMutableRawPointer) -> Execution? {
+        guard let fiber = shoal_current_fiber(vmctx), let owner = fiber.pointee.owner else { return nil }
+        return Unmanaged<Execution>.fromOpaque(owner).takeUnretainedValue()
+    }
+
+    /// Parks the fiber until `completion` is delivered and the execution resumed (called on the fiber).
+    func park(on completion: Completion) {
+        self.completion = completion
+        if !completion.isDelivered { shoal_fiber_suspend(fiber, UInt32(SHOAL_FIBER_PARKED)) }
+        self.completion = nil
+    }
+}
+
+/// The first Swift code on a new fiber: run the call, record the outcome, hand control back for good.
+private let fiberEntry: @convention(c) (UnsafeMutableRawPointer?) -> Void = { argument in
+    let execution = Unmanaged<Execution>.fromOpaque(argument!).takeUnretainedValue()
+    execution.runOnFiber()
+    shoal_fiber_suspend(execution.fiber, UInt32(SHOAL_FIBER_FINISHED))
+    fatalError("a finished fiber was resumed")
+}
+
+public enum ExecutionError: Error, CustomStringConvertible {
+    case notResumable(String)
+    public var description: String {
+        switch self {
+        case .notResumable(let why): "execution cannot be resumed: \(why)"
+        }
+    }
+}
+
+/// How an async host function hands its result back, from any thread.
+public final class Completion: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<[Value], any Error>?
+    private var onDelivery: (@Sendable () -> Void)?
+
+    init() {}
+
+    var isDelivered: Bool { lock.withLock { result != nil } }
+    var delivered: Result<[Value], any Error>? { lock.withLock { result } }
+
+    public func resume(returning values: [Value]) { deliver(.success(values)) }
+    public func resume(throwing error: any Error) { deliver(.failure(error)) }
+
+    /// Called once the result is delivered (at once if it already is): lets a scheduler know
+    /// the parked execution can be resumed.
+    public func whenDelivered(_ body: @escaping @Sendable () -> Void) {
+        let now: Bool = lock.withLock {
+            if result != nil { return true }
+            onDelivery = body
+            return false
+        }
+        if now { body() }
+    }
+
+    private func deliver(_ value: Result<[Value], any Error>) {
+        let callback: (@Sendable () -> Void)? = lock.withLock {
+            guard result == nil else { return nil }
+            result = value
+            defer { onDelivery = nil }
+            return onDelivery
+        }
+        callback?()
+    }
+}

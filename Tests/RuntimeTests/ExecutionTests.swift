@@ -1,0 +1,177 @@
+import Compiler
+import Foundation
+import Runtime
+import RuntimeABI
+import Testing
+import WasmCore
+import WasmText
+
+/// Counts to `n` in a global, one loop iteration at a time, and returns the count.
+let counter = """
+    (module
+      (global $count (mut i64) (i64.const 0))
+      (func (export "count") (param $n i64) (result i64)
+        (loop $again
+          global.get $count i64.const 1 i64.add global.set $count
+          global.get $count local.get $n i64.lt_u
+          br_if $again)
+        global.get $count)
+      (func (export "spin") (loop (br 0))))
+    """
+
+func export(_ instance: Instance, _ name: String) throws -> Function {
+    guard case .function(let f)? = instance.export(name) else { throw RuntimeError("no export \(name)") }
+    return f
+}
+
+@Suite("fibers, yields and fuel")
+struct ExecutionTests {
+    @Test(arguments: HeapMode.allCases)
+    func anInfiniteLoopIsStoppedByATimeSliceAndResumed(heapMode: HeapMode) throws {
+        let store = Store(heapMode: heapMode)
+        let instance = try store.instantiate(try compile(counter, heapMode)) { _, _ in nil }
+        let execution = try Execution(try export(instance, "spin"), arguments: [])
+        for _ in 0..<3 {
+            let timer = Thread { usleep(20_000); execution.requestYield() }
+            timer.start()
+            guard case .yielded(.requested) = try execution.resume() else {
+                Issue.record("expected a yield, got \(execution.state)")
+                return
+            }
+        }
+    }
+
+    @Test func yieldsResumeExactlyWhereTheyStopped() throws {
+        let store = Store()
+        let instance = try store.instantiate(try compile(counter, .guarded)) { _, _ in nil }
+        let execution = try Execution(try export(instance, "count"), arguments: [.i64(50_000_000)])
+        var yields = 0
+        while !execution.state.isFinished {
+            let timer = Thread { usleep(2_000); execution.requestYield() }
+            timer.start()
+            if case .yielded = try execution.resume() { yields += 1 }
+            while !timer.isFinished { usleep(100) }
+        }
+        guard case .exited(let values) = execution.state else { Issue.record("\(execution.state)"); return }
+        #expect(values == [.i64(50_000_000)])
+        #expect(yields > 0)
+    }
+
+    @Test func fuelStopsALoopAndCanBeToppedUp() throws {
+        let compiled = try ModuleCompiler.compile(bytes: try TextFormat.wat2wasm(counter), options: CompileOptions(fuel: true))
+        let store = Store()
+        store.fuelPolicy = .yield
+        let instance = try store.instantiate(compiled) { _, _ in nil }
+        store.setFuel(1_000)
+        let execution = try Execution(try export(instance, "count"), arguments: [.i64(10_000)])
+        var slices = 0
+        while !execution.state.isFinished {
+            if case .yielded(.outOfFuel) = try execution.resume() {
+                slices += 1
+                store.setFuel(1_000)
+            }
+        }
+        guard case .exited(let values) = execution.state else { Issue.record("\(execution.state)"); return }
+        #expect(values == [.i64(10_000)])
+        // One unit per function entry and per loop iteration: 10,001 units in slices of 1,001.
+        #expect(slices == 9)
+
+        // Under the trap policy the same loop traps, deterministically, on or off a fiber.
+        let trapping = Store()
+        let spinner = try trapping.instantiate(compiled) { _, _ in nil }
+        trapping.setFuel(500)
+        let spin = try Execution(try export(spinner, "spin"), arguments: [])
+        guard case .trapped(let trap) = try spin.resume() else { Issue.record("\(spin.state)"); return }
+        #expect(trap.code == .outOfFuel)
+        #expect(trap.message == "all fuel consumed")
+        #expect(trapping.fuel(of: spinner) == -1)
+        trapping.setFuel(500)
+        #expect(throws: Trap.self) { try onLargeStack { _ = try spinner.invoke("spin", []) } }
+    }
+
+    @Test func aThousandInstancesOnOneThreadTakeTurns() throws {
+        let compiled = try ModuleCompiler.compile(bytes: try TextFormat.wat2wasm(counter), options: CompileOptions(fuel: true))
+        let loaded = try LoadedModule(compiled)
+        var executions: [(Store, Execution, UInt64)] = []
+        for i in 0..<1_000 {
+            let store = Store()
+            store.fuelPolicy = .yield
+            let instance = try store.instantiate(loaded) { _, _ in nil }
+            store.setFuel(100)
+            let target = UInt64(500 + i)
+            executions.append((store, try Execution(try export(instance, "count"), arguments: [.i64(target)]), target))
+        }
+        var rounds = 0
+        var running = executions.count
+        while running > 0 {
+            rounds += 1
+            running = 0
+            for (store, execution, _) in executions where !execution.state.isFinished {
+                if case .yielded = try execution.resume() {
+                    store.setFuel(100)
+                    running += 1
+                }
+            }
+        }
+        for (_, execution, target) in executions {
+            guard case .exited(let values) = execution.state else { Issue.record("\(execution.state)"); continue }
+            #expect(values == [.i64(target)])
+        }
+        #expect(rounds >= 5)
+    }
+
+    @Test func aHostFunctionParksAndAnotherThreadResumes() throws {
+        let compiled = try compile(
+            """
+            (module
+              (import "host" "fetch" (func $fetch (param i32) (result i32)))
+              (func (export "twice") (param i32) (result i32)
+                local.get 0 call $fetch call $fetch))
+            """, .guarded)
+        let fetch = Function(AsyncHostFunction(type: FuncType(params: [.i32], results: [.i32])) { _, args, completion in
+            guard case .i32(let x) = args[0] else { return }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(5)) {
+                completion.resume(returning: [.i32(x * 10)])
+            }
+        })
+        let store = Store()
+        let instance = try store.instantiate(compiled) { _, _ in .function(fetch) }
+        let execution = try Execution(try export(instance, "twice"), arguments: [.i32(3)])
+        let parked = try execution.resume()
+        guard case .parked = parked else { Issue.record("\(parked)"); return }
+        #expect(throws: ExecutionError.self) { try execution.resume() }  // the completion has not arrived
+        // Wait for each completion, then resume from a different thread each time.
+        for _ in 0..<2 {
+            while true {
+                if case .parked = execution.state { usleep(1_000) } else { break }
+                let resumed = DispatchSemaphore(value: 0)
+                let worker = Thread {
+                    _ = try? execution.resume()
+                    resumed.signal()
+                }
+                usleep(10_000)
+                worker.start()
+                resumed.wait()
+            }
+            if execution.state.isFinished { break }
+        }
+        guard case .exited(let values) = execution.state else { Issue.record("\(execution.state)"); return }
+        #expect(values == [.i32(300)])
+    }
+
+    @Test func aTrapOnOneFiberLeavesAnotherSuspendedFiberIntact() throws {
+        let store = Store()
+        let instance = try store.instantiate(try compile(counter + "", .guarded)) { _, _ in nil }
+        let trapper = try store.instantiate(try compile(victim, .guarded)) { _, _ in nil }
+        let first = try Execution(try export(instance, "spin"), arguments: [])
+        let timer = Thread { usleep(10_000); first.requestYield() }
+        timer.start()
+        guard case .yielded = try first.resume() else { Issue.record("\(first.state)"); return }
+        let second = try Execution(try export(trapper, "recurse"), arguments: [.i32(0)])
+        guard case .trapped(let trap) = try second.resume() else { Issue.record("\(second.state)"); return }
+        #expect(trap.code == .callStackExhausted)
+        let again = Thread { usleep(10_000); first.requestYield() }
+        again.start()
+        guard case .yielded = try first.resume() else { Issue.record("\(first.state)"); return }
+    }
+}
