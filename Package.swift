@@ -37,7 +37,7 @@ let package = Package(
         .executableTarget(name: "KernelBench", dependencies: ["Compiler", "Runtime", "RuntimeABI", "SpecRunner", "WasmDecoder"],
                           path: "Bench/KernelBench"),
         .testTarget(name: "X64Tests", dependencies: ["X64"]),
-        .testTarget(name: "RuntimeUnitTests", dependencies: ["Runtime", "RuntimeABI"]),
+        .testTarget(name: "RuntimeUnitTests", dependencies: ["Runtime", "RuntimeABI", "CShoal"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Compiler", "WasmDecoder", "WasmText"]),
         .testTarget(name: "WasmDecoderTests", dependencies: ["WasmDecoder", "WasmText"]),
         .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "WasmDecoder", "RuntimeABI", "Compiler"]),

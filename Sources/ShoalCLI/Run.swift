@@ -24,6 +24,12 @@ struct Run: ParsableCommand {
     @Option(help: "Linear memory protection: guarded (guard pages, no bounds checks) or bounded (explicit checks).")
     var heap: HeapMode = .guarded
 
+    @Option(help: "Stop the guest after this much fuel (one unit per function call and loop iteration).")
+    var fuel: Int64?
+
+    @Option(help: "Stop the guest after this much wall time, e.g. 500ms, 2s, 1m.")
+    var timeout: Duration?
+
     @Argument(help: "The module file.")
     var file: String
 
@@ -38,7 +44,7 @@ struct Run: ParsableCommand {
         let compiled: CompiledModule
         do {
             bytes = try TextFormat.binary(from: Array(data))
-            compiled = try ModuleCompiler.compile(bytes: bytes, heapMode: heap)
+            compiled = try ModuleCompiler.compile(bytes: bytes, options: CompileOptions(heapMode: heap, fuel: fuel != nil))
         } catch {
             FileHandle.standardError.write(Data("error: \(file): \(error)\n".utf8))
             throw ExitCode(1)
@@ -47,8 +53,9 @@ struct Run: ParsableCommand {
             FileHandle.standardError.write(Data("error: no --invoke given and the module has no _start export\n".utf8))
             throw ExitCode(1)
         }
+        let limits = Limits(fuel: fuel, timeout: timeout)
         let outcome = LargeStack.run { () -> Result<[String], RunError> in
-            Self.execute(compiled, export: name, arguments: arguments, heap: heap)
+            Self.execute(compiled, export: name, arguments: arguments, heap: heap, limits: limits)
         }
         switch outcome {
         case .success(let lines):
@@ -64,10 +71,16 @@ struct Run: ParsableCommand {
         var exitCode: Int32
     }
 
-    static func execute(_ compiled: CompiledModule, export name: String, arguments: [String], heap: HeapMode)
+    struct Limits {
+        var fuel: Int64?
+        var timeout: Duration?
+    }
+
+    static func execute(_ compiled: CompiledModule, export name: String, arguments: [String], heap: HeapMode, limits: Limits)
         -> Result<[String], RunError>
     {
         let store = Store(heapMode: heap)
+        if let fuel = limits.fuel { store.initialFuel = fuel }
         do {
             let instance = try store.instantiate(compiled) { module, field in nil }
             guard case .function(let function)? = instance.export(name) else {
@@ -84,8 +97,27 @@ struct Run: ParsableCommand {
                 }
                 values.append(value)
             }
-            let results = try function.invoke(values)
-            return .success(results.map(ValueText.format))
+            // The call runs on a fiber, so a time limit can interrupt it at any loop or call.
+            let execution = try Execution(function, arguments: values, stackSize: 8 << 20)
+            if let timeout = limits.timeout {
+                let timer = DispatchSource.makeTimerSource(queue: .global())
+                timer.schedule(deadline: .now() + .nanoseconds(Int(timeout.nanoseconds)))
+                timer.setEventHandler { execution.requestYield() }
+                timer.resume()
+                defer { timer.cancel() }
+                let state = try execution.resume()
+                if case .yielded = state {
+                    return .failure(RunError(message: "time limit of \(timeout.text) exceeded; the guest was stopped", exitCode: 124))
+                }
+            } else {
+                try execution.resume()
+            }
+            switch execution.state {
+            case .exited(let results): return .success(results.map(ValueText.format))
+            case .trapped(let trap): throw trap
+            case .parked: return .failure(RunError(message: "the guest is waiting for a host call that never completes", exitCode: 1))
+            default: return .failure(RunError(message: "the guest stopped: \(execution.state)", exitCode: 1))
+            }
         } catch let trap as Trap {
             var message = "trap: \(trap.message)\nwasm backtrace:"
             // Runs of the same frame (deep recursion) are printed once with a count.
@@ -107,6 +139,23 @@ struct Run: ParsableCommand {
 }
 
 extension HeapMode: ExpressibleByArgument {}
+
+/// A wall-clock duration from the command line: a number with ms, s or m (500ms, 2s, 1.5m).
+struct Duration: ExpressibleByArgument, Sendable {
+    let nanoseconds: UInt64
+    let text: String
+
+    init?(argument: String) {
+        let units: [(String, Double)] = [("ms", 1e6), ("s", 1e9), ("m", 60e9)]
+        for (suffix, scale) in units where argument.hasSuffix(suffix) {
+            guard let value = Double(argument.dropLast(suffix.count)), value >= 0, value * scale < 1e18 else { return nil }
+            nanoseconds = UInt64(value * scale)
+            text = argument
+            return
+        }
+        return nil
+    }
+}
 
 /// Command-line text for values, as wasmtime prints and reads them.
 enum ValueText {

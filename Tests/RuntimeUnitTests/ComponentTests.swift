@@ -55,3 +55,22 @@ struct ComponentTests {
         #expect(throws: RuntimeError.self) { try double.invoke([.i64(1)]) }
     }
 }
+
+import CShoal
+
+/// The C side hard-codes a few offsets (it cannot import Swift); they must be RuntimeABI's.
+@Suite("C and Swift agree on the ABI")
+struct ABIAgreementTests {
+    @Test func offsetsMatchRuntimeABI() {
+        let c = shoal_c_abi_offsets()
+        #expect(c.stack_limit == VMContextLayout.stackLimit)
+        #expect(c.execution_state == VMContextLayout.executionState)
+        #expect(c.real_stack_limit == VMContextLayout.realStackLimit)
+        #expect(c.fuel == VMContextLayout.fuel)
+        #expect(c.state_entry_sp == ExecutionStateLayout.entrySP)
+        #expect(c.state_fiber == ExecutionStateLayout.fiber)
+        #expect(c.state_fuel_policy == ExecutionStateLayout.fuelPolicy)
+        #expect(TrapCode.outOfFuel.rawValue == 14 && TrapCode.interrupted.rawValue == 15)
+        #expect(TrapCode.outOfBoundsMemoryAccess.rawValue == 5)  // the signal handler's code
+    }
+}
