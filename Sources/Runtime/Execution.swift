@@ -50,6 +50,8 @@ public final class Execution: @unchecked Sendable {
     let arguments: [Value]
     let stack: UnsafeMutableRawPointer
     let stackSize: Int
+    /// Whether `stack` was mapped for this execution (else it is the instance's region slot's).
+    let ownsStack: Bool
     let fiber: UnsafeMutablePointer<shoal_fiber>
     /// Every vmctx of the store when the execution was made: where yield requests are posted.
     let vmctxs: [UnsafeMutableRawPointer]
@@ -62,34 +64,47 @@ public final class Execution: @unchecked Sendable {
     /// Stack kept free below the WebAssembly frames for host functions and builtins on the fiber.
     public static let hostStackMargin = 128 * 1024
 
-    public init(_ function: Function, arguments: [Value], stackSize: Int = Execution.defaultStackSize) throws {
+    /// Runs on the instance's region slot stack when it has one (and `stackSize` is not given),
+    /// else on a stack mapped for this execution.
+    public init(_ function: Function, arguments: [Value], stackSize: Int? = nil) throws {
         guard case .wasm(let instance, let funcRef) = function.kind else {
             throw RuntimeError("only WebAssembly functions run on fibers")
         }
         guard arguments.count == function.type.params.count, zip(arguments, function.type.params).allSatisfy({ $0.type == $1 }) else {
             throw RuntimeError("arguments \(arguments) do not match \(function.type)")
         }
-        guard stackSize >= 2 * Self.hostStackMargin else { throw RuntimeError("fiber stack of \(stackSize) bytes is too small") }
         self.instance = instance
         self.store = instance.store
         self.type = function.type
         self.funcRef = funcRef
         self.arguments = arguments
-        self.stackSize = stackSize
-        guard let memory = mmap(nil, stackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
-              memory != MAP_FAILED
-        else { throw RuntimeError("cannot map a fiber stack of \(stackSize) bytes") }
-        stack = memory
+        if stackSize == nil, let slot = instance.slot {
+            self.stackSize = slot.region.layout.stackBytes
+            stack = slot.stack
+            ownsStack = false
+        } else {
+            let size = stackSize ?? Self.defaultStackSize
+            guard let memory = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+                  memory != MAP_FAILED
+            else { throw RuntimeError("cannot map a fiber stack of \(size) bytes") }
+            self.stackSize = size
+            stack = memory
+            ownsStack = true
+        }
+        guard self.stackSize >= 2 * Self.hostStackMargin else {
+            if ownsStack { munmap(stack, self.stackSize) }
+            throw RuntimeError("fiber stack of \(self.stackSize) bytes is too small")
+        }
         fiber = UnsafeMutablePointer<shoal_fiber>.allocate(capacity: 1)
         fiber.initialize(to: shoal_fiber())
         vmctxs = store.instances.map(\.vmctx)
         fiber.pointee.state = store.state
         fiber.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
-        fiber.pointee.fiber_sp = shoal_fiber_prepare(stack + stackSize, fiberEntry, Unmanaged.passUnretained(self).toOpaque())
+        fiber.pointee.fiber_sp = shoal_fiber_prepare(stack + self.stackSize, fiberEntry, Unmanaged.passUnretained(self).toOpaque())
     }
 
     deinit {
-        munmap(stack, stackSize)
+        if ownsStack { munmap(stack, stackSize) }
         fiber.deallocate()
     }
 

@@ -8,7 +8,16 @@ extension Instance {
     static func instantiate(_ loaded: LoadedModule, in store: Store, resolver: (String, String) -> Extern?) throws -> Instance {
         let module = loaded.compiled.module
         let layout = loaded.compiled.layout
-        let instance = Instance(module: loaded, store: store)
+        let slot = try store.region?.acquire()
+        let instance: Instance
+        do {
+            instance = try Instance(module: loaded, store: store, slot: slot)
+        } catch {
+            if let slot { slot.region.release(slot, memoryBytesUsed: 0) }
+            throw error
+        }
+        // From here on the store owns the instance (and releases its slot), whatever happens.
+        store.instances.append(instance)
         let vmctx = instance.vmctx
 
         // Imports.
@@ -71,7 +80,12 @@ extension Instance {
 
         // Memory and tables.
         if instance.memory == nil, let type = module.memories.first {
-            instance.memory = try LinearMemory(type: type, heapMode: store.heapMode)
+            if let slot {
+                instance.memory = try LinearMemory(type: type, slotMemory: slot.memory, reservationBytes: slot.region.layout.memoryBytes,
+                                                   heapMode: store.heapMode)
+            } else {
+                instance.memory = try LinearMemory(type: type, heapMode: store.heapMode)
+            }
         }
         instance.memory?.attach(vmctx)
         for type in module.tables { instance.tables.append(try Table(type: type)) }
@@ -85,7 +99,6 @@ extension Instance {
         vmctx.storeBytes(of: UInt(bitPattern: instance.funcRefs), toByteOffset: VMContextLayout.funcRefs, as: UInt.self)
         vmctx.storeBytes(of: UInt(bitPattern: instance.typeIDs), toByteOffset: VMContextLayout.typeIDs, as: UInt.self)
         vmctx.storeBytes(of: store.initialFuel, toByteOffset: VMContextLayout.fuel, as: Int64.self)
-        store.instances.append(instance)
 
         // Defined globals, in order (an initializer may read an imported global).
         for global in module.globals {
@@ -112,8 +125,17 @@ extension Instance {
             }
         }
 
-        // Data segments.
-        for (i, segment) in module.data.enumerated() {
+        // Data segments: one copy of the prepared image when there is one (the slot's memory is
+        // zero), else segment by segment.
+        if let image = loaded.memoryImage, let memory = instance.memory {
+            if !image.isEmpty {
+                image.withUnsafeBytes { memory.bytes.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: image.count) }
+            }
+            for (i, segment) in module.data.enumerated() {
+                if case .active = segment.mode { instance.droppedData[i] = true }
+            }
+        }
+        for (i, segment) in module.data.enumerated() where loaded.memoryImage == nil {
             guard case .active(_, let offset) = segment.mode else { continue }
             let start = UInt64(UInt32(truncatingIfNeeded: instance.evaluate(offset)))
             let count = UInt64(segment.range.count)

@@ -11,6 +11,8 @@ public final class Instance: @unchecked Sendable {  // used by one thread at a t
     let module: LoadedModule
     let allocation: UnsafeMutableRawPointer
     let vmctx: UnsafeMutableRawPointer
+    /// The region slot holding this instance's vmctx, stack and memory, if it has one.
+    let slot: Slot?
     public internal(set) var memory: LinearMemory?
     var tables: [Table] = []
     var globals: [Global] = []
@@ -29,32 +31,45 @@ public final class Instance: @unchecked Sendable {  // used by one thread at a t
     var layout: VMContextLayout { module.compiled.layout }
     var wasmModule: Module { module.compiled.module }
 
-    init(module: LoadedModule, store: Store) {
+    init(module: LoadedModule, store: Store, slot: Slot?) throws {
         self.module = module
         self.store = store
+        self.slot = slot
         let layout = module.compiled.layout
         let size = Self.headerSize + layout.size
-        allocation = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        if let slot {
+            guard size <= slot.region.layout.contextBytes else {
+                throw RuntimeError("the module's vmctx (\(size) bytes) does not fit the region's \(slot.region.layout.contextBytes)-byte slots")
+            }
+            allocation = slot.context
+        } else {
+            allocation = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        }
         allocation.initializeMemory(as: UInt8.self, repeating: 0, count: size)
         vmctx = allocation + Self.headerSize
         let functionCount = module.compiled.module.importedFunctionCount + module.compiled.module.functionBodies.count
         funcRefs = UnsafeMutableRawPointer.allocate(byteCount: max(1, functionCount) * FuncRefLayout.size, alignment: 16)
         funcRefs.initializeMemory(as: UInt8.self, repeating: 0, count: max(1, functionCount) * FuncRefLayout.size)
-        let types = module.compiled.module.types
-        typeIDs = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, types.count))
-        for (i, t) in types.enumerated() { typeIDs[i] = TypeRegistry.id(of: t) }
+        typeIDs = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, module.typeIDs.count))
+        for (i, id) in module.typeIDs.enumerated() { typeIDs[i] = id }
         functions = Array(repeating: nil, count: functionCount)
         droppedData = Array(repeating: false, count: module.compiled.module.data.count)
         allocation.storeBytes(of: UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()), as: UInt.self)
     }
 
-    /// Frees what generated code can reach; the store calls this when it goes away.
+    /// Frees what generated code can reach; the store calls this when it goes away. A region slot
+    /// goes back to its region (reset), sized by how much memory the instance touched.
     func release() {
         memory?.detach(vmctx)
+        if let slot {
+            let ownsSlotMemory = memory.map { $0.base == slot.memory } ?? false
+            let used = ownsSlotMemory ? Int(memory!.highWaterPages) * MemoryType.pageSize : 0
+            slot.region.release(slot, memoryBytesUsed: used)
+        }
     }
 
     deinit {
-        allocation.deallocate()
+        if slot == nil { allocation.deallocate() }
         funcRefs.deallocate()
         typeIDs.deallocate()
     }

@@ -12,7 +12,14 @@ public final class LinearMemory: @unchecked Sendable {  // used by one thread at
     let base: UnsafeMutableRawPointer
     let reservation: Int
     public private(set) var pages: UInt64
+    /// The most pages this memory ever had: what a region slot must reset on release.
+    public private(set) var highWaterPages: UInt64
     let maximumPages: UInt64
+    /// Whether this object made (and unmaps) the reservation, or borrows a region slot's.
+    let ownsReservation: Bool
+    /// Whether pages past the size are already accessible (a bounded region maps everything
+    /// read-write once), so growing needs no mprotect.
+    let preMapped: Bool
     /// Every vmctx that uses this memory: their base/size fields follow it.
     var attached: [UnsafeMutableRawPointer] = []
 
@@ -20,6 +27,9 @@ public final class LinearMemory: @unchecked Sendable {  // used by one thread at
         self.type = type
         maximumPages = min(type.limits.max ?? MemoryType.maxPages, MemoryType.maxPages)
         pages = type.limits.min
+        highWaterPages = pages
+        ownsReservation = true
+        preMapped = false
         let pageSize = MemoryType.pageSize
         switch heapMode {
         case .guarded: reservation = HeapMode.guardedReservation
@@ -37,7 +47,28 @@ public final class LinearMemory: @unchecked Sendable {  // used by one thread at
         }
     }
 
-    deinit { munmap(base, reservation) }
+    /// A memory inside a region slot's reservation (which it does not own).
+    init(type: MemoryType, slotMemory: UnsafeMutableRawPointer, reservationBytes: Int, heapMode: HeapMode) throws {
+        self.type = type
+        let reservablePages = UInt64(heapMode == .guarded ? Int(MemoryType.maxPages) : reservationBytes / MemoryType.pageSize)
+        guard type.limits.min <= reservablePages else {
+            throw RuntimeError("memory of \(type.limits.min) pages does not fit the region's \(reservablePages)-page slots")
+        }
+        maximumPages = min(type.limits.max ?? MemoryType.maxPages, MemoryType.maxPages, reservablePages)
+        pages = type.limits.min
+        highWaterPages = pages
+        base = slotMemory
+        reservation = reservationBytes
+        ownsReservation = false
+        preMapped = heapMode == .bounded
+        if !preMapped, pages > 0 {
+            guard mprotect(base, Int(pages) * MemoryType.pageSize, PROT_READ | PROT_WRITE) == 0 else {
+                throw RuntimeError("cannot commit \(pages) pages of linear memory")
+            }
+        }
+    }
+
+    deinit { if ownsReservation { munmap(base, reservation) } }
 
     public var byteCount: Int { Int(pages) * MemoryType.pageSize }
 
@@ -47,8 +78,11 @@ public final class LinearMemory: @unchecked Sendable {  // used by one thread at
         guard delta <= maximumPages, old + delta <= maximumPages else { return nil }
         if delta == 0 { return old }
         let pageSize = MemoryType.pageSize
-        guard mprotect(base + Int(old) * pageSize, Int(delta) * pageSize, PROT_READ | PROT_WRITE) == 0 else { return nil }
+        if !preMapped {
+            guard mprotect(base + Int(old) * pageSize, Int(delta) * pageSize, PROT_READ | PROT_WRITE) == 0 else { return nil }
+        }
         pages = old + delta
+        highWaterPages = max(highWaterPages, pages)
         for vmctx in attached { publish(to: vmctx) }
         return old
     }

@@ -43,8 +43,21 @@ public final class Store: @unchecked Sendable {
     /// How much of the thread's stack stays reserved for the host below the WebAssembly frames.
     public static let hostStackMargin = 256 * 1024
 
+    /// Where this store's instances get their vmctx, stack and memory; nil: from the system.
+    public let region: Region?
+
     public init(heapMode: HeapMode = .guarded) {
         self.heapMode = heapMode
+        region = nil
+        state = UnsafeMutableRawPointer.allocate(byteCount: ExecutionStateLayout.size, alignment: 16)
+        state.initializeMemory(as: UInt8.self, repeating: 0, count: ExecutionStateLayout.size)
+    }
+
+    /// A store whose instances live in slots of `region` (each instantiation takes one; they are
+    /// reset and returned when the store goes away).
+    public init(region: Region) {
+        self.heapMode = region.configuration.heapMode
+        self.region = region
         state = UnsafeMutableRawPointer.allocate(byteCount: ExecutionStateLayout.size, alignment: 16)
         state.initializeMemory(as: UInt8.self, repeating: 0, count: ExecutionStateLayout.size)
     }

@@ -1,0 +1,91 @@
+import Compiler
+import Foundation
+import Runtime
+import RuntimeABI
+import Testing
+import WasmCore
+import WasmText
+
+/// Lines in /proc/self/maps: the process's mappings.
+func mappingCount() -> Int {
+    (try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8))?.split(separator: "\n").count ?? -1
+}
+
+let dataModule = """
+    (module
+      (memory (export "memory") 1 4)
+      (data (i32.const 8) "shoal")
+      (func (export "peek") (param i32) (result i32) local.get 0 i32.load8_u)
+      (func (export "poke") (param i32 i32) local.get 0 local.get 1 i32.store8)
+      (func (export "grow") (result i32) i32.const 1 memory.grow)
+      (func (export "spin") (loop (br 0))))
+    """
+
+@Suite("instance regions")
+struct RegionTests {
+    @Test func aFullRegionRefusesAndReleasedSlotsAreReset() throws {
+        let region = try Region(Region.Configuration(slotCount: 2, heapMode: .bounded, memoryPages: 4))
+        let loaded = try LoadedModule(try compile(dataModule, .bounded))
+        var first: Store? = Store(region: region)
+        let a = try first!.instantiate(loaded) { _, _ in nil }
+        let second = Store(region: region)
+        let b = try second.instantiate(loaded) { _, _ in nil }
+        #expect(region.freeCount == 0)
+        let third = Store(region: region)
+        do {
+            _ = try third.instantiate(loaded) { _, _ in nil }
+            Issue.record("instantiated in a full region")
+        } catch let error as RegionFull {
+            #expect("\(error)" == "region full: all 2 instance slots are in use")
+        }
+        // Data came from the module's image; each instance has its own memory.
+        #expect(try a.invoke("peek", [.i32(8)]) == [.i32(UInt32(UInt8(ascii: "s")))])
+        _ = try a.invoke("poke", [.i32(1000), .i32(77)])
+        _ = try a.invoke("grow", [])
+        _ = try a.invoke("poke", [.i32(70_000), .i32(66)])
+        #expect(try b.invoke("peek", [.i32(1000)]) == [.i32(0)])
+        // Out of bounds of its current size is a trap even though the slot is mapped further.
+        #expect(throws: Trap.self) { try onLargeStack { _ = try b.invoke("peek", [.i32(70_000)]) } }
+        first = nil  // releases the slot, reset
+        #expect(region.freeCount == 1)
+        let reused = try third.instantiate(loaded) { _, _ in nil }
+        #expect(try reused.invoke("peek", [.i32(1000)]) == [.i32(0)])
+        _ = try reused.invoke("grow", [])
+        #expect(try reused.invoke("peek", [.i32(70_000)]) == [.i32(0)])
+        #expect(try reused.invoke("peek", [.i32(9)]) == [.i32(UInt32(UInt8(ascii: "h")))])
+    }
+
+    @Test func boundedRegionsCostNoMappingPerInstance() throws {
+        let before = mappingCount()
+        let region = try Region(Region.Configuration(slotCount: 2_000, heapMode: .bounded, memoryPages: 4))
+        let loaded = try LoadedModule(try compile(dataModule, .bounded))
+        var stores: [Store] = []
+        for _ in 0..<2_000 {
+            let store = Store(region: region)
+            let instance = try store.instantiate(loaded) { _, _ in nil }
+            _ = try instance.invoke("poke", [.i32(100), .i32(1)])
+            stores.append(store)
+        }
+        let after = mappingCount()
+        // The region, the module's code and the odd allocator arena: not one per instance.
+        #expect(after - before < 20, "\(after - before) new mappings for 2,000 instances")
+        #expect(region.freeCount == 0)
+        stores.removeAll()
+        #expect(region.freeCount == 2_000)
+    }
+
+    @Test(arguments: HeapMode.allCases)
+    func executionsRunOnTheSlotsStack(heapMode: HeapMode) throws {
+        let region = try Region(Region.Configuration(slotCount: 4, heapMode: heapMode, memoryPages: 4))
+        let store = Store(region: region)
+        let instance = try store.instantiate(try compile(dataModule + "", heapMode)) { _, _ in nil }
+        let execution = try Execution(try export(instance, "spin"), arguments: [])
+        let timer = Thread { usleep(10_000); execution.requestYield() }
+        timer.start()
+        guard case .yielded = try execution.resume() else { Issue.record("\(execution.state)"); return }
+        let deep = try Execution(try export(try store.instantiate(try compile(victim, heapMode)) { _, _ in nil }, "recurse"),
+                                 arguments: [.i32(0)])
+        guard case .trapped(let trap) = try deep.resume() else { Issue.record("\(deep.state)"); return }
+        #expect(trap.code == .callStackExhausted)
+    }
+}
