@@ -18,6 +18,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swiftwasm/WasmKit", exact: "0.4.2"),
+        // Benchmarks only: latency distributions (median, p99).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .target(name: "WasmCore"),
@@ -36,6 +38,10 @@ let package = Package(
         .executableTarget(name: "DecodeBench", dependencies: ["WasmDecoder"], path: "Bench/DecodeBench"),
         .executableTarget(name: "KernelBench", dependencies: ["Compiler", "Runtime", "RuntimeABI", "SpecRunner", "WasmDecoder"],
                           path: "Bench/KernelBench"),
+        .executableTarget(name: "InstanceBench",
+                          dependencies: ["Compiler", "Runtime", "RuntimeABI", "CShoal", "WasmText",
+                                         .product(name: "Histogram", package: "hdrhistogram-swift")],
+                          path: "Bench/InstanceBench"),
         .testTarget(name: "X64Tests", dependencies: ["X64"]),
         .testTarget(name: "RuntimeUnitTests", dependencies: ["Runtime", "RuntimeABI", "CShoal"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Compiler", "WasmDecoder", "WasmText"]),

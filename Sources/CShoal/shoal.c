@@ -287,3 +287,12 @@ uint32_t shoal_builtin_out_of_fuel(void *vmctx) {
 void shoal_request_yield(void *vmctx) {
     __atomic_store_n(&FIELD(vmctx, VMCTX_STACK_LIMIT, uint64_t), UINT64_MAX, __ATOMIC_RELAXED);
 }
+
+void shoal_set_stack_limit(void *vmctx, uint64_t limit) {
+    FIELD(vmctx, VMCTX_REAL_STACK_LIMIT, uint64_t) = limit;
+    uint64_t *checked = &FIELD(vmctx, VMCTX_STACK_LIMIT, uint64_t);
+    uint64_t current = __atomic_load_n(checked, __ATOMIC_RELAXED);
+    while (current != UINT64_MAX &&
+           !__atomic_compare_exchange_n(checked, &current, limit, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+}

@@ -121,10 +121,7 @@ public final class Execution: @unchecked Sendable {
         shoal_install_signal_handlers()
         shoal_ensure_alternate_signal_stack()
         let limit = UInt(bitPattern: stack) + UInt(Self.hostStackMargin)
-        for vmctx in vmctxs {
-            vmctx.storeBytes(of: limit, toByteOffset: VMContextLayout.realStackLimit, as: UInt.self)
-            vmctx.storeBytes(of: limit, toByteOffset: VMContextLayout.stackLimit, as: UInt.self)
-        }
+        for vmctx in vmctxs { shoal_set_stack_limit(vmctx, UInt64(limit)) }  // keeps a pending yield request
         state = .running
         shoal_fiber_resume(fiber)
         switch Int(fiber.pointee.status) {

@@ -77,3 +77,7 @@ typedef struct {
     intptr_t stack_limit, execution_state, real_stack_limit, fuel, state_entry_sp, state_fiber, state_fuel_policy;
 } shoal_abi_offsets;
 shoal_abi_offsets shoal_c_abi_offsets(void);
+
+/// Sets the vmctx's real stack limit and its checked limit — unless a yield request is pending
+/// (the checked limit is at its maximum), which it keeps. Safe against concurrent requests.
+void shoal_set_stack_limit(void *vmctx, uint64_t limit);

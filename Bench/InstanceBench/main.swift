@@ -1,0 +1,110 @@
+// Instantiation latency, fiber switches and yield round trips, release build, one thread.
+//
+// Usage: InstanceBench [iterations]
+// Instantiation: a fresh Store in a bounded Region, instantiate, then drop the store (slot reset,
+// not timed). Baseline in the same run: mmap + memcpy of the same data + munmap, the cheapest way
+// to get a private copy of the memory image without a region.
+import CShoal
+import Compiler
+import Foundation
+import Glibc
+import Histogram
+import Runtime
+import RuntimeABI
+import WasmText
+
+let iterations = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 20_000 : 20_000
+
+func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+func report(_ name: String, _ h: Histogram<UInt64>, unit: String = "us", divisor: Double = 1000) {
+    let median = Double(h.valueAtPercentile(50)) / divisor
+    let p99 = Double(h.valueAtPercentile(99)) / divisor
+    print(String(format: "%-44@ median %8.2f %@   p99 %8.2f %@", name as NSString, median, unit, p99, unit))
+}
+
+func module(pages: Int, dataBytes: Int) throws -> LoadedModule {
+    var hex = ""
+    for i in 0..<dataBytes { hex += String(format: "\\%02x", (i * 7) & 0xFF) }
+    let wat = """
+        (module (memory \(pages))
+          (data (i32.const 0) "\(hex)")
+          (func (export "peek") (param i32) (result i32) local.get 0 i32.load8_u))
+        """
+    return try LoadedModule(try ModuleCompiler.compile(bytes: try TextFormat.wat2wasm(wat), heapMode: .bounded))
+}
+
+func instantiation(_ name: String, pages: Int, dataBytes: Int) throws {
+    let loaded = try module(pages: pages, dataBytes: dataBytes)
+    let region = try Region(Region.Configuration(slotCount: 16, heapMode: .bounded, memoryPages: max(pages, 1)))
+    var shoal = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
+    var baseline = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
+    let image = [UInt8](repeating: 0x5A, count: dataBytes)
+    let bytes = pages * 65_536
+    for i in 0..<(iterations + 1_000) {
+        let t0 = now()
+        let store = Store(region: region)
+        let instance = try store.instantiate(loaded) { _, _ in nil }
+        let t1 = now()
+        if i >= 1_000 { shoal.record(t1 - t0) }  // the first 1,000 warm up the slots
+        _ = instance
+
+        let b0 = now()
+        let memory = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
+        image.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: dataBytes) }
+        let b1 = now()
+        munmap(memory, bytes)
+        if i >= 1_000 { baseline.record(b1 - b0) }
+    }
+    report("instantiate \(name) (Shoal, region)", shoal)
+    report("instantiate \(name) (baseline mmap+memcpy)", baseline)
+}
+
+try instantiation("1 page, 4 KiB data", pages: 1, dataBytes: 4096)
+try instantiation("16 pages, 1 MiB data", pages: 16, dataBytes: 1 << 20)
+
+// Fiber switch: a fiber that suspends as soon as it is resumed; one round trip is two switches.
+final class PingPong: @unchecked Sendable {
+    let fiber = UnsafeMutablePointer<shoal_fiber>.allocate(capacity: 1)
+    let stack = UnsafeMutableRawPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+    init() {
+        fiber.initialize(to: shoal_fiber())
+        let state = UnsafeMutableRawPointer.allocate(byteCount: ExecutionStateLayout.size, alignment: 16)
+        state.initializeMemory(as: UInt8.self, repeating: 0, count: ExecutionStateLayout.size)
+        fiber.pointee.state = state
+        fiber.pointee.fiber_sp = shoal_fiber_prepare(stack + 64 * 1024, { argument in
+            let fiber = argument!.assumingMemoryBound(to: shoal_fiber.self)
+            while true { shoal_fiber_suspend(fiber, UInt32(SHOAL_FIBER_YIELDED)) }
+        }, UnsafeMutableRawPointer(fiber))
+    }
+}
+let pingPong = PingPong()
+var switches = Histogram<UInt64>(highestTrackableValue: 1_000_000_000, numberOfSignificantValueDigits: .three)
+for _ in 0..<200 {
+    let batch = 10_000
+    let t0 = now()
+    for _ in 0..<batch { shoal_fiber_resume(pingPong.fiber) }
+    switches.record((now() - t0) / UInt64(2 * batch))
+}
+report("fiber switch (one direction)", switches, unit: "ns", divisor: 1)
+
+// Yield round trip: requestYield + resume of a WebAssembly loop, which yields at its next header.
+let spinModule = try ModuleCompiler.compile(bytes: try TextFormat.wat2wasm("(module (func (export \"spin\") (loop (br 0))))"),
+                                            heapMode: .bounded)
+let store = Store(heapMode: .bounded)
+let spinner = try store.instantiate(spinModule) { _, _ in nil }
+guard case .function(let spin)? = spinner.export("spin") else { fatalError() }
+let execution = try Execution(spin, arguments: [])
+var roundTrips = Histogram<UInt64>(highestTrackableValue: 1_000_000_000, numberOfSignificantValueDigits: .three)
+execution.requestYield()
+try execution.resume()  // starts, and yields at the first loop header
+for _ in 0..<200 {
+    let batch = 5_000
+    let t0 = now()
+    for _ in 0..<batch {
+        execution.requestYield()
+        try execution.resume()
+    }
+    roundTrips.record((now() - t0) / UInt64(batch))
+}
+report("yield + resume round trip (Execution API)", roundTrips, unit: "ns", divisor: 1)
