@@ -16,6 +16,9 @@ let arguments = CommandLine.arguments
 let directory = arguments.count > 1 ? arguments[1] : "Bench/kernels"
 let heap = arguments.count > 2 ? HeapMode(rawValue: arguments[2]) ?? .guarded : .guarded
 let repeats = arguments.count > 3 ? Int(arguments[3]) ?? 5 : 5
+/// `overhead`: compile each kernel with and without loop-header yield checks (and with fuel) and
+/// print the time ratios, all in this process.
+let overheadMode = arguments.count > 4 && arguments[4] == "overhead"
 
 /// The work size of each kernel, chosen so a native run takes roughly 0.05-0.2 s on the bench machine.
 let sizes: [(String, UInt32)] = [
@@ -24,6 +27,55 @@ let sizes: [(String, UInt32)] = [
 ]
 
 func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+/// Best time of `repeats` calls of run(n) for a kernel compiled with `options`.
+func time(_ bytes: [UInt8], _ n: UInt32, _ options: CompileOptions) throws -> (UInt32, UInt64) {
+    let compiled = try ModuleCompiler.compile(bytes: bytes, options: options)
+    let store = Store(heapMode: options.heapMode)
+    let instance = try store.instantiate(compiled) { _, _ in nil }
+    var best = UInt64.max
+    var checksum: UInt32 = 0
+    for _ in 0..<repeats {
+        let start = now()
+        let result = try instance.invoke("run", [.i32(n)])
+        best = min(best, now() - start)
+        if case .i32(let v) = result[0] { checksum = v }
+    }
+    return (checksum, best)
+}
+
+if overheadMode {
+    var logYield = 0.0, logFuel = 0.0, count = 0.0
+    print("kernel      no-checks-ms  yield-checks-ms  ratio  fuel-ms  ratio")
+    for (name, n) in sizes {
+        guard let data = FileManager.default.contents(atPath: "\(directory)/\(name).wasm") else { continue }
+        let bytes = [UInt8](data)
+        let line = LargeStack.run { () -> String in
+            do {
+                let (c0, off) = try time(bytes, n, CompileOptions(heapMode: heap, yieldChecks: false))
+                let (c1, on) = try time(bytes, n, CompileOptions(heapMode: heap, yieldChecks: true))
+                let (c2, fuel) = try time(bytes, n, CompileOptions(heapMode: heap, yieldChecks: true, fuel: true))
+                guard c0 == c1, c1 == c2 else { return "\(name) checksum mismatch" }
+                return String(format: "%-11@ %12.2f %16.2f %6.3f %8.2f %6.3f", name as NSString, Double(off) / 1e6, Double(on) / 1e6,
+                              Double(on) / Double(off), Double(fuel) / 1e6, Double(fuel) / Double(off))
+                    + " \(Double(on) / Double(off)) \(Double(fuel) / Double(off))"
+            } catch {
+                return "\(name) error \(error)"
+            }
+        }
+        let parts = line.split(separator: " ")
+        if let f = Double(parts[parts.count - 1]), let y = Double(parts[parts.count - 2]) {
+            logYield += log(y)
+            logFuel += log(f)
+            count += 1
+            print(parts.dropLast(2).joined(separator: " "))
+        } else {
+            print(line)
+        }
+    }
+    print(String(format: "geomean: yield checks %.3f, fuel %.3f (time with / time without)", exp(logYield / count), exp(logFuel / count)))
+    exit(0)
+}
 
 for (name, n) in sizes {
     let path = "\(directory)/\(name).wasm"

@@ -296,3 +296,8 @@ void shoal_set_stack_limit(void *vmctx, uint64_t limit) {
            !__atomic_compare_exchange_n(checked, &current, limit, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
     }
 }
+
+void shoal_clear_yield_request(void *vmctx) {
+    __atomic_store_n(&FIELD(vmctx, VMCTX_STACK_LIMIT, uint64_t), FIELD(vmctx, VMCTX_REAL_STACK_LIMIT, uint64_t),
+                     __ATOMIC_RELAXED);
+}

@@ -124,6 +124,9 @@ public final class Execution: @unchecked Sendable {
         for vmctx in vmctxs { shoal_set_stack_limit(vmctx, UInt64(limit)) }  // keeps a pending yield request
         state = .running
         shoal_fiber_resume(fiber)
+        // A request is for the slice that just ended: do not let it stop the next execution that
+        // runs with these vmctxs (only the one that yielded was cleared by the yield itself).
+        for vmctx in vmctxs { shoal_clear_yield_request(vmctx) }
         switch Int(fiber.pointee.status) {
         case Int(SHOAL_FIBER_YIELDED): state = .yielded(.requested)
         case Int(SHOAL_FIBER_OUT_OF_FUEL): state = .yielded(.outOfFuel)
@@ -182,11 +185,19 @@ public final class Execution: @unchecked Sendable {
 }
 
 /// The first Swift code on a new fiber: run the call, record the outcome, hand control back for good.
+/// The final switch never returns, so no strong reference may still be held when it happens (it
+/// would never be released): the Swift work is done in a function that returns first.
 private let fiberEntry: @convention(c) (UnsafeMutableRawPointer?) -> Void = { argument in
-    let execution = Unmanaged<Execution>.fromOpaque(argument!).takeUnretainedValue()
-    execution.runOnFiber()
-    shoal_fiber_suspend(execution.fiber, UInt32(SHOAL_FIBER_FINISHED))
+    let fiber = runExecution(argument!)
+    shoal_fiber_suspend(fiber, UInt32(SHOAL_FIBER_FINISHED))
     fatalError("a finished fiber was resumed")
+}
+
+@inline(never)
+private func runExecution(_ argument: UnsafeMutableRawPointer) -> UnsafeMutablePointer<shoal_fiber> {
+    let execution = Unmanaged<Execution>.fromOpaque(argument).takeUnretainedValue()
+    execution.runOnFiber()
+    return execution.fiber
 }
 
 public enum ExecutionError: Error, CustomStringConvertible {

@@ -63,7 +63,12 @@ public final class Store: @unchecked Sendable {
     }
 
     deinit {
-        for instance in instances { instance.release() }
+        // Instances and their Function handles refer to each other; break that here.
+        for instance in instances {
+            instance.release()
+            instance.functions.removeAll()
+            instance.importedFunctions.removeAll()
+        }
         state.deallocate()
     }
 

@@ -88,4 +88,21 @@ struct RegionTests {
         guard case .trapped(let trap) = try deep.resume() else { Issue.record("\(deep.state)"); return }
         #expect(trap.code == .callStackExhausted)
     }
+
+    @Test func aTrappedInstancesSlotIsRecycled() throws {
+        let region = try Region(Region.Configuration(slotCount: 1, heapMode: .bounded, memoryPages: 4))
+        let loaded = try LoadedModule(try compile(victim, .bounded))
+        for round in 0..<3 {
+            let store = Store(region: region)
+            let instance = try store.instantiate(loaded) { _, _ in nil }
+            _ = try onLargeStack { _ = try instance.invoke("store", [.i32(64), .i32(UInt32(round + 1))]) }
+            let execution = try Execution(try export(instance, "recurse"), arguments: [.i32(0)])
+            guard case .trapped(let trap) = try execution.resume() else { Issue.record("\(execution.state)"); return }
+            #expect(trap.code == .callStackExhausted)
+            // The slot was reset between rounds: the previous round's store is gone.
+            #expect(try instance.invoke("load", [.i32(64)]) == [.i32(UInt32(round + 1))])
+            #expect(region.freeCount == 0)
+        }
+        #expect(region.freeCount == 1)
+    }
 }

@@ -81,3 +81,6 @@ shoal_abi_offsets shoal_c_abi_offsets(void);
 /// Sets the vmctx's real stack limit and its checked limit — unless a yield request is pending
 /// (the checked limit is at its maximum), which it keeps. Safe against concurrent requests.
 void shoal_set_stack_limit(void *vmctx, uint64_t limit);
+
+/// Drops a pending yield request: the checked limit goes back to the real one.
+void shoal_clear_yield_request(void *vmctx);
