@@ -13,12 +13,18 @@ let package = Package(
         .library(name: "WasmCore", targets: ["WasmCore"]),
         .library(name: "WasmDecoder", targets: ["WasmDecoder"]),
         .library(name: "SpecRunner", targets: ["SpecRunner"]),
+        .library(name: "Scheduler", targets: ["Scheduler"]),
+        .library(name: "Runtime", targets: ["Runtime"]),
+        .library(name: "Compiler", targets: ["Compiler"]),
         .executable(name: "shoal", targets: ["ShoalCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swiftwasm/WasmKit", exact: "0.4.2"),
-        // Benchmarks only: latency distributions (median, p99).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Latency distributions (median, p99) for benchmarks and `shoal run --instances`.
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
@@ -29,11 +35,21 @@ let package = Package(
         .target(name: "Compiler", dependencies: ["WasmDecoder", "X64", "RuntimeABI"]),
         .target(name: "CShoal"),
         .target(name: "Runtime", dependencies: ["RuntimeABI", "CShoal", "WasmCore"]),
+        .target(
+            name: "Scheduler",
+            dependencies: [
+                "Runtime", "RuntimeABI", "CShoal",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .target(name: "WasmText", dependencies: [.product(name: "WAT", package: "WasmKit")]),
         .target(name: "SpecRunner", dependencies: ["WasmDecoder", "WasmText", "Compiler", "Runtime", .product(name: "WAT", package: "WasmKit")]),
         .executableTarget(
             name: "ShoalCLI",
-            dependencies: ["SpecRunner", "WasmDecoder", "WasmText", "Compiler", "Runtime", "RuntimeABI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["SpecRunner", "WasmDecoder", "WasmText", "Compiler", "Runtime", "RuntimeABI", "Scheduler",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
         .executableTarget(name: "DecodeBench", dependencies: ["WasmDecoder"], path: "Bench/DecodeBench"),
         .executableTarget(name: "KernelBench", dependencies: ["Compiler", "Runtime", "RuntimeABI", "SpecRunner", "WasmDecoder"],
@@ -43,6 +59,7 @@ let package = Package(
                                          .product(name: "Histogram", package: "hdrhistogram-swift")],
                           path: "Bench/InstanceBench"),
         .testTarget(name: "X64Tests", dependencies: ["X64"]),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Runtime", "RuntimeABI", "Compiler", "WasmText", "WasmCore"]),
         .testTarget(name: "RuntimeUnitTests", dependencies: ["Runtime", "RuntimeABI", "CShoal"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Compiler", "WasmDecoder", "WasmText"]),
         .testTarget(name: "WasmDecoderTests", dependencies: ["WasmDecoder", "WasmText"]),

@@ -271,17 +271,18 @@ uint32_t shoal_builtin_yield(void *vmctx) {
     __atomic_store_n(&FIELD(vmctx, VMCTX_STACK_LIMIT, uint64_t), FIELD(vmctx, VMCTX_REAL_STACK_LIMIT, uint64_t),
                      __ATOMIC_RELAXED);
     shoal_fiber *fiber = shoal_current_fiber(vmctx);
-    if (!fiber) return TRAP_INTERRUPTED;
+    if (!fiber || fiber->cancelling) return TRAP_INTERRUPTED;
     shoal_fiber_suspend(fiber, SHOAL_FIBER_YIELDED);
-    return 0;
+    return fiber->cancelling ? TRAP_INTERRUPTED : 0;
 }
 
 uint32_t shoal_builtin_out_of_fuel(void *vmctx) {
     void *state = FIELD(vmctx, VMCTX_EXECUTION_STATE, void *);
     shoal_fiber *fiber = FIELD(state, STATE_FIBER, shoal_fiber *);
     if (!fiber || FIELD(state, STATE_FUEL_POLICY, uint64_t) == 0) return TRAP_OUT_OF_FUEL;
+    if (fiber->cancelling) return TRAP_INTERRUPTED;
     shoal_fiber_suspend(fiber, SHOAL_FIBER_OUT_OF_FUEL);
-    return 0;
+    return fiber->cancelling ? TRAP_INTERRUPTED : 0;
 }
 
 void shoal_request_yield(void *vmctx) {

@@ -22,7 +22,9 @@ import WasmCore
 /// ```
 ///
 /// `resume()` runs the fiber on the calling thread until it leaves `running`. One thread at a time
-/// may call into an execution; requestYield() may be called from any thread.
+/// may call into an execution; requestYield() may be called from any thread. Call `cancel()`
+/// before dropping an execution that has not finished: its suspended frames keep it (and what they
+/// reference) alive until it unwinds.
 public final class Execution: @unchecked Sendable {
     public enum YieldReason: Sendable, Equatable { case requested, outOfFuel }
 
@@ -136,6 +138,50 @@ public final class Execution: @unchecked Sendable {
         return state
     }
 
+    /// Stops a suspended execution for good: it is resumed once more with its yield points (and
+    /// a pending async host call) failing, so it traps with "interrupted" and its fiber unwinds
+    /// normally, releasing everything its frames hold. Dropping a suspended execution without
+    /// this would leak what those frames reference. No effect on a finished execution; an
+    /// execution that never started just becomes trapped.
+    public func cancel() {
+        switch state {
+        case .trapped, .exited, .running:
+            return
+        case .ready:
+            state = .trapped(Trap(code: .interrupted))
+        case .yielded, .parked:
+            fiber.pointee.cancelling = 1
+            let limit = UInt(bitPattern: stack) + UInt(Self.hostStackMargin)
+            for vmctx in vmctxs { shoal_set_stack_limit(vmctx, UInt64(limit)) }
+            state = .running
+            shoal_fiber_resume(fiber)
+            for vmctx in vmctxs { shoal_clear_yield_request(vmctx) }
+            state = outcome ?? .trapped(Trap(code: .interrupted))
+        }
+    }
+
+    /// Calls `body` once a parked execution can be resumed (its completion arrived), or at once if
+    /// it is not parked. Lets a scheduler put it back on its run queue without polling.
+    public func whenResumable(_ body: @escaping @Sendable () -> Void) {
+        if case .parked = state, let completion {
+            completion.whenDelivered(body)
+        } else {
+            body()
+        }
+    }
+
+    /// Whether `resume()` would run it now (a parked execution only once its completion arrived).
+    public var isResumable: Bool {
+        switch state {
+        case .ready, .yielded: true
+        case .parked: completion?.isDelivered == true
+        default: false
+        }
+    }
+
+    /// The store the execution's instance belongs to.
+    public var owningStore: Store { store }
+
     /// Asks the running code to yield at its next function entry or loop header. Any thread.
     public func requestYield() {
         for vmctx in vmctxs { shoal_request_yield(vmctx) }
@@ -177,10 +223,12 @@ public final class Execution: @unchecked Sendable {
     }
 
     /// Parks the fiber until `completion` is delivered and the execution resumed (called on the fiber).
-    func park(on completion: Completion) {
+    /// Returns false when the execution was cancelled while parked.
+    func park(on completion: Completion) -> Bool {
         self.completion = completion
         if !completion.isDelivered { shoal_fiber_suspend(fiber, UInt32(SHOAL_FIBER_PARKED)) }
         self.completion = nil
+        return fiber.pointee.cancelling == 0
     }
 }
 

@@ -87,6 +87,12 @@ extension Instance {
                 instance.memory = try LinearMemory(type: type, heapMode: store.heapMode)
             }
         }
+        if let limit = store.memoryPageLimit, let type = module.memories.first {
+            guard type.limits.min <= limit else {
+                throw RuntimeError("the module needs \(type.limits.min) pages of memory; the limit is \(limit)")
+            }
+            instance.memory?.limit(to: limit)
+        }
         instance.memory?.attach(vmctx)
         for type in module.tables { instance.tables.append(try Table(type: type)) }
         for (i, table) in instance.tables.enumerated() {

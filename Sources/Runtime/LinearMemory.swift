@@ -14,7 +14,7 @@ public final class LinearMemory: @unchecked Sendable {  // used by one thread at
     public private(set) var pages: UInt64
     /// The most pages this memory ever had: what a region slot must reset on release.
     public private(set) var highWaterPages: UInt64
-    let maximumPages: UInt64
+    var maximumPages: UInt64
     /// Whether this object made (and unmaps) the reservation, or borrows a region slot's.
     let ownsReservation: Bool
     /// Whether pages past the size are already accessible (a bounded region maps everything
@@ -85,6 +85,11 @@ public final class LinearMemory: @unchecked Sendable {  // used by one thread at
         highWaterPages = max(highWaterPages, pages)
         for vmctx in attached { publish(to: vmctx) }
         return old
+    }
+
+    /// Lowers the most this memory may grow to (a store's per-instance limit).
+    func limit(to pages: UInt64) {
+        maximumPages = min(maximumPages, max(pages, self.pages))
     }
 
     func attach(_ vmctx: UnsafeMutableRawPointer) {

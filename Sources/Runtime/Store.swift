@@ -27,6 +27,10 @@ public final class Store: @unchecked Sendable {
         set { state.storeBytes(of: newValue.rawValue, toByteOffset: ExecutionStateLayout.fuelPolicy, as: UInt64.self) }
     }
 
+    /// A cap on every memory made in this store from now on, in 64 KiB pages (a per-instance limit
+    /// below what the module declares); nil: only the module's and the region's limits apply.
+    public var memoryPageLimit: UInt64?
+
     /// Fuel given to instances made from now on; `setFuel` changes every instance's.
     public var initialFuel: Int64 = Int64.max
 
@@ -34,6 +38,9 @@ public final class Store: @unchecked Sendable {
     public func setFuel(_ fuel: Int64) {
         for instance in instances { instance.vmctx.storeBytes(of: fuel, toByteOffset: VMContextLayout.fuel, as: Int64.self) }
     }
+
+    /// The store's instances, oldest first.
+    public var allInstances: [Instance] { instances }
 
     /// Fuel left in `instance` (negative once exhausted).
     public func fuel(of instance: Instance) -> Int64 {

@@ -44,6 +44,8 @@ typedef struct shoal_fiber {
     uint64_t entry_sp;     // the fiber's own ExecutionState.entrySP while it is switched out
     uint32_t status;       // SHOAL_FIBER_*
     void *owner;           // the Swift Execution running on this fiber (unretained)
+    uint32_t cancelling;   // set before a final resume: yield points then trap ("interrupted"),
+                           // so the fiber unwinds normally and releases what its frames hold
 } shoal_fiber;
 
 /// Saves the current context on the current stack and its stack pointer in *save, then continues

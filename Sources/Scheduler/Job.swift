@@ -1,0 +1,79 @@
+import Foundation
+import Runtime
+
+/// One submitted call: its instance, its execution and where its result goes. The phase and flags
+/// are read and written under the owning scheduler's lock; `execution` is used only by the thread
+/// that runs the job's current slice.
+final class Job: @unchecked Sendable {
+    enum Phase { case waiting, queued, running, parked, finished }
+
+    let module: LoadedModule
+    let entry: String
+    let arguments: [Value]
+    let limits: InstanceLimits
+    let submitted: UInt64
+    let deadline: UInt64?
+    var phase: Phase = .waiting
+    var store: Store?
+    var execution: Execution?
+    var sliceStart: UInt64 = 0
+    var cancelled = false
+    var timedOut = false
+    var onFinish: (@Sendable (Result<[Value], any Error>) -> Void)?
+
+    init(module: LoadedModule, entry: String, arguments: [Value], limits: InstanceLimits, now: UInt64,
+         onFinish: @escaping @Sendable (Result<[Value], any Error>) -> Void) {
+        self.module = module
+        self.entry = entry
+        self.arguments = arguments
+        self.limits = limits
+        submitted = now
+        deadline = limits.wallTime.map { now + $0.nanoseconds }
+        self.onFinish = onFinish
+    }
+
+    /// Makes the instance (in a slot of `region`) and the execution that will run the call.
+    func instantiate(in region: Region) throws {
+        let store = Store(region: region)
+        if let fuel = limits.fuel {
+            store.initialFuel = fuel
+            store.fuelPolicy = .trap
+        }
+        store.memoryPageLimit = limits.memoryPages
+        let instance = try store.instantiate(module) { _, _ in nil }
+        guard case .function(let function)? = instance.export(entry) else { throw SchedulerError.noSuchFunction(entry) }
+        execution = try Execution(function, arguments: arguments)
+        self.store = store
+    }
+
+    /// Drops the instance, which returns its slot to the region. An unfinished execution is
+    /// cancelled first, so its fiber unwinds and lets go of the store.
+    func release() {
+        execution?.cancel()
+        execution = nil
+        store = nil
+    }
+}
+
+/// A FIFO queue with O(1) push and pop.
+struct FIFO<Element> {
+    private var items: [Element?] = []
+    private var head = 0
+
+    var count: Int { items.count - head }
+    var isEmpty: Bool { count == 0 }
+
+    mutating func push(_ e: Element) { items.append(e) }
+
+    mutating func pop() -> Element? {
+        guard head < items.count else { return nil }
+        let e = items[head]
+        items[head] = nil
+        head += 1
+        if head > 1024 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return e
+    }
+}

@@ -1,0 +1,395 @@
+import CShoal
+import Foundation
+import Logging
+import Metrics
+import Runtime
+import RuntimeABI
+import ServiceLifecycle
+
+/// Runs WebAssembly calls, one instance each, on a pool of worker threads the size of the machine.
+/// Its threads keep it alive: call `shutdown()` when done (or run it as a `Service`).
+///
+/// Every call gets an instance in a slot of the scheduler's region and runs on that slot's fiber.
+/// A worker runs one instance for at most a time slice, then the next from a FIFO run queue; an
+/// instance that yields goes to the back of the queue, one that parks in an async host function
+/// waits off the queue until its completion arrives — no thread waits for it. When all slots are
+/// taken, new work waits in a bounded queue or is refused (`SchedulerConfiguration.Admission`).
+///
+/// The run queue and admission state sit behind one lock: a slice is milliseconds long, a queue
+/// operation well under a microsecond, so the lock is not where the time goes (an actor hop per
+/// slice would cost more than the lock does).
+public final class Scheduler: @unchecked Sendable {  // mutable state is guarded by `condition`
+    public let configuration: SchedulerConfiguration
+    let region: Region
+    let logger: Logger
+    private let condition = NSCondition()
+    private var runQueue = FIFO<Job>()
+    private var waiting = FIFO<Job>()
+    private var live = 0
+    private var running: [Job?]
+    private var parked: [ObjectIdentifier: Job] = [:]
+    private var stopped = false
+    private var stats = Statistics()
+
+    /// Totals since the scheduler started.
+    public struct Statistics: Sendable {
+        public var completed = 0
+        public var traps = 0
+        public var yields = 0
+    }
+
+    public var statistics: Statistics {
+        condition.lock()
+        defer { condition.unlock() }
+        return stats
+    }
+    private var threads: [Thread] = []
+
+    // Metrics (swift-metrics; a no-op unless the process bootstraps a backend).
+    private let liveGauge = Gauge(label: "shoal_instances_live")
+    private let queuedGauge = Gauge(label: "shoal_instances_queued")
+    private let yieldCounter = Counter(label: "shoal_yields_total")
+    private let trapCounter = Counter(label: "shoal_traps_total")
+    private let completedCounter = Counter(label: "shoal_instances_completed_total")
+
+    public init(_ configuration: SchedulerConfiguration = SchedulerConfiguration(), logger: Logger = Logger(label: "shoal.scheduler")) throws {
+        self.configuration = configuration
+        self.logger = logger
+        region = try Region(Region.Configuration(slotCount: configuration.slots, heapMode: configuration.heapMode,
+                                                 memoryPages: configuration.memoryPages, stackSize: configuration.stackSize))
+        running = Array(repeating: nil, count: max(1, configuration.threads))
+        for worker in 0..<max(1, configuration.threads) {
+            let thread = Thread { self.work(worker) }  // the threads keep the scheduler alive until shutdown()
+            thread.name = "shoal-worker-\(worker)"
+            thread.stackSize = 1 << 20
+            threads.append(thread)
+            thread.start()
+        }
+        let timer = Thread { self.tick() }
+        timer.name = "shoal-timer"
+        threads.append(timer)
+        timer.start()
+        logger.info("scheduler started", metadata: ["slots": "\(configuration.slots)", "threads": "\(configuration.threads)"])
+    }
+
+    // MARK: Submitting work
+
+    /// Runs `entry` of a new instance of `module` and returns its results. Throws the instance's
+    /// Trap, `SchedulerError` (overloaded, time limit, shut down) or CancellationError when the
+    /// calling task is cancelled (the instance is stopped and its slot reclaimed).
+    public func run(_ module: LoadedModule, entry: String, arguments: [Value] = [], limits: InstanceLimits = InstanceLimits())
+        async throws -> [Value]
+    {
+        let box = JobBox()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[Value], any Error>) in
+                box.job = submit(module, entry: entry, arguments: arguments, limits: limits) { continuation.resume(with: $0) }.job
+                if Task.isCancelled, let job = box.job { cancel(job) }
+            }
+        } onCancel: {
+            if let job = box.job { self.cancel(job) }
+        }
+    }
+
+    /// The callback form of `run`: `completion` is called once, on some thread.
+    @discardableResult
+    public func submit(_ module: LoadedModule, entry: String, arguments: [Value] = [], limits: InstanceLimits = InstanceLimits(),
+                       completion: @escaping @Sendable (Result<[Value], any Error>) -> Void) -> Ticket {
+        let job = Job(module: module, entry: entry, arguments: arguments, limits: limits, now: now(), onFinish: completion)
+        condition.lock()
+        if stopped {
+            job.phase = .finished
+            condition.unlock()
+            finish(job, .failure(SchedulerError.shutDown))
+            return Ticket(job: job)
+        }
+        if live < configuration.slots {
+            live += 1
+            condition.unlock()
+            start(job)
+        } else {
+            switch configuration.admission {
+            case .queue(let limit) where waiting.count < limit:
+                waiting.push(job)
+                queuedGauge.record(waiting.count)
+                condition.unlock()
+            case .queue(let limit):
+                job.phase = .finished
+                condition.unlock()
+                finish(job, .failure(SchedulerError.overloaded("all \(configuration.slots) slots busy and \(limit) calls waiting")))
+            case .refuse:
+                job.phase = .finished
+                condition.unlock()
+                finish(job, .failure(SchedulerError.overloaded("all \(configuration.slots) slots busy")))
+            }
+        }
+        return Ticket(job: job)
+    }
+
+    /// Stops a call wherever it is: waiting, queued, parked or running (at its next yield point).
+    public func cancel(_ ticket: Ticket) { cancel(ticket.job) }
+
+    func cancel(_ job: Job) {
+        condition.lock()
+        job.cancelled = true
+        switch job.phase {
+        case .running:
+            condition.unlock()
+            job.execution?.requestYield()  // the worker finishes it when it yields
+        case .parked:
+            parked[ObjectIdentifier(job)] = nil
+            condition.unlock()
+            retire(job, .failure(CancellationError()))
+        case .waiting:
+            job.phase = .finished  // holds no slot; skipped when it comes off the waiting queue
+            condition.unlock()
+            finish(job, .failure(CancellationError()))
+        case .queued:
+            // Holds a slot: the worker that pops it retires it. The caller hears now.
+            condition.unlock()
+            finish(job, .failure(CancellationError()))
+        case .finished:
+            condition.unlock()
+        }
+    }
+
+    /// Live instances, calls waiting for a slot, and parked instances.
+    public var counts: (live: Int, waiting: Int, parked: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (live, waiting.count, parked.count)
+    }
+
+    /// Stops the workers. Calls still waiting or queued finish with `SchedulerError.shutDown`.
+    public func shutdown() {
+        condition.lock()
+        guard !stopped else {
+            condition.unlock()
+            return
+        }
+        stopped = true
+        var pending: [Job] = []
+        while let job = waiting.pop() { pending.append(job) }
+        while let job = runQueue.pop() { pending.append(job) }
+        pending += parked.values
+        parked.removeAll()
+        condition.broadcast()
+        condition.unlock()
+        for job in pending {
+            job.phase = .finished
+            job.release()
+            finish(job, .failure(SchedulerError.shutDown))
+        }
+        logger.info("scheduler stopped")
+    }
+
+    // MARK: The run loop
+
+    private func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    /// Instantiates an admitted job (outside the lock) and queues it.
+    private func start(_ job: Job) {
+        do {
+            try job.instantiate(in: region)
+        } catch {
+            retire(job, .failure(error))
+            return
+        }
+        liveGauge.record(counts.live)
+        enqueue(job)
+    }
+
+    private func enqueue(_ job: Job) {
+        condition.lock()
+        if stopped {
+            live -= 1
+            job.phase = .finished
+            condition.unlock()
+            job.release()
+            finish(job, .failure(SchedulerError.shutDown))
+            return
+        }  // (after shutdown nobody admits more, so the order of release and count does not matter)
+        guard job.phase != .finished else {
+            condition.unlock()
+            return
+        }
+        job.phase = .queued
+        runQueue.push(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func work(_ worker: Int) {
+        while let job = next(worker) {
+            if job.cancelled {
+                afterSlice(job, worker, .failure(CancellationError()))
+                continue
+            }
+            let state: Execution.State
+            do {
+                state = try job.execution!.resume()
+            } catch {
+                afterSlice(job, worker, .failure(error))
+                continue
+            }
+            afterSlice(job, worker, .success(state))
+        }
+    }
+
+    private func next(_ worker: Int) -> Job? {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            if stopped { return nil }
+            if let job = runQueue.pop() {
+                job.phase = .running
+                job.sliceStart = now()
+                running[worker] = job
+                return job
+            }
+            condition.wait()
+        }
+    }
+
+    private func afterSlice(_ job: Job, _ worker: Int, _ outcome: Result<Execution.State, any Error>) {
+        condition.lock()
+        running[worker] = nil
+        condition.unlock()
+        switch outcome {
+        case .failure(let error):
+            retire(job, .failure(error))
+        case .success(.yielded):
+            yieldCounter.increment()
+            condition.lock()
+            stats.yields += 1
+            condition.unlock()
+            if job.cancelled {
+                retire(job, .failure(CancellationError()))
+            } else if job.timedOut || job.deadline.map({ now() >= $0 }) == true {
+                retire(job, .failure(SchedulerError.timeLimitExceeded))
+            } else {
+                enqueue(job)
+            }
+        case .success(.parked):
+            condition.lock()
+            job.phase = .parked
+            parked[ObjectIdentifier(job)] = job
+            condition.unlock()
+            job.execution?.whenResumable { [weak self] in self?.unpark(job) }
+        case .success(.trapped(let trap)):
+            trapCounter.increment()
+            condition.lock()
+            stats.traps += 1
+            condition.unlock()
+            retire(job, .failure(trap))
+        case .success(.exited(let values)):
+            retire(job, .success(values))
+        case .success(let other):
+            retire(job, .failure(ExecutionError.notResumable("a slice ended in state \(other)")))
+        }
+    }
+
+    private func unpark(_ job: Job) {
+        condition.lock()
+        guard parked.removeValue(forKey: ObjectIdentifier(job)) != nil else {
+            condition.unlock()
+            return  // cancelled or shut down meanwhile
+        }
+        condition.unlock()
+        enqueue(job)
+    }
+
+    /// A job that held a slot is done: free the slot (first, so the region has it back before
+    /// anyone sees the lower count), report, admit the next waiting call.
+    private func retire(_ job: Job, _ result: Result<[Value], any Error>) {
+        job.release()
+        condition.lock()
+        live -= 1
+        condition.unlock()
+        complete(job, result)
+    }
+
+    private func complete(_ job: Job, _ result: Result<[Value], any Error>) {
+        condition.lock()
+        job.phase = .finished
+        condition.unlock()
+        job.release()
+        completedCounter.increment()
+        condition.lock()
+        stats.completed += 1
+        condition.unlock()
+        finish(job, result)
+        admitWaiting()
+    }
+
+    /// Calls the job's completion, once (a cancelled call hears early; later outcomes are dropped).
+    private func finish(_ job: Job, _ result: Result<[Value], any Error>) {
+        condition.lock()
+        let onFinish = job.onFinish
+        job.onFinish = nil
+        condition.unlock()
+        onFinish?(result)
+    }
+
+    private func admitWaiting() {
+        while true {
+            condition.lock()
+            guard !stopped, live < configuration.slots, let job = waiting.pop() else {
+                queuedGauge.record(waiting.count)
+                condition.unlock()
+                return
+            }
+            if job.phase == .finished {  // cancelled while waiting
+                condition.unlock()
+                continue
+            }
+            live += 1
+            condition.unlock()
+            start(job)
+        }
+    }
+
+    /// Ends time slices and enforces wall-time limits of running (and parked) instances.
+    private func tick() {
+        let slice = configuration.timeSlice.nanoseconds
+        var sweep = 0
+        while true {
+            usleep(UInt32(max(100, min(slice / 2_000, 10_000))))
+            condition.lock()
+            if stopped {
+                condition.unlock()
+                return
+            }
+            let t = now()
+            var expiredParked: [Job] = []
+            for case let job? in running {
+                if let deadline = job.deadline, t >= deadline { job.timedOut = true }
+                if job.timedOut || t - job.sliceStart >= slice { job.execution?.requestYield() }
+            }
+            sweep += 1
+            if sweep % 100 == 0 {
+                for job in parked.values where job.deadline.map({ t >= $0 }) == true { expiredParked.append(job) }
+                for job in expiredParked { parked[ObjectIdentifier(job)] = nil }
+            }
+            condition.unlock()
+            for job in expiredParked { retire(job, .failure(SchedulerError.timeLimitExceeded)) }
+        }
+    }
+}
+
+/// Identifies a submitted call, for cancelling it.
+public struct Ticket: Sendable {
+    let job: Job
+}
+
+final class JobBox: @unchecked Sendable {  // written once before the cancellation handler can read it
+    var job: Job?
+}
+
+/// The scheduler as a swift-service-lifecycle service: it runs until graceful shutdown.
+extension Scheduler: Service {
+    public func run() async throws {
+        try? await gracefulShutdown()
+        shutdown()
+    }
+}
