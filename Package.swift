@@ -49,14 +49,16 @@ let package = Package(
             name: "ShoalCLI",
             dependencies: ["SpecRunner", "WasmDecoder", "WasmText", "Compiler", "Runtime", "RuntimeABI", "Scheduler",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                           .product(name: "Histogram", package: "hdrhistogram-swift")]
+                           .product(name: "Histogram", package: "hdrhistogram-swift"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(name: "DecodeBench", dependencies: ["WasmDecoder"], path: "Bench/DecodeBench"),
         .executableTarget(name: "KernelBench", dependencies: ["Compiler", "Runtime", "RuntimeABI", "SpecRunner", "WasmDecoder"],
                           path: "Bench/KernelBench"),
         .executableTarget(name: "InstanceBench",
                           dependencies: ["Compiler", "Runtime", "RuntimeABI", "CShoal", "WasmText",
-                                         .product(name: "Histogram", package: "hdrhistogram-swift")],
+                                         .product(name: "Histogram", package: "hdrhistogram-swift"),
+                           .product(name: "Logging", package: "swift-log")],
                           path: "Bench/InstanceBench"),
         .testTarget(name: "X64Tests", dependencies: ["X64"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Runtime", "RuntimeABI", "Compiler", "WasmText", "WasmCore"]),

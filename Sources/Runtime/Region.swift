@@ -76,11 +76,27 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
         return slot
     }
 
+    /// Zeroes the pages of [start, start+count) that are resident; the others read as zero already,
+    /// and touching them would only fault them in (a guest that never used its memory costs none).
+    private func zeroResidentPages(_ start: UnsafeMutableRawPointer, _ count: Int) {
+        let page = 4096
+        let pages = (count + page - 1) / page
+        guard pages > 0 else { return }
+        var residency = [UInt8](repeating: 0, count: pages)
+        guard mincore(start, count, &residency) == 0 else {
+            memset(start, 0, count)
+            return
+        }
+        for i in 0..<pages where residency[i] & 1 != 0 {
+            memset(start + i * page, 0, min(page, count - i * page))
+        }
+    }
+
     /// Resets a slot's pages and makes it available again.
     func release(_ slot: Slot, memoryBytesUsed: Int) {
         let context = slot.context
         if memoryBytesUsed <= configuration.keepResidentBytes && configuration.heapMode == .bounded {
-            memset(slot.memory, 0, memoryBytesUsed)  // stays resident: the next instance faults nothing in
+            zeroResidentPages(slot.memory, memoryBytesUsed)  // stays resident: the next instance faults nothing in
         } else if memoryBytesUsed > 0 {
             madvise(slot.memory, memoryBytesUsed, MADV_DONTNEED)
         }

@@ -2,7 +2,8 @@ import Foundation
 import Runtime
 
 /// A single-threaded twin of `Scheduler` with virtual time, for tests (as swift-nio's
-/// EmbeddedEventLoop is to its event loops): the same policies — FIFO round robin, admission with
+/// EmbeddedEventLoop is to its event loops): the same policies — two-level round robin (calls that
+/// have not used a whole slice first, with a burst limit so the others never starve), admission with
 /// a bounded queue, cancellation, fuel and wall-time limits — but run on the caller's thread, one
 /// slice per `step()`, with time slices measured in fuel so every run is exactly reproducible.
 ///
@@ -47,7 +48,9 @@ public final class DeterministicScheduler {
     public let sliceFuel: Int64
     let region: Region
     public private(set) var now: UInt64 = 0
+    private var fresh = FIFO<Handle>()
     private var runQueue = FIFO<Handle>()
+    private var freshStreak = 0
     private var waiting = FIFO<Handle>()
     private var parked: [ObjectIdentifier: Handle] = [:]
     public private(set) var live = 0
@@ -89,7 +92,15 @@ public final class DeterministicScheduler {
     /// Runs one slice of the job at the head of the run queue; false when the queue is empty.
     @discardableResult
     public func step() -> Bool {
-        guard let handle = runQueue.pop() else { return false }
+        let next: Handle?
+        if !fresh.isEmpty && (freshStreak < Scheduler.freshBurst || runQueue.isEmpty) {
+            freshStreak += 1
+            next = fresh.pop()
+        } else {
+            freshStreak = 0
+            next = runQueue.pop()
+        }
+        guard let handle = next else { return false }
         let job = handle.job
         if job.finished { return true }
         if job.cancelled { finish(handle, .failure(CancellationError()), holdsSlot: true); return true }
@@ -119,7 +130,7 @@ public final class DeterministicScheduler {
             if let fuel = job.limits.fuel, job.consumed > fuel {
                 finish(handle, .failure(Trap(code: .outOfFuel)), holdsSlot: true)
             } else {
-                runQueue.push(handle)
+                runQueue.push(handle)  // used a whole slice
             }
         case .parked:
             job.parked = true
@@ -148,7 +159,7 @@ public final class DeterministicScheduler {
             if handle.job.execution?.isResumable == true {
                 parked[key] = nil
                 handle.job.parked = false
-                runQueue.push(handle)
+                fresh.push(handle)
             }
         }
     }
@@ -176,7 +187,7 @@ public final class DeterministicScheduler {
             guard case .function(let function)? = instance.export(job.entry) else { throw SchedulerError.noSuchFunction(job.entry) }
             job.execution = try Execution(function, arguments: job.arguments)
             job.store = store
-            runQueue.push(handle)
+            fresh.push(handle)
         } catch {
             finish(handle, .failure(error), holdsSlot: true)
         }

@@ -33,14 +33,17 @@ final class Job: @unchecked Sendable {
     }
 
     /// Makes the instance (in a slot of `region`) and the execution that will run the call.
-    func instantiate(in region: Region) throws {
+    func instantiate(in region: Region, imports: [HostImport] = []) throws {
         let store = Store(region: region)
         if let fuel = limits.fuel {
             store.initialFuel = fuel
             store.fuelPolicy = .trap
         }
         store.memoryPageLimit = limits.memoryPages
-        let instance = try store.instantiate(module) { _, _ in nil }
+        let instance = try store.instantiate(module) { module, name -> Extern? in
+            guard let host = imports.first(where: { $0.module == module && $0.name == name }) else { return nil }
+            return .function(host.function)
+        }
         guard case .function(let function)? = instance.export(entry) else { throw SchedulerError.noSuchFunction(entry) }
         execution = try Execution(function, arguments: arguments)
         self.store = store

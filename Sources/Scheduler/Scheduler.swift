@@ -22,8 +22,16 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
     public let configuration: SchedulerConfiguration
     let region: Region
     let logger: Logger
+    let hostFunctions: [HostImport]
     private let condition = NSCondition()
+    /// Two levels: calls that have not yet used up a slice (new ones, and ones back from a host
+    /// call) run before calls that keep using whole slices, so a short request is not queued
+    /// behind thousands of CPU-bound ones; every `freshBurst` picks from `fresh`, one comes from
+    /// `runQueue`, so the CPU-bound ones never starve.
+    private var fresh = FIFO<Job>()
     private var runQueue = FIFO<Job>()
+    private var freshStreak = 0
+    public static let freshBurst = 4
     private var waiting = FIFO<Job>()
     private var live = 0
     private var running: [Job?]
@@ -57,6 +65,7 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
         self.logger = logger
         region = try Region(Region.Configuration(slotCount: configuration.slots, heapMode: configuration.heapMode,
                                                  memoryPages: configuration.memoryPages, stackSize: configuration.stackSize))
+        self.hostFunctions = configuration.hostFunctions
         running = Array(repeating: nil, count: max(1, configuration.threads))
         for worker in 0..<max(1, configuration.threads) {
             let thread = Thread { self.work(worker) }  // the threads keep the scheduler alive until shutdown()
@@ -171,6 +180,7 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
         var pending: [Job] = []
         while let job = waiting.pop() { pending.append(job) }
         while let job = runQueue.pop() { pending.append(job) }
+        while let job = fresh.pop() { pending.append(job) }
         pending += parked.values
         parked.removeAll()
         condition.broadcast()
@@ -190,7 +200,7 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
     /// Instantiates an admitted job (outside the lock) and queues it.
     private func start(_ job: Job) {
         do {
-            try job.instantiate(in: region)
+            try job.instantiate(in: region, imports: configuration.hostFunctions)
         } catch {
             retire(job, .failure(error))
             return
@@ -199,7 +209,7 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
         enqueue(job)
     }
 
-    private func enqueue(_ job: Job) {
+    private func enqueue(_ job: Job, fresh isFresh: Bool = true) {
         condition.lock()
         if stopped {
             live -= 1
@@ -214,7 +224,7 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
             return
         }
         job.phase = .queued
-        runQueue.push(job)
+        if isFresh { fresh.push(job) } else { runQueue.push(job) }
         condition.signal()
         condition.unlock()
     }
@@ -241,7 +251,15 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
         defer { condition.unlock() }
         while true {
             if stopped { return nil }
-            if let job = runQueue.pop() {
+            let job: Job?
+            if !fresh.isEmpty && (freshStreak < Self.freshBurst || runQueue.isEmpty) {
+                freshStreak += 1
+                job = fresh.pop()
+            } else {
+                freshStreak = 0
+                job = runQueue.pop()
+            }
+            if let job {
                 job.phase = .running
                 job.sliceStart = now()
                 running[worker] = job
@@ -268,7 +286,7 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
             } else if job.timedOut || job.deadline.map({ now() >= $0 }) == true {
                 retire(job, .failure(SchedulerError.timeLimitExceeded))
             } else {
-                enqueue(job)
+                enqueue(job, fresh: false)  // used a whole slice: to the back of the main queue
             }
         case .success(.parked):
             condition.lock()

@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 import RuntimeABI
 
 /// How a scheduler is set up.
@@ -15,6 +16,8 @@ public struct SchedulerConfiguration: Sendable {
     public var timeSlice: Duration
     /// What happens to work submitted while every slot is taken.
     public var admission: Admission
+    /// Host functions every instance may import, by module and name.
+    public var hostFunctions: [HostImport] = []
 
     public enum Admission: Sendable, Equatable {
         /// Wait in a FIFO queue of at most `limit` entries; beyond that, refuse.
@@ -25,7 +28,7 @@ public struct SchedulerConfiguration: Sendable {
 
     public init(slots: Int = 10_000, heapMode: HeapMode = .bounded, memoryPages: Int = 16, stackSize: Int = 256 * 1024,
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount, timeSlice: Duration = .milliseconds(2),
-                admission: Admission = .queue(limit: 100_000)) {
+                admission: Admission = .queue(limit: 100_000), hostFunctions: [HostImport] = []) {
         self.slots = slots
         self.heapMode = heapMode
         self.memoryPages = memoryPages
@@ -33,6 +36,19 @@ public struct SchedulerConfiguration: Sendable {
         self.threads = threads
         self.timeSlice = timeSlice
         self.admission = admission
+        self.hostFunctions = hostFunctions
+    }
+}
+
+/// A host function offered to the scheduler's instances under `module`.`name`.
+public struct HostImport: Sendable {
+    public var module: String
+    public var name: String
+    public var function: Function
+    public init(module: String, name: String, function: Function) {
+        self.module = module
+        self.name = name
+        self.function = function
     }
 }
 

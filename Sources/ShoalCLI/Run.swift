@@ -3,6 +3,7 @@ import Compiler
 import Foundation
 import Runtime
 import RuntimeABI
+import Scheduler
 import SpecRunner
 import WasmCore
 import WasmText
@@ -21,14 +22,23 @@ struct Run: ParsableCommand {
     @Option(help: "The export to call.")
     var invoke: String?
 
-    @Option(help: "Linear memory protection: guarded (guard pages, no bounds checks) or bounded (explicit checks).")
-    var heap: HeapMode = .guarded
+    @Option(name: .customLong("heap"),
+            help: "Linear memory protection: guarded (guard pages, no bounds checks) or bounded (explicit checks). Default: guarded, or bounded with --instances (density).")
+    var heapOption: HeapMode?
+
+    var heap: HeapMode { heapOption ?? (instances == nil ? .guarded : .bounded) }
 
     @Option(help: "Stop the guest after this much fuel (one unit per function call and loop iteration).")
     var fuel: Int64?
 
     @Option(help: "Stop the guest after this much wall time, e.g. 500ms, 2s, 1m.")
     var timeout: Duration?
+
+    @Option(help: "Run this many concurrent instances on the scheduler and print a summary (the density stress tool). Guests may import shoal.sleep_ms(i32).")
+    var instances: Int?
+
+    @Option(help: "With --instances: how many may be alive at once (region slots); the rest wait. Default: all.")
+    var slots: Int?
 
     @Argument(help: "The module file.")
     var file: String
@@ -53,6 +63,23 @@ struct Run: ParsableCommand {
             FileHandle.standardError.write(Data("error: no --invoke given and the module has no _start export\n".utf8))
             throw ExitCode(1)
         }
+        if let instances {
+            guard instances > 0 else { throw ValidationError("--instances must be positive") }
+            let loaded = try LoadedModule(compiled)
+            let type = try Self.exportType(compiled.module, name)
+            guard type.params.count == arguments.count else {
+                throw ValidationError("\(name) takes \(type.params.count) arguments, got \(arguments.count)")
+            }
+            var values: [Value] = []
+            for (t, text) in zip(type.params, arguments) {
+                guard let v = ValueText.parse(text, as: t) else { throw ValidationError("cannot read \"\(text)\" as \(t)") }
+                values.append(v)
+            }
+            let code = try RunMany.run(loaded: loaded, entry: name, arguments: values, instances: instances, slots: slots ?? instances,
+                                       heap: heap, limits: InstanceLimits(fuel: fuel, wallTime: timeout.map { Swift.Duration.nanoseconds(Int64($0.nanoseconds)) }))
+            if code != 0 { throw ExitCode(code) }
+            return
+        }
         let limits = Limits(fuel: fuel, timeout: timeout)
         let outcome = LargeStack.run { () -> Result<[String], RunError> in
             Self.execute(compiled, export: name, arguments: arguments, heap: heap, limits: limits)
@@ -69,6 +96,20 @@ struct Run: ParsableCommand {
     struct RunError: Error {
         var message: String
         var exitCode: Int32
+    }
+
+    static func exportType(_ module: Module, _ name: String) throws -> FuncType {
+        guard let export = module.exports.first(where: { $0.name == name && $0.kind == .function }) else {
+            throw ValidationError("no exported function named \(name)")
+        }
+        var index = Int(export.index)
+        for imp in module.imports {
+            if case .function(let t) = imp.descriptor {
+                if index == 0 { return module.types[Int(t)] }
+                index -= 1
+            }
+        }
+        return module.types[Int(module.functionTypeIndices[index])]
     }
 
     struct Limits {

@@ -1,0 +1,103 @@
+import Foundation
+import Histogram
+import Logging
+import Runtime
+import RuntimeABI
+import Scheduler
+import WasmCore
+
+/// `shoal run --instances N`: N concurrent instances of one program on the scheduler, and a summary
+/// (the density and throughput stress tool).
+enum RunMany {
+    /// Host functions the stress tool offers under the module name "shoal".
+    static let hostFunctions: [HostImport] = [
+        // sleep_ms(ms: i32): parks the instance for that long; no thread waits.
+        HostImport(module: "shoal", name: "sleep_ms", function: Function(AsyncHostFunction(type: FuncType(params: [.i32], results: [])) {
+            _, arguments, completion in
+            guard case .i32(let ms) = arguments.first else { return completion.resume(returning: []) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(ms))) { completion.resume(returning: []) }
+        })),
+    ]
+
+    static func residentBytes(_ field: String) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
+            let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+            return kb * 1024
+        }
+        return 0
+    }
+
+    static func run(loaded: LoadedModule, entry: String, arguments: [Value], instances: Int, slots: Int, heap: HeapMode,
+                    limits: InstanceLimits) throws -> Int32 {
+        let memoryPages = Int(max(loaded.compiled.module.memories.first?.limits.min ?? 1, 1))
+        let scheduler = try Scheduler(SchedulerConfiguration(slots: slots, heapMode: heap, memoryPages: max(memoryPages, 1),
+                                                             stackSize: 256 * 1024, admission: .queue(limit: instances),
+                                                             hostFunctions: hostFunctions),
+                                      logger: { var l = Logger(label: "shoal.scheduler"); l.logLevel = .warning; return l }())
+        defer { scheduler.shutdown() }
+        final class Tally: @unchecked Sendable {
+            let lock = NSLock()
+            var completed = 0, trapped = 0, failed = 0
+            var firstError: String?
+            var latencies = Histogram<UInt64>(highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
+        }
+        let tally = Tally()
+        let baseline = residentBytes("VmRSS")
+        let start = DispatchTime.now().uptimeNanoseconds
+        let done = DispatchSemaphore(value: 0)
+        var peakLive = 0
+        var peakRSSWhileLive = baseline
+        for _ in 0..<instances {
+            let submitted = DispatchTime.now().uptimeNanoseconds
+            scheduler.submit(loaded, entry: entry, arguments: arguments, limits: limits) { result in
+                let latency = DispatchTime.now().uptimeNanoseconds - submitted
+                tally.lock.withLock {
+                    tally.latencies.record(latency)
+                    switch result {
+                    case .success: tally.completed += 1
+                    case .failure(let error as Trap):
+                        tally.trapped += 1
+                        if tally.firstError == nil { tally.firstError = "\(error.message)" }
+                    case .failure(let error):
+                        tally.failed += 1
+                        if tally.firstError == nil { tally.firstError = "\(error)" }
+                    }
+                    if tally.completed + tally.trapped + tally.failed == instances { done.signal() }
+                }
+            }
+        }
+        // Progress, once a second, while it runs; the peak is sampled on the way.
+        var lastReport = start
+        while done.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
+            let counts = scheduler.counts
+            peakLive = max(peakLive, counts.live)
+            peakRSSWhileLive = max(peakRSSWhileLive, residentBytes("VmRSS"))
+            let t = DispatchTime.now().uptimeNanoseconds
+            if t - lastReport > 1_000_000_000 {
+                lastReport = t
+                let finished = tally.lock.withLock { tally.completed + tally.trapped + tally.failed }
+                FileHandle.standardError.write(Data(
+                    "  \(String(format: "%.1f", Double(t - start) / 1e9))s: \(counts.live) live (\(counts.parked) parked), \(counts.waiting) waiting, \(finished) finished\n".utf8))
+            }
+        }
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let peak = max(residentBytes("VmHWM"), peakRSSWhileLive)
+        tally.lock.withLock {
+            print("instances:      \(instances) (\(slots) slots, \(heap) heap)")
+            print("completed:      \(tally.completed)")
+            print("trapped:        \(tally.trapped)" + (tally.firstError.map { " (first: \($0))" } ?? ""))
+            if tally.failed > 0 { print("failed:         \(tally.failed)") }
+            print(String(format: "wall time:      %.3f s", wall))
+            print(String(format: "instances/s:    %.0f", Double(instances) / wall))
+            print(String(format: "peak live:      %d", peakLive))
+            print(String(format: "peak RSS:       %.1f MiB", Double(peak) / 1_048_576))
+            if peakLive > 0 {
+                print(String(format: "bytes/instance: %.0f (RSS growth at peak / peak live)", Double(peakRSSWhileLive - baseline) / Double(peakLive)))
+            }
+            print(String(format: "latency p50:    %.3f ms", Double(tally.latencies.valueAtPercentile(50)) / 1e6))
+            print(String(format: "latency p99:    %.3f ms", Double(tally.latencies.valueAtPercentile(99)) / 1e6))
+        }
+        return tally.trapped + tally.failed > 0 ? 1 : 0
+    }
+}
