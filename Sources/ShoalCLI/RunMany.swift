@@ -19,13 +19,25 @@ enum RunMany {
         })),
     ]
 
-    static func residentBytes(_ field: String) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
-            let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
-            return kb * 1024
-        }
-        return 0
+    /// Current resident set size, from /proc/self/statm (read with open/read: it is small, and
+    /// this must keep working when the process has a million of everything).
+    static func residentBytes() -> Int {
+        let fd = open("/proc/self/statm", O_RDONLY)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let n = read(fd, &buffer, buffer.count)
+        guard n > 0 else { return 0 }
+        let fields = String(decoding: buffer[0..<n], as: UTF8.self).split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    /// Peak resident set size of the process (getrusage).
+    static func peakResidentBytes() -> Int {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return usage.ru_maxrss * 1024
     }
 
     static func run(loaded: LoadedModule, entry: String, arguments: [Value], instances: Int, slots: Int, heap: HeapMode,
@@ -43,7 +55,7 @@ enum RunMany {
             var latencies = Histogram<UInt64>(highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
         }
         let tally = Tally()
-        let baseline = residentBytes("VmRSS")
+        let baseline = residentBytes()
         let start = DispatchTime.now().uptimeNanoseconds
         let done = DispatchSemaphore(value: 0)
         var peakLive = 0
@@ -72,7 +84,7 @@ enum RunMany {
         while done.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
             let counts = scheduler.counts
             peakLive = max(peakLive, counts.live)
-            peakRSSWhileLive = max(peakRSSWhileLive, residentBytes("VmRSS"))
+            peakRSSWhileLive = max(peakRSSWhileLive, residentBytes())
             let t = DispatchTime.now().uptimeNanoseconds
             if t - lastReport > 1_000_000_000 {
                 lastReport = t
@@ -82,7 +94,7 @@ enum RunMany {
             }
         }
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let peak = max(residentBytes("VmHWM"), peakRSSWhileLive)
+        let peak = max(peakResidentBytes(), peakRSSWhileLive)
         tally.lock.withLock {
             print("instances:      \(instances) (\(slots) slots, \(heap) heap)")
             print("completed:      \(tally.completed)")

@@ -110,6 +110,8 @@ struct DeterministicSchedulerTests {
         let twin = try DeterministicScheduler(slots: 200, sliceFuel: 1_000)
         let module = try load(fuel: true)
         for _ in 0..<100 { twin.submit(module, entry: "spin") }  // CPU-bound, forever
+        // Steady state: every spinner has had its first slice (until then they are new calls too).
+        twin.runUntilIdle(maxSteps: 300)
         var short: [DeterministicScheduler.Handle] = []
         for _ in 0..<50 {
             short.append(twin.submit(module, entry: "count", arguments: [.i64(500)]))
@@ -127,6 +129,7 @@ struct DeterministicSchedulerTests {
         // Identical runs give identical virtual times.
         let again = try DeterministicScheduler(slots: 200, sliceFuel: 1_000)
         for _ in 0..<100 { again.submit(module, entry: "spin") }
+        again.runUntilIdle(maxSteps: 300)
         var second: [DeterministicScheduler.Handle] = []
         for _ in 0..<50 {
             second.append(again.submit(module, entry: "count", arguments: [.i64(500)]))
