@@ -33,8 +33,10 @@ let package = Package(
         .target(name: "X64"),
         .target(name: "RuntimeABI", dependencies: ["WasmCore"]),
         .target(name: "Compiler", dependencies: ["WasmDecoder", "X64", "RuntimeABI"]),
-        .target(name: "CShoal"),
+        .target(name: "CShoal", linkerSettings: [.linkedLibrary("uring")]),
         .target(name: "Runtime", dependencies: ["RuntimeABI", "CShoal", "WasmCore"]),
+        .target(name: "IOUring", dependencies: ["CShoal"]),
+        .target(name: "ShoalWASI", dependencies: ["Runtime", "RuntimeABI", "IOUring", "WasmCore"]),
         .target(
             name: "Scheduler",
             dependencies: [
@@ -47,7 +49,7 @@ let package = Package(
         .target(name: "SpecRunner", dependencies: ["WasmDecoder", "WasmText", "Compiler", "Runtime", .product(name: "WAT", package: "WasmKit")]),
         .executableTarget(
             name: "ShoalCLI",
-            dependencies: ["SpecRunner", "WasmDecoder", "WasmText", "Compiler", "Runtime", "RuntimeABI", "Scheduler",
+            dependencies: ["SpecRunner", "WasmDecoder", "WasmText", "Compiler", "Runtime", "RuntimeABI", "Scheduler", "ShoalWASI",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Histogram", package: "hdrhistogram-swift"),
                            .product(name: "Logging", package: "swift-log")]
@@ -66,6 +68,7 @@ let package = Package(
                                          .product(name: "Logging", package: "swift-log")],
                           path: "Bench/SchedulerBench"),
         .testTarget(name: "X64Tests", dependencies: ["X64"]),
+        .testTarget(name: "WASITests", dependencies: ["ShoalWASI", "Scheduler", "Runtime", "RuntimeABI", "Compiler"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Runtime", "RuntimeABI", "Compiler", "WasmText", "WasmCore"]),
         .testTarget(name: "RuntimeUnitTests", dependencies: ["Runtime", "RuntimeABI", "CShoal"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Compiler", "WasmDecoder", "WasmText"]),

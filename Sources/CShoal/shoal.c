@@ -302,3 +302,98 @@ void shoal_clear_yield_request(void *vmctx) {
     __atomic_store_n(&FIELD(vmctx, VMCTX_STACK_LIMIT, uint64_t), FIELD(vmctx, VMCTX_REAL_STACK_LIMIT, uint64_t),
                      __ATOMIC_RELAXED);
 }
+
+// MARK: io_uring
+
+#include <liburing.h>
+#include <errno.h>
+#include <linux/openat2.h>
+#include <time.h>
+
+struct shoal_ring {
+    struct io_uring ring;
+    pthread_mutex_t submit_lock;
+};
+
+shoal_ring *shoal_ring_create(unsigned entries, int *error) {
+    shoal_ring *r = calloc(1, sizeof *r);
+    if (!r) {
+        *error = ENOMEM;
+        return NULL;
+    }
+    int e = io_uring_queue_init(entries, &r->ring, 0);
+    if (e < 0) {
+        free(r);
+        *error = -e;
+        return NULL;
+    }
+    pthread_mutex_init(&r->submit_lock, NULL);
+    return r;
+}
+
+void shoal_ring_destroy(shoal_ring *r) {
+    io_uring_queue_exit(&r->ring);
+    pthread_mutex_destroy(&r->submit_lock);
+    free(r);
+}
+
+// Gets an SQE (submitting what is queued if the SQ is full), lets `prep` fill it, submits.
+#define SUBMIT(r, tag, prep)                                          \
+    do {                                                              \
+        pthread_mutex_lock(&(r)->submit_lock);                        \
+        struct io_uring_sqe *sqe = io_uring_get_sqe(&(r)->ring);      \
+        if (!sqe) {                                                   \
+            io_uring_submit(&(r)->ring);                              \
+            sqe = io_uring_get_sqe(&(r)->ring);                       \
+        }                                                             \
+        if (!sqe) {                                                   \
+            pthread_mutex_unlock(&(r)->submit_lock);                  \
+            return -EBUSY;                                            \
+        }                                                             \
+        prep;                                                         \
+        io_uring_sqe_set_data64(sqe, (tag));                          \
+        int submitted = io_uring_submit(&(r)->ring);                  \
+        pthread_mutex_unlock(&(r)->submit_lock);                      \
+        return submitted < 0 ? submitted : 0;                         \
+    } while (0)
+
+int shoal_ring_read(shoal_ring *r, uint64_t tag, int fd, void *buffer, unsigned length, int64_t offset) {
+    SUBMIT(r, tag, io_uring_prep_read(sqe, fd, buffer, length, (__u64)offset));
+}
+
+int shoal_ring_write(shoal_ring *r, uint64_t tag, int fd, const void *buffer, unsigned length, int64_t offset) {
+    SUBMIT(r, tag, io_uring_prep_write(sqe, fd, buffer, length, (__u64)offset));
+}
+
+int shoal_ring_openat2(shoal_ring *r, uint64_t tag, int dirfd, const char *path, uint64_t flags, uint64_t mode,
+                       uint64_t resolve) {
+    struct open_how how = {.flags = flags, .mode = mode, .resolve = resolve};
+    SUBMIT(r, tag, io_uring_prep_openat2(sqe, dirfd, path, &how));
+}
+
+int shoal_ring_close(shoal_ring *r, uint64_t tag, int fd) { SUBMIT(r, tag, io_uring_prep_close(sqe, fd)); }
+
+int shoal_ring_fsync(shoal_ring *r, uint64_t tag, int fd, int datasync) {
+    SUBMIT(r, tag, io_uring_prep_fsync(sqe, fd, datasync ? IORING_FSYNC_DATASYNC : 0));
+}
+
+int shoal_ring_timeout(shoal_ring *r, uint64_t tag, uint64_t nanoseconds) {
+    struct __kernel_timespec ts = {.tv_sec = (long long)(nanoseconds / 1000000000ull),
+                                   .tv_nsec = (long long)(nanoseconds % 1000000000ull)};
+    SUBMIT(r, tag, io_uring_prep_timeout(sqe, &ts, 0, 0));
+}
+
+int shoal_ring_nop(shoal_ring *r, uint64_t tag) { SUBMIT(r, tag, io_uring_prep_nop(sqe)); }
+
+int shoal_ring_wait(shoal_ring *r, uint64_t *tag, int32_t *result) {
+    struct io_uring_cqe *cqe;
+    int e;
+    do {
+        e = io_uring_wait_cqe(&r->ring, &cqe);
+    } while (e == -EINTR);
+    if (e < 0) return e;
+    *tag = io_uring_cqe_get_data64(cqe);
+    *result = cqe->res;
+    io_uring_cqe_seen(&r->ring, cqe);
+    return 0;
+}

@@ -33,7 +33,8 @@ final class Job: @unchecked Sendable {
     }
 
     /// Makes the instance (in a slot of `region`) and the execution that will run the call.
-    func instantiate(in region: Region, imports: [HostImport] = []) throws {
+    func instantiate(in region: Region, imports shared: [HostImport] = [], perInstance: (@Sendable () throws -> [HostImport])? = nil) throws {
+        let imports = try (perInstance?() ?? []) + shared
         let store = Store(region: region)
         if let fuel = limits.fuel {
             store.initialFuel = fuel

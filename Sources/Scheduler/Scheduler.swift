@@ -200,7 +200,7 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
     /// Instantiates an admitted job (outside the lock) and queues it.
     private func start(_ job: Job) {
         do {
-            try job.instantiate(in: region, imports: configuration.hostFunctions)
+            try job.instantiate(in: region, imports: configuration.hostFunctions, perInstance: configuration.instanceImports)
         } catch {
             retire(job, .failure(error))
             return

@@ -18,6 +18,9 @@ public struct SchedulerConfiguration: Sendable {
     public var admission: Admission
     /// Host functions every instance may import, by module and name.
     public var hostFunctions: [HostImport] = []
+    /// Called once per instance for host functions with per-instance state (a WASI context,
+    /// say); they come before `hostFunctions` when both name the same import.
+    public var instanceImports: (@Sendable () throws -> [HostImport])?
 
     public enum Admission: Sendable, Equatable {
         /// Wait in a FIFO queue of at most `limit` entries; beyond that, refuse.

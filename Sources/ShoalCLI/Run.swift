@@ -4,6 +4,7 @@ import Foundation
 import Runtime
 import RuntimeABI
 import Scheduler
+import ShoalWASI
 import SpecRunner
 import WasmCore
 import WasmText
@@ -40,6 +41,12 @@ struct Run: ParsableCommand {
     @Option(help: "With --instances: how many may be alive at once (region slots); the rest wait. Default: all.")
     var slots: Int?
 
+    @Option(name: .customLong("dir"), help: "Preopen a host directory for a WASI program: HOST or HOST::GUEST.")
+    var directories: [String] = []
+
+    @Option(name: .customLong("env"), help: "An environment variable for a WASI program: NAME=VALUE.")
+    var environment: [String] = []
+
     @Argument(help: "The module file.")
     var file: String
 
@@ -58,6 +65,19 @@ struct Run: ParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("error: \(file): \(error)\n".utf8))
             throw ExitCode(1)
+        }
+        if invoke == nil, instances == nil, compiled.module.exports.contains(where: { $0.name == "_start" }) {
+            let code = LargeStack.run { () -> Result<Int32, RunError> in
+                Self.runWASI(compiled, file: file, arguments: arguments, directories: directories, environment: environment,
+                             heap: heap, limits: Limits(fuel: fuel, timeout: timeout))
+            }
+            switch code {
+            case .success(let status): if status != 0 { throw ExitCode(status) }
+            case .failure(let error):
+                FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+                throw ExitCode(error.exitCode)
+            }
+            return
         }
         guard let name = invoke ?? (compiled.module.exports.contains { $0.name == "_start" } ? "_start" : nil) else {
             FileHandle.standardError.write(Data("error: no --invoke given and the module has no _start export\n".utf8))
@@ -96,6 +116,61 @@ struct Run: ParsableCommand {
     struct RunError: Error {
         var message: String
         var exitCode: Int32
+    }
+
+    /// Runs a WASI command's `_start` on a fiber; its exit code is the guest's proc_exit code.
+    static func runWASI(_ compiled: CompiledModule, file: String, arguments: [String], directories: [String], environment: [String],
+                        heap: HeapMode, limits: Limits) -> Result<Int32, RunError> {
+        var preopens: [(host: String, guest: String)] = []
+        for d in directories {
+            let parts = d.components(separatedBy: "::")
+            preopens.append((parts[0], parts.count > 1 ? parts[1] : parts[0]))
+        }
+        var env: [(String, String)] = []
+        for e in environment {
+            guard let eq = e.firstIndex(of: "=") else { return .failure(RunError(message: "--env wants NAME=VALUE, got \(e)", exitCode: 2)) }
+            env.append((String(e[..<eq]), String(e[e.index(after: eq)...])))
+        }
+        do {
+            let wasi = try WASIContext(WASIConfiguration(arguments: [file] + arguments, environment: env, preopens: preopens))
+            let store = Store(heapMode: heap)
+            if let fuel = limits.fuel { store.initialFuel = fuel }
+            let instance = try store.instantiate(compiled, resolver: wasi.resolver())
+            guard case .function(let start)? = instance.export("_start") else {
+                return .failure(RunError(message: "no _start", exitCode: 1))
+            }
+            let execution = try Execution(start, arguments: [], stackSize: 8 << 20)
+            var timer: DispatchSourceTimer?
+            if let timeout = limits.timeout {
+                let t = DispatchSource.makeTimerSource(queue: .global())
+                t.schedule(deadline: .now() + .nanoseconds(Int(timeout.nanoseconds)))
+                t.setEventHandler { execution.requestYield() }
+                t.resume()
+                timer = t
+            }
+            defer { timer?.cancel() }
+            while true {
+                switch try execution.resume() {
+                case .exited: return .success(0)
+                case .trapped(let trap):
+                    if let code = wasi.exitCode { return .success(code) }
+                    return .failure(RunError(message: "trap: \(trap.message)", exitCode: 134))
+                case .parked:
+                    // Waiting for I/O: block this (the CLI's own) thread until the completion arrives.
+                    let ready = DispatchSemaphore(value: 0)
+                    execution.whenResumable { ready.signal() }
+                    ready.wait()
+                case .yielded:
+                    if limits.timeout != nil {
+                        execution.cancel()
+                        return .failure(RunError(message: "time limit of \(limits.timeout!.text) exceeded; the guest was stopped", exitCode: 124))
+                    }
+                default: continue
+                }
+            }
+        } catch {
+            return .failure(RunError(message: "\(error)", exitCode: 1))
+        }
     }
 
     static func exportType(_ module: Module, _ name: String) throws -> FuncType {

@@ -86,3 +86,26 @@ void shoal_set_stack_limit(void *vmctx, uint64_t limit);
 
 /// Drops a pending yield request: the checked limit goes back to the real one.
 void shoal_clear_yield_request(void *vmctx);
+
+// MARK: io_uring (liburing)
+//
+// One shared ring: any thread submits (under a mutex), one completion thread waits. Every
+// operation carries a 64-bit tag that comes back with its result (a negative errno on failure).
+// Paths, open_how and timespecs are copied by the kernel when the operation is submitted, which
+// happens inside these calls, so callers' buffers for them need not outlive the call; data
+// buffers (read/write) must stay valid until the completion arrives.
+
+typedef struct shoal_ring shoal_ring;
+
+shoal_ring *shoal_ring_create(unsigned entries, int *error);
+void shoal_ring_destroy(shoal_ring *ring);
+int shoal_ring_read(shoal_ring *ring, uint64_t tag, int fd, void *buffer, unsigned length, int64_t offset);
+int shoal_ring_write(shoal_ring *ring, uint64_t tag, int fd, const void *buffer, unsigned length, int64_t offset);
+int shoal_ring_openat2(shoal_ring *ring, uint64_t tag, int dirfd, const char *path, uint64_t flags, uint64_t mode,
+                       uint64_t resolve);
+int shoal_ring_close(shoal_ring *ring, uint64_t tag, int fd);
+int shoal_ring_fsync(shoal_ring *ring, uint64_t tag, int fd, int datasync);
+int shoal_ring_timeout(shoal_ring *ring, uint64_t tag, uint64_t nanoseconds);
+int shoal_ring_nop(shoal_ring *ring, uint64_t tag);
+/// Blocks until one completion arrives; returns 0 and fills tag/result, or a negative errno.
+int shoal_ring_wait(shoal_ring *ring, uint64_t *tag, int32_t *result);

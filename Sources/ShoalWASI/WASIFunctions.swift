@@ -1,0 +1,398 @@
+import Foundation
+import Glibc
+import IOUring
+import Runtime
+import WasmCore
+
+/// The wasi_snapshot_preview1 functions. I/O goes through io_uring: the function submits, the
+/// guest's fiber parks, the completion resumes it. Metadata calls that never wait on a device
+/// (fstat, lseek) are direct system calls.
+extension WASIContext {
+    typealias SyncBody = @Sendable (GuestMemory, [UInt64]) throws(Errno) -> Void
+    typealias AsyncBody = @Sendable (GuestMemory, [UInt64], @escaping @Sendable (Errno) -> Void) throws(Errno) -> Void
+
+    static let allRights: UInt64 = 0x1FFF_FFFF
+    /// O_PATH (not exported by Swift's Glibc module).
+    static let openPath: Int32 = 0o10000000
+
+    func makeFunctions() -> [String: Function] {
+        var f: [String: Function] = [:]
+        func sync(_ name: String, _ params: [ValueType], _ body: @escaping SyncBody) {
+            f[name] = Function(HostFunction(type: FuncType(params: params, results: [.i32])) { caller, args in
+                let raw = args.map(\.slot)
+                do throws(Errno) {
+                    try body(GuestMemory(caller), raw)
+                    return [.i32(0)]
+                } catch {
+                    return [.i32(UInt32(error.rawValue))]
+                }
+            })
+        }
+        func async(_ name: String, _ params: [ValueType], _ body: @escaping AsyncBody) {
+            f[name] = Function(AsyncHostFunction(type: FuncType(params: params, results: [.i32])) { caller, args, completion in
+                let raw = args.map(\.slot)
+                do throws(Errno) {
+                    try body(GuestMemory(caller), raw) { completion.resume(returning: [.i32(UInt32($0.rawValue))]) }
+                } catch {
+                    completion.resume(returning: [.i32(UInt32(error.rawValue))])
+                }
+            })
+        }
+        let i32 = ValueType.i32, i64 = ValueType.i64
+
+        // Arguments and environment.
+        let argv = configuration.arguments.map { Array($0.utf8) + [0] }
+        let envv = configuration.environment.map { Array("\($0.0)=\($0.1)".utf8) + [0] }
+        func sizes(_ list: [[UInt8]]) -> SyncBody {
+            { m, a throws(Errno) in
+                try m.storeU32(UInt32(a[0]), UInt32(list.count))
+                try m.storeU32(UInt32(a[1]), UInt32(list.reduce(0) { $0 + $1.count }))
+            }
+        }
+        func fill(_ list: [[UInt8]]) -> SyncBody {
+            { m, a throws(Errno) in
+                var pointer = UInt32(a[0])
+                var buffer = UInt32(a[1])
+                for item in list {
+                    try m.storeU32(pointer, buffer)
+                    try m.write(buffer, item)
+                    pointer &+= 4
+                    buffer &+= UInt32(item.count)
+                }
+            }
+        }
+        sync("args_sizes_get", [i32, i32], sizes(argv))
+        sync("args_get", [i32, i32], fill(argv))
+        sync("environ_sizes_get", [i32, i32], sizes(envv))
+        sync("environ_get", [i32, i32], fill(envv))
+
+        // Clocks and randomness.
+        @Sendable func clock(_ id: UInt64) throws(Errno) -> clockid_t {
+            switch id {
+            case 0: return CLOCK_REALTIME
+            case 1: return CLOCK_MONOTONIC
+            case 2: return CLOCK_PROCESS_CPUTIME_ID
+            case 3: return CLOCK_THREAD_CPUTIME_ID
+            default: throw .inval
+            }
+        }
+        sync("clock_res_get", [i32, i32]) { m, a throws(Errno) in
+            var ts = timespec()
+            clock_getres(try clock(a[0]), &ts)
+            try m.storeU64(UInt32(a[1]), UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec))
+        }
+        sync("clock_time_get", [i32, i64, i32]) { m, a throws(Errno) in
+            var ts = timespec()
+            clock_gettime(try clock(a[0]), &ts)
+            try m.storeU64(UInt32(a[2]), UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec))
+        }
+        sync("random_get", [i32, i32]) { m, a throws(Errno) in
+            let count = Int(a[1] & 0xFFFF_FFFF)
+            let p = try m.check(UInt32(a[0]), UInt64(count))
+            var generator = SystemRandomNumberGenerator()  // the OS's CSPRNG (getrandom)
+            var filled = 0
+            while filled < count {
+                var word = generator.next()
+                let chunk = min(8, count - filled)
+                withUnsafeBytes(of: &word) { (p + filled).copyMemory(from: $0.baseAddress!, byteCount: chunk) }
+                filled += chunk
+            }
+        }
+
+        // Process.
+        f["proc_exit"] = Function(HostFunction(type: FuncType(params: [i32], results: [])) { _, args in
+            let code = Int32(bitPattern: UInt32(truncatingIfNeeded: args[0].slot))
+            self.recordExit(code)
+            throw WASIExit(code: code)
+        })
+        sync("proc_raise", [i32]) { _, _ throws(Errno) in throw .notsup }
+        // A real yield: parks and comes straight back, so the scheduler runs someone else first.
+        async("sched_yield", []) { _, _, done throws(Errno) in done(.success) }
+
+        // Descriptors.
+        async("fd_write", [i32, i32, i32, i32]) { m, a, done throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            let iovs = try m.iovecs(UInt32(a[1]), UInt32(a[2]))
+            var bytes: [UInt8] = []
+            for (p, n) in iovs { bytes += UnsafeRawBufferPointer(start: p, count: n) }
+            let resultPointer = UInt32(a[3])
+            if self.configuration.captureOutput, d.kind == .stdio, d.hostFD == 1 || d.hostFD == 2 {
+                self.lock.withLock { if d.hostFD == 1 { self.capturedStdout += bytes } else { self.capturedStderr += bytes } }
+                try m.storeU32(resultPointer, UInt32(bytes.count))
+                return done(.success)
+            }
+            let buffer = IOBuffer(count: bytes.count)
+            bytes.withUnsafeBytes { if $0.count > 0 { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+            self.ring.write(fd: d.hostFD, from: buffer.pointer, count: bytes.count) { result in
+                buffer.free()
+                if result < 0 { return done(Errno(host: -result)) }
+                do throws(Errno) { try m.storeU32(resultPointer, UInt32(result)); done(.success) } catch { done(error) }
+            }
+        }
+        async("fd_read", [i32, i32, i32, i32]) { m, a, done throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            try self.read(d, m, iovecs: UInt32(a[1]), count: UInt32(a[2]), offset: -1, result: UInt32(a[3]), done)
+        }
+        async("fd_pread", [i32, i32, i32, i64, i32]) { m, a, done throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            guard a[3] <= UInt64(Int64.max) else { throw .inval }
+            try self.read(d, m, iovecs: UInt32(a[1]), count: UInt32(a[2]), offset: Int64(a[3]), result: UInt32(a[4]), done)
+        }
+        async("fd_pwrite", [i32, i32, i32, i64, i32]) { m, a, done throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            guard a[3] <= UInt64(Int64.max) else { throw .inval }
+            let iovs = try m.iovecs(UInt32(a[1]), UInt32(a[2]))
+            var bytes: [UInt8] = []
+            for (p, n) in iovs { bytes += UnsafeRawBufferPointer(start: p, count: n) }
+            let buffer = IOBuffer(count: bytes.count)
+            bytes.withUnsafeBytes { if $0.count > 0 { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+            let resultPointer = UInt32(a[4])
+            self.ring.write(fd: d.hostFD, from: buffer.pointer, count: bytes.count, offset: Int64(a[3])) { result in
+                buffer.free()
+                if result < 0 { return done(Errno(host: -result)) }
+                do throws(Errno) { try m.storeU32(resultPointer, UInt32(result)); done(.success) } catch { done(error) }
+            }
+        }
+        async("fd_close", [i32]) { _, a, done throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            guard d.kind != .stdio, d.preopenName == nil else { throw .badf }
+            _ = self.remove(UInt32(a[0]))
+            self.ring.close(fd: d.hostFD) { result in done(result < 0 ? Errno(host: -result) : .success) }
+        }
+        async("fd_sync", [i32]) { _, a, done throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            self.ring.sync(fd: d.hostFD, dataOnly: false) { result in done(result < 0 ? Errno(host: -result) : .success) }
+        }
+        async("fd_datasync", [i32]) { _, a, done throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            self.ring.sync(fd: d.hostFD, dataOnly: true) { result in done(result < 0 ? Errno(host: -result) : .success) }
+        }
+        sync("fd_seek", [i32, i64, i32, i32]) { m, a throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            guard d.kind == .file else { throw d.kind == .directory ? .badf : .spipe }
+            let whence: Int32 = switch a[2] & 0xFF {
+            case 0: SEEK_SET
+            case 1: SEEK_CUR
+            case 2: SEEK_END
+            default: -1
+            }
+            guard whence >= 0 else { throw .inval }
+            let position = lseek(d.hostFD, off_t(Int64(bitPattern: a[1])), whence)
+            guard position >= 0 else { throw Errno(host: errno) }
+            try m.storeU64(UInt32(a[3]), UInt64(position))
+        }
+        sync("fd_tell", [i32, i32]) { m, a throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            guard d.kind == .file else { throw .spipe }
+            let position = lseek(d.hostFD, 0, SEEK_CUR)
+            guard position >= 0 else { throw Errno(host: errno) }
+            try m.storeU64(UInt32(a[1]), UInt64(position))
+        }
+        sync("fd_fdstat_get", [i32, i32]) { m, a throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            let base = UInt32(a[1])
+            _ = try m.check(base, 24)
+            try m.storeU8(base, Self.filetype(of: d))
+            try m.storeU16(base + 2, 0)
+            try m.storeU64(base + 8, Self.allRights)
+            try m.storeU64(base + 16, Self.allRights)
+        }
+        sync("fd_fdstat_set_flags", [i32, i32]) { _, _ throws(Errno) in throw .notsup }
+        sync("fd_fdstat_set_rights", [i32, i64, i64]) { _, a throws(Errno) in _ = try self.descriptor(UInt32(a[0])) }
+        sync("fd_filestat_get", [i32, i32]) { m, a throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            var s = stat()
+            guard fstat(d.hostFD, &s) == 0 else { throw Errno(host: errno) }
+            try Self.storeFilestat(m, UInt32(a[1]), s)
+        }
+        sync("fd_prestat_get", [i32, i32]) { m, a throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            guard let name = d.preopenName else { throw .badf }
+            try m.storeU8(UInt32(a[1]), 0)
+            try m.storeU32(UInt32(a[1]) + 4, UInt32(name.utf8.count))
+        }
+        sync("fd_prestat_dir_name", [i32, i32, i32]) { m, a throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            guard let name = d.preopenName else { throw .badf }
+            let bytes = Array(name.utf8)
+            guard UInt32(a[2]) >= bytes.count else { throw .nametoolong }
+            try m.write(UInt32(a[1]), bytes)
+        }
+        async("path_open", [i32, i32, i32, i32, i32, i64, i64, i32, i32]) { m, a, done throws(Errno) in
+            let directory = try self.descriptor(UInt32(a[0]))
+            guard directory.kind == .directory else { throw .notdir }
+            let path = try m.string(UInt32(a[2]), UInt32(a[3]))
+            let oflags = a[4], rightsBase = a[5], fdflags = a[7], resultPointer = UInt32(a[8])
+            _ = try m.check(resultPointer, 4)
+            let wantsRead = rightsBase & (1 << 1) != 0 || rightsBase & (1 << 14) != 0
+            let wantsWrite = rightsBase & (1 << 6) != 0 || oflags & 8 != 0
+            var flags: Int32 = O_CLOEXEC
+            flags |= wantsWrite ? (wantsRead ? O_RDWR : O_WRONLY) : O_RDONLY
+            if oflags & 1 != 0 { flags |= O_CREAT }
+            if oflags & 2 != 0 { flags |= O_DIRECTORY }
+            if oflags & 4 != 0 { flags |= O_EXCL }
+            if oflags & 8 != 0 { flags |= O_TRUNC }
+            if fdflags & 1 != 0 { flags |= O_APPEND }
+            if a[1] & 1 == 0 { flags |= O_NOFOLLOW }
+            // RESOLVE_BENEATH (0x08): no "..", absolute path or symlink may leave the directory.
+            // RESOLVE_NO_MAGICLINKS (0x02): no /proc-style jumps.
+            // openat2 refuses a mode without O_CREAT.
+            self.ring.open(path, in: directory.hostFD, flags: flags, mode: flags & O_CREAT != 0 ? 0o644 : 0, resolve: 0x08 | 0x02) { result in
+                guard result >= 0 else { return done(result == -EXDEV ? .notcapable : Errno(host: -result)) }
+                var s = stat()
+                fstat(result, &s)
+                let kind: Descriptor.Kind = (s.st_mode & S_IFMT) == S_IFDIR ? .directory : .file
+                let fd = self.add(Descriptor(hostFD: result, kind: kind, ownsHostFD: true))
+                do throws(Errno) { try m.storeU32(resultPointer, UInt32(fd)); done(.success) } catch { done(error) }
+            }
+        }
+        async("path_filestat_get", [i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
+            let directory = try self.descriptor(UInt32(a[0]))
+            let path = try m.string(UInt32(a[2]), UInt32(a[3]))
+            let resultPointer = UInt32(a[4])
+            let flags = Self.openPath | O_CLOEXEC | (a[1] & 1 == 0 ? O_NOFOLLOW : 0)
+            self.ring.open(path, in: directory.hostFD, flags: flags, resolve: 0x08 | 0x02) { result in
+                guard result >= 0 else { return done(result == -EXDEV ? .notcapable : Errno(host: -result)) }
+                var s = stat()
+                let ok = fstat(result, &s) == 0
+                Glibc.close(result)
+                guard ok else { return done(.io) }
+                do throws(Errno) { try Self.storeFilestat(m, resultPointer, s); done(.success) } catch { done(error) }
+            }
+        }
+        async("poll_oneoff", [i32, i32, i32, i32]) { m, a, done throws(Errno) in
+            try self.pollOneoff(m, input: UInt32(a[0]), output: UInt32(a[1]), count: UInt32(a[2]), result: UInt32(a[3]), done)
+        }
+        // Not implemented yet: they fail loudly with ENOSYS rather than pretend.
+        for (name, params) in [
+            ("fd_advise", [i32, i64, i64, i32]), ("fd_allocate", [i32, i64, i64]), ("fd_filestat_set_size", [i32, i64]),
+            ("fd_filestat_set_times", [i32, i64, i64, i32]), ("fd_readdir", [i32, i32, i32, i64, i32]), ("fd_renumber", [i32, i32]),
+            ("path_create_directory", [i32, i32, i32]), ("path_filestat_set_times", [i32, i32, i32, i32, i64, i64, i32]),
+            ("path_link", [i32, i32, i32, i32, i32, i32, i32]), ("path_readlink", [i32, i32, i32, i32, i32, i32]),
+            ("path_remove_directory", [i32, i32, i32]), ("path_rename", [i32, i32, i32, i32, i32, i32]),
+            ("path_symlink", [i32, i32, i32, i32, i32]), ("path_unlink_file", [i32, i32, i32]),
+            ("sock_accept", [i32, i32, i32]), ("sock_recv", [i32, i32, i32, i32, i32, i32]), ("sock_send", [i32, i32, i32, i32, i32]),
+            ("sock_shutdown", [i32, i32]),
+        ] as [(String, [ValueType])] {
+            sync(name, params) { _, _ throws(Errno) in throw .nosys }
+        }
+        return f
+    }
+
+    func read(_ d: Descriptor, _ m: GuestMemory, iovecs: UInt32, count: UInt32, offset: Int64, result: UInt32,
+              _ done: @escaping @Sendable (Errno) -> Void) throws(Errno) {
+        let iovs = try m.iovecs(iovecs, count)
+        _ = try m.check(result, 4)
+        let total = iovs.reduce(0) { $0 + $1.1 }
+        // Reads land in a host buffer, then are scattered: the guest memory cannot move while the
+        // instance is parked, but one buffer keeps it to one operation.
+        let buffer = IOBuffer(count: total)
+        nonisolated(unsafe) let targets = iovs
+        ring.read(fd: d.hostFD, into: buffer.pointer, count: total, offset: offset) { n in
+            defer { buffer.free() }
+            guard n >= 0 else { return done(Errno(host: -n)) }
+            var copied = 0
+            for (p, length) in targets where copied < Int(n) {
+                let chunk = min(length, Int(n) - copied)
+                p.copyMemory(from: buffer.pointer + copied, byteCount: chunk)
+                copied += chunk
+            }
+            do throws(Errno) { try m.storeU32(result, UInt32(n)); done(.success) } catch { done(error) }
+        }
+    }
+
+    /// Clock subscriptions sleep on an io_uring timeout; fd subscriptions are reported ready at
+    /// once (regular files and stdio always are).
+    func pollOneoff(_ m: GuestMemory, input: UInt32, output: UInt32, count: UInt32, result: UInt32,
+                    _ done: @escaping @Sendable (Errno) -> Void) throws(Errno) {
+        guard count > 0, count <= 4096 else { throw .inval }
+        _ = try m.check(input, UInt64(count) * 48)
+        _ = try m.check(output, UInt64(count) * 32)
+        _ = try m.check(result, 4)
+        var clocks: [(userdata: UInt64, timeout: UInt64)] = []
+        var fds: [(userdata: UInt64, type: UInt8)] = []
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let realtime = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let monotonic = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        for i in 0..<count {
+            let s = input + 48 * i
+            let p = try m.check(s, 48)
+            let userdata = p.loadUnaligned(as: UInt64.self)
+            let tag = p.load(fromByteOffset: 8, as: UInt8.self)
+            if tag == 0 {
+                let id = p.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
+                var timeout = p.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+                let flags = p.loadUnaligned(fromByteOffset: 40, as: UInt16.self)
+                if flags & 1 != 0 {  // absolute time
+                    let base = id == 0 ? realtime : monotonic
+                    timeout = timeout > base ? timeout - base : 0
+                }
+                clocks.append((userdata, timeout))
+            } else if tag == 1 || tag == 2 {
+                fds.append((userdata, tag))
+            } else {
+                throw .inval
+            }
+        }
+        @Sendable func writeEvents(_ events: [(UInt64, UInt8)]) throws(Errno) {
+            for (i, (userdata, type)) in events.enumerated() {
+                let e = output + 32 * UInt32(i)
+                try m.storeU64(e, userdata)
+                try m.storeU16(e + 8, 0)
+                try m.storeU8(e + 10, type)
+                try m.storeU64(e + 16, 0)
+                try m.storeU16(e + 24, 0)
+            }
+            try m.storeU32(result, UInt32(events.count))
+        }
+        if !fds.isEmpty || clocks.isEmpty {
+            try writeEvents(fds.map { ($0.userdata, $0.type) })
+            return done(.success)
+        }
+        let shortest = clocks.min { $0.timeout < $1.timeout }!
+        nonisolated(unsafe) let due = clocks.filter { $0.timeout <= shortest.timeout }.map { ($0.userdata, UInt8(0)) }
+        ring.sleep(nanoseconds: shortest.timeout) { _ in
+            do throws(Errno) { try writeEvents(due); done(.success) } catch { done(error) }
+        }
+    }
+
+    static func filetype(of d: Descriptor) -> UInt8 {
+        switch d.kind {
+        case .directory: return 3
+        case .file: return 4
+        case .stdio: return 2
+        }
+    }
+
+    static func storeFilestat(_ m: GuestMemory, _ base: UInt32, _ s: stat) throws(Errno) {
+        _ = try m.check(base, 64)
+        let type: UInt8 = switch s.st_mode & S_IFMT {
+        case S_IFDIR: 3
+        case S_IFREG: 4
+        case S_IFCHR: 2
+        case S_IFBLK: 1
+        case S_IFLNK: 7
+        case S_IFSOCK: 6
+        default: 0
+        }
+        func ns(_ t: timespec) -> UInt64 { UInt64(max(0, t.tv_sec)) * 1_000_000_000 + UInt64(max(0, t.tv_nsec)) }
+        try m.storeU64(base, UInt64(s.st_dev))
+        try m.storeU64(base + 8, UInt64(s.st_ino))
+        try m.storeU8(base + 16, type)
+        try m.storeU64(base + 24, UInt64(s.st_nlink))
+        try m.storeU64(base + 32, UInt64(s.st_size))
+        try m.storeU64(base + 40, ns(s.st_atim))
+        try m.storeU64(base + 48, ns(s.st_mtim))
+        try m.storeU64(base + 56, ns(s.st_ctim))
+    }
+}
+
+/// A host-side I/O buffer handed to io_uring and back: owned by exactly one operation at a time,
+/// which frees it when its completion arrives.
+struct IOBuffer: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
+    init(count: Int) { pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 16) }
+    func free() { pointer.deallocate() }
+}
