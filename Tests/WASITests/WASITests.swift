@@ -70,12 +70,12 @@ struct WASITests {
     }
 
     @Test func tenThousandInstancesSleepOneSecondEach() async throws {
-        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(programs)/clocks.wasm")))
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(programs)/sleep.wasm")))
         let module = try LoadedModule(try ModuleCompiler.compile(bytes: bytes, heapMode: .bounded))
         let pages = Int(module.compiled.module.memories.first?.limits.min ?? 2)
         var configuration = SchedulerConfiguration(slots: 10_000, memoryPages: pages, stackSize: 256 * 1024, threads: 2)
         configuration.instanceImports = {
-            let wasi = try WASIContext(WASIConfiguration(arguments: ["clocks", "1000"], captureOutput: true))
+            let wasi = try WASIContext(WASIConfiguration(arguments: ["sleep", "1000"], captureOutput: true))
             return wasi.hostFunctions.map { HostImport(module: WASIContext.moduleName, name: $0.key, function: $0.value) }
         }
         let scheduler = try Scheduler(configuration)
