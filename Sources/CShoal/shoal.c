@@ -91,12 +91,18 @@ static struct sigaction previous_segv, previous_bus;
 
 static void chain(int sig, siginfo_t *info, void *context) {
     struct sigaction *previous = sig == SIGSEGV ? &previous_segv : &previous_bus;
-    if (previous->sa_flags & SA_SIGINFO) {
-        previous->sa_sigaction(sig, info, context);
-    } else if (previous->sa_handler == SIG_DFL || previous->sa_handler == SIG_IGN) {
+    // sa_handler and sa_sigaction share storage: test for the two dispositions first, since a
+    // previous SIG_DFL may well carry SA_SIGINFO in its flags.
+    if (previous->sa_handler == SIG_DFL || previous->sa_handler == SIG_IGN) {
         // Restore the default action and return: the fault happens again and ends the process
-        // as it would have without Shoal.
-        signal(sig, SIG_DFL);
+        // as it would have without Shoal. (sigaction is async-signal-safe.)
+        struct sigaction fallback;
+        memset(&fallback, 0, sizeof fallback);
+        fallback.sa_handler = SIG_DFL;
+        sigemptyset(&fallback.sa_mask);
+        sigaction(sig, &fallback, NULL);
+    } else if (previous->sa_flags & SA_SIGINFO) {
+        previous->sa_sigaction(sig, info, context);
     } else {
         previous->sa_handler(sig);
     }
@@ -308,6 +314,7 @@ void shoal_clear_yield_request(void *vmctx) {
 #include <liburing.h>
 #include <errno.h>
 #include <linux/openat2.h>
+#include <sys/socket.h>
 #include <time.h>
 
 struct shoal_ring {
@@ -396,4 +403,33 @@ int shoal_ring_wait(shoal_ring *r, uint64_t *tag, int32_t *result) {
     *result = cqe->res;
     io_uring_cqe_seen(&r->ring, cqe);
     return 0;
+}
+
+// Path operations copy their paths at submission (getname in the kernel's prep), like openat2.
+int shoal_ring_mkdirat(shoal_ring *r, uint64_t tag, int dirfd, const char *path, unsigned mode) {
+    SUBMIT(r, tag, io_uring_prep_mkdirat(sqe, dirfd, path, mode));
+}
+int shoal_ring_unlinkat(shoal_ring *r, uint64_t tag, int dirfd, const char *path, int flags) {
+    SUBMIT(r, tag, io_uring_prep_unlinkat(sqe, dirfd, path, flags));
+}
+int shoal_ring_renameat(shoal_ring *r, uint64_t tag, int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
+    SUBMIT(r, tag, io_uring_prep_renameat(sqe, olddirfd, oldpath, newdirfd, newpath, 0));
+}
+int shoal_ring_symlinkat(shoal_ring *r, uint64_t tag, const char *target, int newdirfd, const char *linkpath) {
+    SUBMIT(r, tag, io_uring_prep_symlinkat(sqe, target, newdirfd, linkpath));
+}
+int shoal_ring_linkat(shoal_ring *r, uint64_t tag, int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
+    SUBMIT(r, tag, io_uring_prep_linkat(sqe, olddirfd, oldpath, newdirfd, newpath, 0));
+}
+int shoal_ring_accept(shoal_ring *r, uint64_t tag, int fd) {
+    SUBMIT(r, tag, io_uring_prep_accept(sqe, fd, NULL, NULL, SOCK_CLOEXEC));
+}
+int shoal_ring_recv(shoal_ring *r, uint64_t tag, int fd, void *buffer, unsigned length, int flags) {
+    SUBMIT(r, tag, io_uring_prep_recv(sqe, fd, buffer, length, flags));
+}
+int shoal_ring_send(shoal_ring *r, uint64_t tag, int fd, const void *buffer, unsigned length, int flags) {
+    SUBMIT(r, tag, io_uring_prep_send(sqe, fd, buffer, length, flags | MSG_NOSIGNAL));
+}
+int shoal_ring_shutdown(shoal_ring *r, uint64_t tag, int fd, int how) {
+    SUBMIT(r, tag, io_uring_prep_shutdown(sqe, fd, how));
 }

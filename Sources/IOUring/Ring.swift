@@ -93,6 +93,55 @@ public final class Ring: @unchecked Sendable {  // submission is serialised in C
         submit(completion) { shoal_ring_fsync(ring, $0, fd, dataOnly ? 1 : 0) }
     }
 
+    public func makeDirectory(_ path: String, in directory: Int32, mode: UInt32 = 0o755, completion: @escaping @Sendable (Int32) -> Void) {
+        submit(completion) { tag in path.withCString { shoal_ring_mkdirat(ring, tag, directory, $0, mode) } }
+    }
+
+    /// unlinkat; `removeDirectory` adds AT_REMOVEDIR.
+    public func unlink(_ path: String, in directory: Int32, removeDirectory: Bool, completion: @escaping @Sendable (Int32) -> Void) {
+        submit(completion) { tag in path.withCString { shoal_ring_unlinkat(ring, tag, directory, $0, removeDirectory ? 0x200 : 0) } }
+    }
+
+    public func rename(_ old: String, in oldDirectory: Int32, to new: String, in newDirectory: Int32,
+                       completion: @escaping @Sendable (Int32) -> Void) {
+        submit(completion) { tag in
+            old.withCString { o in new.withCString { n in shoal_ring_renameat(ring, tag, oldDirectory, o, newDirectory, n) } }
+        }
+    }
+
+    public func symlink(target: String, at path: String, in directory: Int32, completion: @escaping @Sendable (Int32) -> Void) {
+        submit(completion) { tag in
+            target.withCString { t in path.withCString { p in shoal_ring_symlinkat(ring, tag, t, directory, p) } }
+        }
+    }
+
+    public func link(_ old: String, in oldDirectory: Int32, to new: String, in newDirectory: Int32,
+                     completion: @escaping @Sendable (Int32) -> Void) {
+        submit(completion) { tag in
+            old.withCString { o in new.withCString { n in shoal_ring_linkat(ring, tag, oldDirectory, o, newDirectory, n) } }
+        }
+    }
+
+    public func accept(fd: Int32, completion: @escaping @Sendable (Int32) -> Void) {
+        submit(completion) { shoal_ring_accept(ring, $0, fd) }
+    }
+
+    /// Receives into `buffer`, which must stay valid until `completion` runs.
+    public func receive(fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int, flags: Int32,
+                        completion: @escaping @Sendable (Int32) -> Void) {
+        submit(completion) { shoal_ring_recv(ring, $0, fd, buffer, UInt32(clamping: count), flags) }
+    }
+
+    /// Sends from `buffer`, which must stay valid until `completion` runs (never raises SIGPIPE).
+    public func send(fd: Int32, from buffer: UnsafeRawPointer, count: Int, flags: Int32,
+                     completion: @escaping @Sendable (Int32) -> Void) {
+        submit(completion) { shoal_ring_send(ring, $0, fd, buffer, UInt32(clamping: count), flags) }
+    }
+
+    public func shutdown(fd: Int32, how: Int32, completion: @escaping @Sendable (Int32) -> Void) {
+        submit(completion) { shoal_ring_shutdown(ring, $0, fd, how) }
+    }
+
     /// Completes after `nanoseconds` with -ETIME (the normal outcome of a timeout).
     public func sleep(nanoseconds: UInt64, completion: @escaping @Sendable (Int32) -> Void) {
         submit(completion) { shoal_ring_timeout(ring, $0, nanoseconds) }

@@ -47,6 +47,9 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("env"), help: "An environment variable for a WASI program: NAME=VALUE.")
     var environment: [String] = []
 
+    @Option(name: .customLong("tcplisten"), help: "Preopen a listening TCP socket for a WASI program (sock_accept): ADDRESS:PORT.")
+    var tcpListen: [String] = []
+
     @Argument(help: "The module file.")
     var file: String
 
@@ -69,7 +72,7 @@ struct Run: ParsableCommand {
         if invoke == nil, instances == nil, compiled.module.exports.contains(where: { $0.name == "_start" }) {
             let code = LargeStack.run { () -> Result<Int32, RunError> in
                 Self.runWASI(compiled, file: file, arguments: arguments, directories: directories, environment: environment,
-                             heap: heap, limits: Limits(fuel: fuel, timeout: timeout))
+                             listeners: tcpListen, heap: heap, limits: Limits(fuel: fuel, timeout: timeout))
             }
             switch code {
             case .success(let status): if status != 0 { throw ExitCode(status) }
@@ -120,7 +123,7 @@ struct Run: ParsableCommand {
 
     /// Runs a WASI command's `_start` on a fiber; its exit code is the guest's proc_exit code.
     static func runWASI(_ compiled: CompiledModule, file: String, arguments: [String], directories: [String], environment: [String],
-                        heap: HeapMode, limits: Limits) -> Result<Int32, RunError> {
+                        listeners: [String], heap: HeapMode, limits: Limits) -> Result<Int32, RunError> {
         var preopens: [(host: String, guest: String)] = []
         for d in directories {
             let parts = d.components(separatedBy: "::")
@@ -132,7 +135,9 @@ struct Run: ParsableCommand {
             env.append((String(e[..<eq]), String(e[e.index(after: eq)...])))
         }
         do {
-            let wasi = try WASIContext(WASIConfiguration(arguments: [file] + arguments, environment: env, preopens: preopens))
+            var configuration = WASIConfiguration(arguments: [file] + arguments, environment: env, preopens: preopens)
+            configuration.tcpListeners = listeners
+            let wasi = try WASIContext(configuration)
             let store = Store(heapMode: heap)
             if let fuel = limits.fuel { store.initialFuel = fuel }
             let instance = try store.instantiate(compiled, resolver: wasi.resolver())

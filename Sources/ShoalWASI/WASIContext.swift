@@ -13,6 +13,9 @@ public struct WASIConfiguration: Sendable {
     public var preopens: [(host: String, guest: String)]
     /// Capture stdout/stderr into buffers (for embedders) instead of inheriting the host's.
     public var captureOutput: Bool
+    /// Listening TCP sockets handed to the guest as preopened descriptors (for sock_accept),
+    /// as "ADDRESS:PORT" (IPv4).
+    public var tcpListeners: [String] = []
 
     public init(arguments: [String] = [], environment: [(String, String)] = [], preopens: [(host: String, guest: String)] = [],
                 captureOutput: Bool = false) {
@@ -31,7 +34,7 @@ public struct WASIExit: Error, CustomStringConvertible {
 
 /// One open descriptor in a guest's table.
 struct Descriptor {
-    enum Kind { case stdio, file, directory }
+    enum Kind { case stdio, file, directory, socket }
     var hostFD: Int32
     var kind: Kind
     /// For preopened directories: the name the guest knows it by.
@@ -62,10 +65,57 @@ public final class WASIContext: @unchecked Sendable {  // used by the instance's
             descriptors[nextFD] = Descriptor(hostFD: fd, kind: .directory, preopenName: guest, ownsHostFD: true)
             nextFD += 1
         }
+        for listener in configuration.tcpListeners {
+            descriptors[nextFD] = Descriptor(hostFD: try Self.listen(listener), kind: .socket, ownsHostFD: true)
+            nextFD += 1
+        }
+    }
+
+    /// A listening IPv4 TCP socket for "ADDRESS:PORT".
+    static func listen(_ address: String) throws -> Int32 {
+        guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]) else {
+            throw WASIError("--tcplisten wants ADDRESS:PORT, got \(address)")
+        }
+        let host = String(address[..<colon])
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw WASIError("socket: \(String(cString: strerror(errno)))") }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_port = port.bigEndian
+        guard inet_pton(AF_INET, host.isEmpty ? "0.0.0.0" : host, &sin.sin_addr) == 1 else {
+            Glibc.close(fd)
+            throw WASIError("--tcplisten: bad IPv4 address \(host)")
+        }
+        let bound = withUnsafePointer(to: &sin) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, Glibc.listen(fd, 1024) == 0 else {
+            let message = String(cString: strerror(errno))
+            Glibc.close(fd)
+            throw WASIError("cannot listen on \(address): \(message)")
+        }
+        return fd
     }
 
     deinit {
         for d in descriptors.values where d.ownsHostFD { Glibc.close(d.hostFD) }
+    }
+
+    /// The ports of the preopened listening sockets (useful with port 0: the kernel picks).
+    public var tcpPorts: [UInt16] {
+        lock.withLock {
+            descriptors.keys.sorted().compactMap { key -> UInt16? in
+                guard let d = descriptors[key], d.kind == .socket else { return nil }
+                var sin = sockaddr_in()
+                var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+                let ok = withUnsafeMutablePointer(to: &sin) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(d.hostFD, $0, &length) }
+                }
+                return ok == 0 ? UInt16(bigEndian: sin.sin_port) : nil
+            }
+        }
     }
 
     public var stdout: [UInt8] { lock.withLock { capturedStdout } }
@@ -85,6 +135,10 @@ public final class WASIContext: @unchecked Sendable {  // used by the instance's
     func descriptor(_ fd: UInt32) throws(Errno) -> Descriptor {
         guard let d = lock.withLock({ descriptors[Int32(bitPattern: fd)] }) else { throw .badf }
         return d
+    }
+
+    func replace(_ fd: UInt32, with descriptor: Descriptor) {
+        lock.withLock { descriptors[Int32(bitPattern: fd)] = descriptor }
     }
 
     func remove(_ fd: UInt32) -> Descriptor? {

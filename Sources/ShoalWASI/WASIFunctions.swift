@@ -263,19 +263,9 @@ extension WASIContext {
         async("poll_oneoff", [i32, i32, i32, i32]) { m, a, done throws(Errno) in
             try self.pollOneoff(m, input: UInt32(a[0]), output: UInt32(a[1]), count: UInt32(a[2]), result: UInt32(a[3]), done)
         }
-        // Not implemented yet: they fail loudly with ENOSYS rather than pretend.
-        for (name, params) in [
-            ("fd_advise", [i32, i64, i64, i32]), ("fd_allocate", [i32, i64, i64]), ("fd_filestat_set_size", [i32, i64]),
-            ("fd_filestat_set_times", [i32, i64, i64, i32]), ("fd_readdir", [i32, i32, i32, i64, i32]), ("fd_renumber", [i32, i32]),
-            ("path_create_directory", [i32, i32, i32]), ("path_filestat_set_times", [i32, i32, i32, i32, i64, i64, i32]),
-            ("path_link", [i32, i32, i32, i32, i32, i32, i32]), ("path_readlink", [i32, i32, i32, i32, i32, i32]),
-            ("path_remove_directory", [i32, i32, i32]), ("path_rename", [i32, i32, i32, i32, i32, i32]),
-            ("path_symlink", [i32, i32, i32, i32, i32]), ("path_unlink_file", [i32, i32, i32]),
-            ("sock_accept", [i32, i32, i32]), ("sock_recv", [i32, i32, i32, i32, i32, i32]), ("sock_send", [i32, i32, i32, i32, i32]),
-            ("sock_shutdown", [i32, i32]),
-        ] as [(String, [ValueType])] {
-            sync(name, params) { _, _ throws(Errno) in throw .nosys }
-        }
+        addPathFunctions(sync, async)
+        addDescriptorFunctions(sync, async)
+        addSocketFunctions(sync, async)
         return f
     }
 
@@ -363,6 +353,7 @@ extension WASIContext {
         case .directory: return 3
         case .file: return 4
         case .stdio: return 2
+        case .socket: return 6
         }
     }
 

@@ -5,6 +5,9 @@ import RuntimeABI
 import Scheduler
 import ShoalWASI
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The C programs in Tests/wasi-programs (built by its build.sh with clang-16 and wasi-libc; the
 /// .wasm files are committed), run through Shoal's WASI layer on the real io_uring.
@@ -18,11 +21,11 @@ struct Outcome {
 }
 
 func runWASI(_ program: String, arguments: [String] = [], environment: [(String, String)] = [],
-             preopens: [(host: String, guest: String)] = []) throws -> Outcome {
+             preopens: [(host: String, guest: String)] = [], context: WASIContext? = nil) throws -> Outcome {
     let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(programs)/\(program).wasm")))
     let compiled = try ModuleCompiler.compile(bytes: bytes, heapMode: .bounded)
-    let wasi = try WASIContext(WASIConfiguration(arguments: [program] + arguments, environment: environment, preopens: preopens,
-                                                 captureOutput: true))
+    let wasi = try context ?? WASIContext(WASIConfiguration(arguments: [program] + arguments, environment: environment, preopens: preopens,
+                                                            captureOutput: true))
     let store = Store(heapMode: .bounded)
     let instance = try store.instantiate(compiled, resolver: wasi.resolver())
     guard case .function(let start)? = instance.export("_start") else { throw WASIError("no _start") }
@@ -64,12 +67,71 @@ struct WASITests {
         #expect(try String(contentsOf: directory.appendingPathComponent("out.txt"), encoding: .utf8) == "line one\nline two\n")
     }
 
+    @Test func directoriesAndLinksStayInside() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-wasi-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outcome = try runWASI("dirs", preopens: [(directory.path, "/sandbox")])
+        #expect(outcome.exitCode == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout == """
+            entries: . .. b.txt c.txt s
+            link -> b.txt
+            escape mkdir: refused
+            escape via symlink: refused
+            rmdir: ok
+
+            """)
+        #expect(!FileManager.default.fileExists(atPath: directory.deletingLastPathComponent().appendingPathComponent("escaped").path))
+    }
+
+    @Test func aTCPEchoServerOnALoopbackListener() throws {
+        var configuration = WASIConfiguration(arguments: ["echo", "3"], captureOutput: true)
+        configuration.tcpListeners = ["127.0.0.1:0"]
+        let wasi = try WASIContext(configuration)
+        let port = try #require(wasi.tcpPorts.first)
+        final class Box: @unchecked Sendable { var outcome: Result<Outcome, any Error>? }
+        let box = Box()
+        let finished = DispatchSemaphore(value: 0)
+        let server = Thread {
+            box.outcome = Result { try runWASI("echo", context: wasi) }
+            finished.signal()
+        }
+        server.stackSize = 16 << 20
+        server.start()
+        for i in 0..<3 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var sin = sockaddr_in()
+            sin.sin_family = sa_family_t(AF_INET)
+            sin.sin_port = port.bigEndian
+            sin.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+            let connected = withUnsafePointer(to: &sin) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            #expect(connected == 0)
+            let message = Array("hello \(i) ".utf8) + [UInt8](repeating: UInt8(65 + i), count: 10_000)
+            #expect(message.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) } == message.count)
+            shutdown(fd, Int32(SHUT_WR))
+            var echoed: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n <= 0 { break }
+                echoed += buffer[0..<n]
+            }
+            close(fd)
+            #expect(echoed == message)
+        }
+        finished.wait()
+        let outcome = try box.outcome!.get()
+        #expect(outcome.stdout == "served 3\n")
+    }
+
     @Test func clocksRandomAndSleep() throws {
         let outcome = try runWASI("clocks", arguments: ["50"])
         #expect(outcome.stdout == "slept long enough; random ok\n")
     }
 
-    @Test func tenThousandInstancesSleepOneSecondEach() async throws {
+    @Test func tenThousandInstancesSleepOneSecondEach() throws {
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(programs)/sleep.wasm")))
         let module = try LoadedModule(try ModuleCompiler.compile(bytes: bytes, heapMode: .bounded))
         let pages = Int(module.compiled.module.memories.first?.limits.min ?? 2)
@@ -80,22 +142,33 @@ struct WASITests {
         }
         let scheduler = try Scheduler(configuration)
         defer { scheduler.shutdown() }
+        // Submitted with the callback API and awaited on a semaphore: the scheduler's own threads
+        // do all the work, so the test does not depend on Swift's cooperative pool, which other
+        // (synchronous) tests may be holding.
+        final class Count: @unchecked Sendable {
+            let lock = NSLock()
+            var ok = 0, done = 0
+        }
+        let count = Count()
+        let allDone = DispatchSemaphore(value: 0)
         let start = ContinuousClock.now
-        let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
-            for _ in 0..<10_000 {
-                group.addTask {
-                    do {
-                        _ = try await scheduler.run(module, entry: "_start")
-                        return true
-                    } catch let trap as Trap where trap.code == .hostError && trap.message == "exit(0)" {
-                        return true  // wasi-libc's _start ends with proc_exit(0)
-                    }
+        for _ in 0..<10_000 {
+            scheduler.submit(module, entry: "_start") { result in
+                var success = false
+                switch result {
+                case .success: success = true
+                case .failure(let trap as Trap): success = trap.code == .hostError && trap.message == "exit(0)"  // proc_exit(0)
+                case .failure: success = false
+                }
+                count.lock.withLock {
+                    if success { count.ok += 1 }
+                    count.done += 1
+                    if count.done == 10_000 { allDone.signal() }
                 }
             }
-            var ok = 0
-            for try await success in group where success { ok += 1 }
-            return ok
         }
+        allDone.wait()
+        let outcomes = count.lock.withLock { count.ok }
         let elapsed = ContinuousClock.now - start
         #expect(outcomes == 10_000)
         #expect(elapsed < .seconds(10), "took \(elapsed)")

@@ -109,3 +109,12 @@ int shoal_ring_timeout(shoal_ring *ring, uint64_t tag, uint64_t nanoseconds);
 int shoal_ring_nop(shoal_ring *ring, uint64_t tag);
 /// Blocks until one completion arrives; returns 0 and fills tag/result, or a negative errno.
 int shoal_ring_wait(shoal_ring *ring, uint64_t *tag, int32_t *result);
+int shoal_ring_mkdirat(shoal_ring *ring, uint64_t tag, int dirfd, const char *path, unsigned mode);
+int shoal_ring_unlinkat(shoal_ring *ring, uint64_t tag, int dirfd, const char *path, int flags);
+int shoal_ring_renameat(shoal_ring *ring, uint64_t tag, int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+int shoal_ring_symlinkat(shoal_ring *ring, uint64_t tag, const char *target, int newdirfd, const char *linkpath);
+int shoal_ring_linkat(shoal_ring *ring, uint64_t tag, int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+int shoal_ring_accept(shoal_ring *ring, uint64_t tag, int fd);
+int shoal_ring_recv(shoal_ring *ring, uint64_t tag, int fd, void *buffer, unsigned length, int flags);
+int shoal_ring_send(shoal_ring *ring, uint64_t tag, int fd, const void *buffer, unsigned length, int flags);
+int shoal_ring_shutdown(shoal_ring *ring, uint64_t tag, int fd, int how);

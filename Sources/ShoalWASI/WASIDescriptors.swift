@@ -1,0 +1,177 @@
+import Foundation
+import Glibc
+import IOUring
+import Runtime
+import WasmCore
+
+/// Descriptor calls that change metadata or list directories. None of them waits on a device's
+/// data path (io_uring has no getdents, ftruncate or fallocate-with-mode here), so they are direct
+/// system calls on the pool thread, each bounded by one inode operation.
+extension WASIContext {
+    func addDescriptorFunctions(_ sync: (String, [ValueType], @escaping SyncBody) -> Void, _ async: (String, [ValueType], @escaping AsyncBody) -> Void) {
+        let i32 = ValueType.i32, i64 = ValueType.i64
+        sync("fd_readdir", [i32, i32, i32, i64, i32]) { m, a throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            guard d.kind == .directory else { throw .notdir }
+            let buffer = UInt32(a[1]), length = UInt32(a[2]), cookie = a[3], result = UInt32(a[4])
+            _ = try m.check(buffer, UInt64(length))
+            _ = try m.check(result, 4)
+            let entries = try Self.listDirectory(d.hostFD)
+            var out: [UInt8] = []
+            var index = cookie
+            while index < UInt64(entries.count) && out.count < Int(length) {
+                let (name, inode, type) = entries[Int(index)]
+                var header = [UInt8](repeating: 0, count: 24)
+                withUnsafeBytes(of: (index + 1).littleEndian) { header.replaceSubrange(0..<8, with: $0) }
+                withUnsafeBytes(of: inode.littleEndian) { header.replaceSubrange(8..<16, with: $0) }
+                withUnsafeBytes(of: UInt32(name.count).littleEndian) { header.replaceSubrange(16..<20, with: $0) }
+                header[20] = type
+                out += header + name
+                index += 1
+            }
+            // A full buffer is how the guest learns to ask again from the next cookie.
+            let written = min(out.count, Int(length))
+            try m.write(buffer, Array(out[0..<written]))
+            try m.storeU32(result, UInt32(written))
+        }
+        sync("fd_renumber", [i32, i32]) { _, a throws(Errno) in
+            let from = try self.descriptor(UInt32(a[0]))
+            let to = try self.descriptor(UInt32(a[1]))
+            guard from.preopenName == nil, to.preopenName == nil else { throw .notsup }
+            if to.ownsHostFD, to.hostFD != from.hostFD { Glibc.close(to.hostFD) }
+            self.replace(UInt32(a[1]), with: from)
+            _ = self.remove(UInt32(a[0]))
+        }
+        sync("fd_filestat_set_size", [i32, i64]) { _, a throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            guard d.kind == .file else { throw .inval }
+            guard a[1] <= UInt64(Int64.max), ftruncate(d.hostFD, off_t(a[1])) == 0 else { throw Errno(host: errno) }
+        }
+        sync("fd_allocate", [i32, i64, i64]) { _, a throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            guard d.kind == .file else { throw .badf }
+            guard a[1] <= UInt64(Int64.max), a[2] <= UInt64(Int64.max) else { throw .inval }
+            let e = posix_fallocate(d.hostFD, off_t(a[1]), off_t(a[2]))
+            guard e == 0 else { throw Errno(host: e) }
+        }
+        sync("fd_advise", [i32, i64, i64, i32]) { _, a throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            guard d.kind == .file else { throw .badf }
+            guard a[3] <= 5 else { throw .inval }
+            // Advice is a hint: accepted and passed on where the kernel takes it.
+            _ = posix_fadvise(d.hostFD, off_t(Int64(bitPattern: a[1])), off_t(Int64(bitPattern: a[2])), Int32(a[3]))
+        }
+        sync("fd_filestat_set_times", [i32, i64, i64, i32]) { _, a throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            var times = [Self.timespecFor(a[1], flags: a[3], setBit: 1, nowBit: 2), Self.timespecFor(a[2], flags: a[3], setBit: 4, nowBit: 8)]
+            guard futimens(d.hostFD, &times) == 0 else { throw Errno(host: errno) }
+        }
+        sync("fd_fdstat_set_flags", [i32, i32]) { _, a throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            let current = fcntl(d.hostFD, F_GETFL)
+            guard current >= 0 else { throw Errno(host: errno) }
+            let flags = a[1] & 1 != 0 ? current | O_APPEND : current & ~O_APPEND
+            guard a[1] & ~1 == 0 else { throw .notsup }  // only APPEND can change on an open descriptor here
+            guard fcntl(d.hostFD, F_SETFL, flags) == 0 else { throw Errno(host: errno) }
+        }
+    }
+
+    /// Entries of a directory, "." and ".." included, in a stable order (cookies index into it).
+    static func listDirectory(_ fd: Int32) throws(Errno) -> [(name: [UInt8], inode: UInt64, type: UInt8)] {
+        let copy = dup(fd)
+        guard copy >= 0, let dir = fdopendir(copy) else { throw Errno(host: errno) }
+        defer { closedir(dir) }
+        rewinddir(dir)
+        var entries: [(name: [UInt8], inode: UInt64, type: UInt8)] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            let type: UInt8 = switch Int32(entry.pointee.d_type) {
+            case Int32(DT_DIR): 3
+            case Int32(DT_REG): 4
+            case Int32(DT_LNK): 7
+            case Int32(DT_CHR): 2
+            case Int32(DT_BLK): 1
+            case Int32(DT_SOCK): 6
+            default: 0
+            }
+            entries.append((name, UInt64(entry.pointee.d_ino), type))
+        }
+        return entries.sorted { $0.name.lexicographicallyPrecedes($1.name) }
+    }
+
+    static func timespecFor(_ ns: UInt64, flags: UInt64, setBit: UInt64, nowBit: UInt64) -> timespec {
+        if flags & nowBit != 0 { return timespec(tv_sec: 0, tv_nsec: (1 << 30) - 1) }
+        if flags & setBit != 0 { return timespec(tv_sec: Int(ns / 1_000_000_000), tv_nsec: Int(ns % 1_000_000_000)) }
+        return timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2)
+    }
+
+    func addSocketFunctions(_ sync: (String, [ValueType], @escaping SyncBody) -> Void, _ async: (String, [ValueType], @escaping AsyncBody) -> Void) {
+        let i32 = ValueType.i32
+        async("sock_accept", [i32, i32, i32]) { m, a, done throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            guard d.kind == .socket else { throw .notsock }
+            let result = UInt32(a[2])
+            _ = try m.check(result, 4)
+            self.ring.accept(fd: d.hostFD) { fd in
+                guard fd >= 0 else { return done(Errno(host: -fd)) }
+                let guestFD = self.add(Descriptor(hostFD: fd, kind: .socket, ownsHostFD: true))
+                do throws(Errno) { try m.storeU32(result, UInt32(guestFD)); done(.success) } catch { done(error) }
+            }
+        }
+        async("sock_recv", [i32, i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            guard d.kind == .socket else { throw .notsock }
+            let iovs = try m.iovecs(UInt32(a[1]), UInt32(a[2]))
+            let flags: Int32 = (a[3] & 1 != 0 ? Int32(MSG_PEEK) : 0) | (a[3] & 2 != 0 ? Int32(MSG_WAITALL) : 0)
+            let dataLength = UInt32(a[4]), outFlags = UInt32(a[5])
+            _ = try m.check(dataLength, 4)
+            _ = try m.check(outFlags, 2)
+            let total = iovs.reduce(0) { $0 + $1.1 }
+            let buffer = IOBuffer(count: total)
+            nonisolated(unsafe) let targets = iovs
+            self.ring.receive(fd: d.hostFD, into: buffer.pointer, count: total, flags: flags) { n in
+                defer { buffer.free() }
+                guard n >= 0 else { return done(Errno(host: -n)) }
+                var copied = 0
+                for (p, length) in targets where copied < Int(n) {
+                    let chunk = min(length, Int(n) - copied)
+                    p.copyMemory(from: buffer.pointer + copied, byteCount: chunk)
+                    copied += chunk
+                }
+                do throws(Errno) {
+                    try m.storeU32(dataLength, UInt32(n))
+                    try m.storeU16(outFlags, 0)
+                    done(.success)
+                } catch { done(error) }
+            }
+        }
+        async("sock_send", [i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            guard d.kind == .socket else { throw .notsock }
+            let iovs = try m.iovecs(UInt32(a[1]), UInt32(a[2]))
+            let result = UInt32(a[4])
+            _ = try m.check(result, 4)
+            var bytes: [UInt8] = []
+            for (p, n) in iovs { bytes += UnsafeRawBufferPointer(start: p, count: n) }
+            let buffer = IOBuffer(count: bytes.count)
+            bytes.withUnsafeBytes { if $0.count > 0 { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+            self.ring.send(fd: d.hostFD, from: buffer.pointer, count: bytes.count, flags: 0) { n in
+                buffer.free()
+                guard n >= 0 else { return done(Errno(host: -n)) }
+                do throws(Errno) { try m.storeU32(result, UInt32(n)); done(.success) } catch { done(error) }
+            }
+        }
+        async("sock_shutdown", [i32, i32]) { _, a, done throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]))
+            guard d.kind == .socket else { throw .notsock }
+            let how: Int32 = switch a[1] & 3 {
+            case 1: Int32(SHUT_RD)
+            case 2: Int32(SHUT_WR)
+            case 3: Int32(SHUT_RDWR)
+            default: -1
+            }
+            guard how >= 0 else { throw .inval }
+            self.ring.shutdown(fd: d.hostFD, how: how) { r in done(r < 0 ? Errno(host: -r) : .success) }
+        }
+    }
+}
