@@ -51,11 +51,12 @@ public final class WASIContext: @unchecked Sendable {  // used by the instance's
     let lock = NSLock()
     var capturedStdout: [UInt8] = []
     var capturedStderr: [UInt8] = []
-    let ring: Ring
+    let ring: any AsyncIO
 
-    public init(_ configuration: WASIConfiguration, ring: Ring = .shared) throws {
+    /// `io` performs the I/O: the shared io_uring by default; tests may inject another.
+    public init(_ configuration: WASIConfiguration, io: any AsyncIO = Ring.shared) throws {
         self.configuration = configuration
-        self.ring = ring
+        self.ring = io
         descriptors[0] = Descriptor(hostFD: 0, kind: .stdio, ownsHostFD: false)
         descriptors[1] = Descriptor(hostFD: 1, kind: .stdio, ownsHostFD: false)
         descriptors[2] = Descriptor(hostFD: 2, kind: .stdio, ownsHostFD: false)

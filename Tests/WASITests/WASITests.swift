@@ -4,6 +4,7 @@ import Runtime
 import RuntimeABI
 import Scheduler
 import ShoalWASI
+import IOUring
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -124,6 +125,24 @@ struct WASITests {
         finished.wait()
         let outcome = try box.outcome!.get()
         #expect(outcome.stdout == "served 3\n")
+    }
+
+    @Test func theWASILayerRunsOnAnInjectedPlatform() throws {
+        let io = InlineIO()
+        let hello = try runWASI("hello", context: try WASIContext(
+            WASIConfiguration(arguments: ["hello", "x", "3"], environment: [("GREETING", "hey")], captureOutput: true), io: io))
+        #expect(hello.exitCode == 3)
+        #expect(hello.stdout == "hello from wasi\narg 1: x\narg 2: 3\nGREETING=hey\n")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-inline-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let files = try runWASI("files", context: try WASIContext(
+            WASIConfiguration(arguments: ["files"], preopens: [(directory.path, "/sandbox")], captureOutput: true), io: io))
+        #expect(files.stdout == "read 13 bytes from offset 5: one\nline two\nsize 18\nescape: refused\n")
+        // poll_oneoff turned the guest's usleep(250 ms) into one 250 ms timeout; nothing waited.
+        let clocks = try runWASI("sleep", context: try WASIContext(WASIConfiguration(arguments: ["sleep", "250"], captureOutput: true), io: io))
+        #expect(clocks.exitCode == 0)
+        #expect(io.sleeps.contains(250_000_000))
     }
 
     @Test func clocksRandomAndSleep() throws {
