@@ -161,10 +161,18 @@ struct Run: ParsableCommand {
                     if let code = wasi.exitCode { return .success(code) }
                     return .failure(RunError(message: "trap: \(trap.message)", exitCode: 134))
                 case .parked:
-                    // Waiting for I/O: block this (the CLI's own) thread until the completion arrives.
-                    let ready = DispatchSemaphore(value: 0)
-                    execution.whenResumable { ready.signal() }
-                    ready.wait()
+                    // Waiting for I/O. Page-cache reads complete within microseconds: spin briefly
+                    // before putting this (the CLI's own) thread to sleep until the completion arrives.
+                    var spins = 0
+                    while !execution.isResumable && spins < 2_000 {
+                        spins += 1
+                        sched_yield()
+                    }
+                    if !execution.isResumable {
+                        let ready = DispatchSemaphore(value: 0)
+                        execution.whenResumable { ready.signal() }
+                        ready.wait()
+                    }
                 case .yielded:
                     if limits.timeout != nil {
                         execution.cancel()
