@@ -49,8 +49,33 @@ func runWASI(_ program: String, arguments: [String] = [], environment: [(String,
     return Outcome(exitCode: code, stdout: String(decoding: wasi.stdout, as: UTF8.self), stderr: String(decoding: wasi.stderr, as: UTF8.self))
 }
 
+/// The wasmtime CLI, when installed (it is optional): the reference for differential checks.
+let wasmtime: String? = {
+    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+        let path = "\(directory)/wasmtime"
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    print("*** SKIPPING the differential WASI tests: no `wasmtime` on PATH ***")
+    return nil
+}()
+
 @Suite("WASI preview1 on io_uring")
 struct WASITests {
+    @Test(.enabled(if: wasmtime != nil, "wasmtime is not installed"), arguments: ["hello", "clocks"])
+    func sameOutputAsWasmtime(program: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: wasmtime!)
+        process.arguments = ["run", "--env", "GREETING=diff", "\(programs)/\(program).wasm", "a", "0"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let reference = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let ours = try runWASI(program, arguments: ["a", "0"], environment: [("GREETING", "diff")])
+        #expect(ours.stdout == reference)
+        #expect(ours.exitCode == process.terminationStatus)
+    }
+
     @Test func argumentsEnvironmentStreamsAndExitCode() throws {
         let outcome = try runWASI("hello", arguments: ["one", "two", "5"], environment: [("GREETING", "hi there")])
         #expect(outcome.exitCode == 5)
