@@ -40,6 +40,22 @@ struct Descriptor {
     /// For preopened directories: the name the guest knows it by.
     var preopenName: String?
     var ownsHostFD: Bool
+    /// WASI rights: what this descriptor may do, and what descriptors opened through it may get.
+    var rightsBase: UInt64 = Rights.all
+    var rightsInheriting: UInt64 = Rights.all
+}
+
+/// wasi_snapshot_preview1 rights bits that Shoal enforces.
+enum Rights {
+    static let fdDatasync: UInt64 = 1 << 0, fdRead: UInt64 = 1 << 1, fdSeek: UInt64 = 1 << 2, fdSync: UInt64 = 1 << 4
+    static let fdTell: UInt64 = 1 << 5, fdWrite: UInt64 = 1 << 6, fdAdvise: UInt64 = 1 << 7, fdAllocate: UInt64 = 1 << 8
+    static let pathCreateDirectory: UInt64 = 1 << 9, pathLinkSource: UInt64 = 1 << 11, pathLinkTarget: UInt64 = 1 << 12
+    static let pathOpen: UInt64 = 1 << 13, fdReaddir: UInt64 = 1 << 14, pathReadlink: UInt64 = 1 << 15
+    static let pathRenameSource: UInt64 = 1 << 16, pathRenameTarget: UInt64 = 1 << 17, pathFilestatGet: UInt64 = 1 << 18
+    static let fdFilestatGet: UInt64 = 1 << 21, fdFilestatSetSize: UInt64 = 1 << 22, fdFilestatSetTimes: UInt64 = 1 << 23
+    static let pathSymlink: UInt64 = 1 << 24, pathRemoveDirectory: UInt64 = 1 << 25, pathUnlinkFile: UInt64 = 1 << 26
+    static let sockShutdown: UInt64 = 1 << 28, sockAccept: UInt64 = 1 << 29
+    static let all: UInt64 = (1 << 30) - 1
 }
 
 /// The state of one WASI instance: descriptors, exit status, captured output.
@@ -135,6 +151,13 @@ public final class WASIContext: @unchecked Sendable {  // used by the instance's
 
     func descriptor(_ fd: UInt32) throws(Errno) -> Descriptor {
         guard let d = lock.withLock({ descriptors[Int32(bitPattern: fd)] }) else { throw .badf }
+        return d
+    }
+
+    /// The descriptor, if it holds `right` (else ENOTCAPABLE).
+    func descriptor(_ fd: UInt32, requiring right: UInt64) throws(Errno) -> Descriptor {
+        let d = try descriptor(fd)
+        guard d.rightsBase & right == right else { throw .notcapable }
         return d
     }
 

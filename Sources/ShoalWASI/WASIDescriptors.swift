@@ -11,7 +11,7 @@ extension WASIContext {
     func addDescriptorFunctions(_ sync: (String, [ValueType], @escaping SyncBody) -> Void, _ async: (String, [ValueType], @escaping AsyncBody) -> Void) {
         let i32 = ValueType.i32, i64 = ValueType.i64
         sync("fd_readdir", [i32, i32, i32, i64, i32]) { m, a throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.fdReaddir)
             guard d.kind == .directory else { throw .notdir }
             let buffer = UInt32(a[1]), length = UInt32(a[2]), cookie = a[3], result = UInt32(a[4])
             _ = try m.check(buffer, UInt64(length))
@@ -108,7 +108,7 @@ extension WASIContext {
     func addSocketFunctions(_ sync: (String, [ValueType], @escaping SyncBody) -> Void, _ async: (String, [ValueType], @escaping AsyncBody) -> Void) {
         let i32 = ValueType.i32
         async("sock_accept", [i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.sockAccept)
             guard d.kind == .socket else { throw .notsock }
             let result = UInt32(a[2])
             _ = try m.check(result, 4)

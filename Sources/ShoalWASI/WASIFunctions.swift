@@ -111,7 +111,7 @@ extension WASIContext {
 
         // Descriptors.
         async("fd_write", [i32, i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.fdWrite)
             let iovs = try m.iovecs(UInt32(a[1]), UInt32(a[2]))
             var bytes: [UInt8] = []
             for (p, n) in iovs { bytes += UnsafeRawBufferPointer(start: p, count: n) }
@@ -130,16 +130,16 @@ extension WASIContext {
             }
         }
         async("fd_read", [i32, i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.fdRead)
             try self.read(d, m, iovecs: UInt32(a[1]), count: UInt32(a[2]), offset: -1, result: UInt32(a[3]), done)
         }
         async("fd_pread", [i32, i32, i32, i64, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.fdRead | Rights.fdSeek)
             guard a[3] <= UInt64(Int64.max) else { throw .inval }
             try self.read(d, m, iovecs: UInt32(a[1]), count: UInt32(a[2]), offset: Int64(a[3]), result: UInt32(a[4]), done)
         }
         async("fd_pwrite", [i32, i32, i32, i64, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.fdWrite | Rights.fdSeek)
             guard a[3] <= UInt64(Int64.max) else { throw .inval }
             let iovs = try m.iovecs(UInt32(a[1]), UInt32(a[2]))
             var bytes: [UInt8] = []
@@ -168,7 +168,7 @@ extension WASIContext {
             self.ring.sync(fd: d.hostFD, dataOnly: true) { result in done(result < 0 ? Errno(host: -result) : .success) }
         }
         sync("fd_seek", [i32, i64, i32, i32]) { m, a throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(UInt32(a[0]), requiring: (a[1] == 0 && a[2] & 0xFF == 1) ? Rights.fdTell : Rights.fdSeek)
             guard d.kind == .file else { throw d.kind == .directory ? .badf : .spipe }
             let whence: Int32 = switch a[2] & 0xFF {
             case 0: SEEK_SET
@@ -182,7 +182,7 @@ extension WASIContext {
             try m.storeU64(UInt32(a[3]), UInt64(position))
         }
         sync("fd_tell", [i32, i32]) { m, a throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.fdTell)
             guard d.kind == .file else { throw .spipe }
             let position = lseek(d.hostFD, 0, SEEK_CUR)
             guard position >= 0 else { throw Errno(host: errno) }
@@ -194,13 +194,20 @@ extension WASIContext {
             _ = try m.check(base, 24)
             try m.storeU8(base, Self.filetype(of: d))
             try m.storeU16(base + 2, 0)
-            try m.storeU64(base + 8, Self.allRights)
-            try m.storeU64(base + 16, Self.allRights)
+            try m.storeU64(base + 8, d.rightsBase)
+            try m.storeU64(base + 16, d.rightsInheriting)
         }
         sync("fd_fdstat_set_flags", [i32, i32]) { _, _ throws(Errno) in throw .notsup }
-        sync("fd_fdstat_set_rights", [i32, i64, i64]) { _, a throws(Errno) in _ = try self.descriptor(UInt32(a[0])) }
+        sync("fd_fdstat_set_rights", [i32, i64, i64]) { _, a throws(Errno) in
+            var d = try self.descriptor(UInt32(a[0]))
+            // Rights can only be dropped.
+            guard a[1] & ~d.rightsBase == 0, a[2] & ~d.rightsInheriting == 0 else { throw .notcapable }
+            d.rightsBase = a[1]
+            d.rightsInheriting = a[2]
+            self.replace(UInt32(a[0]), with: d)
+        }
         sync("fd_filestat_get", [i32, i32]) { m, a throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.fdFilestatGet)
             var s = stat()
             guard fstat(d.hostFD, &s) == 0 else { throw Errno(host: errno) }
             try Self.storeFilestat(m, UInt32(a[1]), s)
@@ -219,10 +226,14 @@ extension WASIContext {
             try m.write(UInt32(a[1]), bytes)
         }
         async("path_open", [i32, i32, i32, i32, i32, i64, i64, i32, i32]) { m, a, done throws(Errno) in
-            let directory = try self.descriptor(UInt32(a[0]))
+            let directory = try self.descriptor(UInt32(a[0]), requiring: Rights.pathOpen)
             guard directory.kind == .directory else { throw .notdir }
             let path = try m.string(UInt32(a[2]), UInt32(a[3]))
-            let oflags = a[4], rightsBase = a[5], fdflags = a[7], resultPointer = UInt32(a[8])
+            let oflags = a[4], rightsBase = a[5], rightsInheriting = a[6], fdflags = a[7], resultPointer = UInt32(a[8])
+            // A descriptor gets at most what its directory may hand on.
+            let grantedBase = rightsBase & directory.rightsInheriting
+            let grantedInheriting = rightsInheriting & directory.rightsInheriting
+            if oflags & 1 != 0 { _ = try self.descriptor(UInt32(a[0]), requiring: 1 << 10) }  // PATH_CREATE_FILE
             _ = try m.check(resultPointer, 4)
             let wantsRead = rightsBase & (1 << 1) != 0 || rightsBase & (1 << 14) != 0
             let wantsWrite = rightsBase & (1 << 6) != 0 || oflags & 8 != 0
@@ -242,12 +253,13 @@ extension WASIContext {
                 var s = stat()
                 fstat(result, &s)
                 let kind: Descriptor.Kind = (s.st_mode & S_IFMT) == S_IFDIR ? .directory : .file
-                let fd = self.add(Descriptor(hostFD: result, kind: kind, ownsHostFD: true))
+                let fd = self.add(Descriptor(hostFD: result, kind: kind, ownsHostFD: true, rightsBase: grantedBase,
+                                             rightsInheriting: grantedInheriting))
                 do throws(Errno) { try m.storeU32(resultPointer, UInt32(fd)); done(.success) } catch { done(error) }
             }
         }
         async("path_filestat_get", [i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
-            let directory = try self.descriptor(UInt32(a[0]))
+            let directory = try self.descriptor(UInt32(a[0]), requiring: Rights.pathFilestatGet)
             let path = try m.string(UInt32(a[2]), UInt32(a[3]))
             let resultPointer = UInt32(a[4])
             let flags = Self.openPath | O_CLOEXEC | (a[1] & 1 == 0 ? O_NOFOLLOW : 0)

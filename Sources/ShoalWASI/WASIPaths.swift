@@ -40,19 +40,19 @@ extension WASIContext {
     func addPathFunctions(_ sync: (String, [ValueType], @escaping SyncBody) -> Void, _ async: (String, [ValueType], @escaping AsyncBody) -> Void) {
         let i32 = ValueType.i32, i64 = ValueType.i64
         async("path_create_directory", [i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.pathCreateDirectory)
             let path = try m.string(UInt32(a[1]), UInt32(a[2]))
             try self.withParent(d, path, done) { parent, leaf, finish in self.ring.makeDirectory(leaf, in: parent, completion: finish) }
         }
         async("path_remove_directory", [i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.pathRemoveDirectory)
             let path = try m.string(UInt32(a[1]), UInt32(a[2]))
             try self.withParent(d, path, done) { parent, leaf, finish in
                 self.ring.unlink(leaf, in: parent, removeDirectory: true, completion: finish)
             }
         }
         async("path_unlink_file", [i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.pathUnlinkFile)
             let path = try m.string(UInt32(a[1]), UInt32(a[2]))
             guard !path.hasSuffix("/") else { throw .notdir }
             try self.withParent(d, path, done) { parent, leaf, finish in
@@ -61,7 +61,7 @@ extension WASIContext {
         }
         async("path_symlink", [i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
             let target = try m.string(UInt32(a[0]), UInt32(a[1]))
-            let d = try self.descriptor(UInt32(a[2]))
+            let d = try self.descriptor(UInt32(a[2]), requiring: Rights.pathSymlink)
             let path = try m.string(UInt32(a[3]), UInt32(a[4]))
             // The link's target is only text; following it later still cannot leave the sandbox.
             try self.withParent(d, path, done) { parent, leaf, finish in
@@ -72,9 +72,9 @@ extension WASIContext {
         func twoPaths(_ name: String, link: Bool) {
             async(name, link ? [i32, i32, i32, i32, i32, i32, i32] : [i32, i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
                 let base = link ? 1 : 0  // path_link has lookup flags after the first fd
-                let oldDirectory = try self.descriptor(UInt32(a[0]))
+                let oldDirectory = try self.descriptor(UInt32(a[0]), requiring: link ? Rights.pathLinkSource : Rights.pathRenameSource)
                 let oldPath = try m.string(UInt32(a[base + 1]), UInt32(a[base + 2]))
-                let newDirectory = try self.descriptor(UInt32(a[base + 3]))
+                let newDirectory = try self.descriptor(UInt32(a[base + 3]), requiring: link ? Rights.pathLinkTarget : Rights.pathRenameTarget)
                 let newPath = try m.string(UInt32(a[base + 4]), UInt32(a[base + 5]))
                 let (newParent, newLeaf) = try Self.split(newPath)
                 guard newDirectory.kind == .directory else { throw .notdir }
@@ -98,7 +98,7 @@ extension WASIContext {
         twoPaths("path_rename", link: false)
         twoPaths("path_link", link: true)
         async("path_readlink", [i32, i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.pathReadlink)
             let path = try m.string(UInt32(a[1]), UInt32(a[2]))
             let buffer = UInt32(a[3]), length = UInt32(a[4]), result = UInt32(a[5])
             _ = try m.check(buffer, UInt64(length))

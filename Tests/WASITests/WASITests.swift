@@ -110,6 +110,15 @@ struct WASITests {
         #expect(!FileManager.default.fileExists(atPath: directory.deletingLastPathComponent().appendingPathComponent("escaped").path))
     }
 
+    @Test func rightsAreEnforced() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-rights-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outcome = try runWASI("rights", preopens: [(directory.path, "/sandbox")])
+        #expect(outcome.stdout == "read on write-only: refused\nwrite on read-only: refused\n")
+        #expect(try String(contentsOf: directory.appendingPathComponent("r.txt"), encoding: .utf8) == "x")
+    }
+
     @Test func aTCPEchoServerOnALoopbackListener() throws {
         var configuration = WASIConfiguration(arguments: ["echo", "3"], captureOutput: true)
         configuration.tcpListeners = ["127.0.0.1:0"]
