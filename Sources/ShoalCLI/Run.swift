@@ -89,6 +89,19 @@ struct Run: ParsableCommand {
         if let instances {
             guard instances > 0 else { throw ValidationError("--instances must be positive") }
             let loaded = try LoadedModule(compiled)
+            if invoke == nil, compiled.module.imports.contains(where: { $0.module == WASIContext.moduleName }) {
+                // N instances of a WASI command: each gets its own context; listeners are shared.
+                let listeners = try tcpListen.map { try WASIContext.listen($0) }
+                var wasi = WASIConfiguration(arguments: [file] + arguments, captureOutput: true)
+                wasi.sharedListeners = listeners
+                let shared = wasi
+                let code = try RunMany.run(loaded: loaded, entry: "_start", arguments: [], instances: instances, slots: slots ?? instances,
+                                           heap: heap, limits: InstanceLimits(fuel: fuel, wallTime: timeout.map { Swift.Duration.nanoseconds(Int64($0.nanoseconds)) })) {
+                    try WASIContext(shared).hostFunctions.map { HostImport(module: WASIContext.moduleName, name: $0.key, function: $0.value) }
+                }
+                if code != 0 { throw ExitCode(code) }
+                return
+            }
             let type = try Self.exportType(compiled.module, name)
             guard type.params.count == arguments.count else {
                 throw ValidationError("\(name) takes \(type.params.count) arguments, got \(arguments.count)")

@@ -41,11 +41,13 @@ enum RunMany {
     }
 
     static func run(loaded: LoadedModule, entry: String, arguments: [Value], instances: Int, slots: Int, heap: HeapMode,
-                    limits: InstanceLimits) throws -> Int32 {
+                    limits: InstanceLimits, instanceImports: (@Sendable () throws -> [HostImport])? = nil) throws -> Int32 {
         let memoryPages = Int(max(loaded.compiled.module.memories.first?.limits.min ?? 1, 1))
-        let scheduler = try Scheduler(SchedulerConfiguration(slots: slots, heapMode: heap, memoryPages: max(memoryPages, 1),
-                                                             stackSize: 256 * 1024, admission: .queue(limit: instances),
-                                                             hostFunctions: hostFunctions),
+        var configuration = SchedulerConfiguration(slots: slots, heapMode: heap, memoryPages: max(memoryPages, 1),
+                                                   stackSize: 256 * 1024, admission: .queue(limit: instances),
+                                                   hostFunctions: hostFunctions)
+        configuration.instanceImports = instanceImports
+        let scheduler = try Scheduler(configuration,
                                       logger: { var l = Logger(label: "shoal.scheduler"); l.logLevel = .warning; return l }())
         defer { scheduler.shutdown() }
         final class Tally: @unchecked Sendable {
@@ -68,6 +70,7 @@ enum RunMany {
                     tally.latencies.record(latency)
                     switch result {
                     case .success: tally.completed += 1
+                    case .failure(let error as Trap) where error.message == "exit(0)": tally.completed += 1  // WASI proc_exit(0)
                     case .failure(let error as Trap):
                         tally.trapped += 1
                         if tally.firstError == nil { tally.firstError = "\(error.message)" }

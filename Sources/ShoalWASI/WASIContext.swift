@@ -16,6 +16,9 @@ public struct WASIConfiguration: Sendable {
     /// Listening TCP sockets handed to the guest as preopened descriptors (for sock_accept),
     /// as "ADDRESS:PORT" (IPv4).
     public var tcpListeners: [String] = []
+    /// Listening sockets made by the host and shared by many instances (not closed by them),
+    /// e.g. one listener for a thousand instances that each serve a connection.
+    public var sharedListeners: [Int32] = []
 
     public init(arguments: [String] = [], environment: [(String, String)] = [], preopens: [(host: String, guest: String)] = [],
                 captureOutput: Bool = false) {
@@ -86,10 +89,14 @@ public final class WASIContext: @unchecked Sendable {  // used by the instance's
             descriptors[nextFD] = Descriptor(hostFD: try Self.listen(listener), kind: .socket, ownsHostFD: true)
             nextFD += 1
         }
+        for fd in configuration.sharedListeners {
+            descriptors[nextFD] = Descriptor(hostFD: fd, kind: .socket, ownsHostFD: false)
+            nextFD += 1
+        }
     }
 
     /// A listening IPv4 TCP socket for "ADDRESS:PORT".
-    static func listen(_ address: String) throws -> Int32 {
+    public static func listen(_ address: String) throws -> Int32 {
         guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]) else {
             throw WASIError("--tcplisten wants ADDRESS:PORT, got \(address)")
         }
