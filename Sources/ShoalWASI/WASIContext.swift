@@ -13,6 +13,8 @@ public struct WASIConfiguration: Sendable {
     public var preopens: [(host: String, guest: String)]
     /// Capture stdout/stderr into buffers (for embedders) instead of inheriting the host's.
     public var captureOutput: Bool
+    /// Standard input as a buffer (for embedders); nil inherits the host's stdin.
+    public var stdin: [UInt8]? = nil
     /// Listening TCP sockets handed to the guest as preopened descriptors (for sock_accept),
     /// as "ADDRESS:PORT" (IPv4).
     public var tcpListeners: [String] = []
@@ -70,6 +72,7 @@ public final class WASIContext: @unchecked Sendable {  // used by the instance's
     let lock = NSLock()
     var capturedStdout: [UInt8] = []
     var capturedStderr: [UInt8] = []
+    var stdinOffset = 0
     let ring: any AsyncIO
 
     /// `io` performs the I/O: the shared io_uring by default; tests may inject another.

@@ -131,6 +131,22 @@ extension WASIContext {
         }
         async("fd_read", [i32, i32, i32, i32]) { m, a, done throws(Errno) in
             let d = try self.descriptor(UInt32(a[0]), requiring: Rights.fdRead)
+            if d.kind == .stdio, d.hostFD == 0, let input = self.configuration.stdin {
+                // Standard input from the embedder's buffer.
+                let iovs = try m.iovecs(UInt32(a[1]), UInt32(a[2]))
+                let n = self.lock.withLock { () -> Int in
+                    var copied = 0
+                    for (p, length) in iovs where self.stdinOffset < input.count {
+                        let chunk = min(length, input.count - self.stdinOffset)
+                        input.withUnsafeBytes { p.copyMemory(from: $0.baseAddress! + self.stdinOffset, byteCount: chunk) }
+                        self.stdinOffset += chunk
+                        copied += chunk
+                    }
+                    return copied
+                }
+                try m.storeU32(UInt32(a[3]), UInt32(n))
+                return done(.success)
+            }
             try self.read(d, m, iovecs: UInt32(a[1]), count: UInt32(a[2]), offset: -1, result: UInt32(a[3]), done)
         }
         async("fd_pread", [i32, i32, i32, i64, i32]) { m, a, done throws(Errno) in

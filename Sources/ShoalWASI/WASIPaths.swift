@@ -116,6 +116,17 @@ extension WASIContext {
                 }
             }
         }
-        sync("path_filestat_set_times", [i32, i32, i32, i32, i64, i64, i32]) { _, _ throws(Errno) in throw .notsup }
+        async("path_filestat_set_times", [i32, i32, i32, i32, i64, i64, i32]) { m, a, done throws(Errno) in
+            let d = try self.descriptor(UInt32(a[0]), requiring: 1 << 20)  // PATH_FILESTAT_SET_TIMES
+            let path = try m.string(UInt32(a[2]), UInt32(a[3]))
+            let follow = a[1] & 1 != 0
+            let times = [Self.timespecFor(a[4], flags: a[6], setBit: 1, nowBit: 2), Self.timespecFor(a[5], flags: a[6], setBit: 4, nowBit: 8)]
+            try self.withParent(d, path, done) { parent, leaf, finish in
+                // utimensat is not an io_uring operation; it updates one inode's metadata.
+                var t = times
+                let r = leaf.withCString { utimensat(parent, $0, &t, follow ? 0 : AT_SYMLINK_NOFOLLOW) }
+                finish(r == 0 ? 0 : -errno)
+            }
+        }
     }
 }

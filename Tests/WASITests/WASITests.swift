@@ -110,6 +110,13 @@ struct WASITests {
         #expect(!FileManager.default.fileExists(atPath: directory.deletingLastPathComponent().appendingPathComponent("escaped").path))
     }
 
+    @Test func standardInputFromABuffer() throws {
+        var configuration = WASIConfiguration(arguments: ["cat"], captureOutput: true)
+        configuration.stdin = Array("line from the embedder\n".utf8)
+        let outcome = try runWASI("cat", context: try WASIContext(configuration))
+        #expect(outcome.stdout == "line from the embedder\n")
+    }
+
     @Test func rightsAreEnforced() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-rights-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
