@@ -95,9 +95,12 @@ struct Run: ParsableCommand {
                 var wasi = WASIConfiguration(arguments: [file] + arguments, captureOutput: true)
                 wasi.sharedListeners = listeners
                 let shared = wasi
+                let needed = WASIContext.importedNames(of: compiled.module)
                 let code = try RunMany.run(loaded: loaded, entry: "_start", arguments: [], instances: instances, slots: slots ?? instances,
                                            heap: heap, limits: InstanceLimits(fuel: fuel, wallTime: timeout.map { Swift.Duration.nanoseconds(Int64($0.nanoseconds)) })) {
-                    try WASIContext(shared).hostFunctions.map { HostImport(module: WASIContext.moduleName, name: $0.key, function: $0.value) }
+                    try WASIContext(shared).hostFunctions(named: needed).map {
+                        HostImport(module: WASIContext.moduleName, name: $0.key, function: $0.value)
+                    }
                 }
                 if code != 0 { throw ExitCode(code) }
                 return

@@ -182,12 +182,25 @@ public final class WASIContext: @unchecked Sendable {  // used by the instance's
     /// An import resolver for wasi_snapshot_preview1. The functions hold the context (it lives
     /// as long as an instance uses them); the context does not hold them, so nothing cycles.
     public func resolver() -> (String, String) -> Extern? {
-        let functions = makeFunctions()
-        return { module, name in module == Self.moduleName ? functions[name].map { .function($0) } : nil }
+        let makers = makeFunctions()
+        return { module, name in module == Self.moduleName ? makers[name].map { .function($0()) } : nil }
+    }
+
+    /// wasi_snapshot_preview1 functions of this context, by name: all of them, or only `names`.
+    public func hostFunctions(named names: Set<String>? = nil) -> [String: Function] {
+        var result: [String: Function] = [:]
+        for (name, make) in makeFunctions() where names?.contains(name) ?? true { result[name] = make() }
+        return result
     }
 
     /// Every wasi_snapshot_preview1 function of this context, by name (made afresh each time).
-    public var hostFunctions: [String: Function] { makeFunctions() }
+    public var hostFunctions: [String: Function] { hostFunctions(named: nil) }
+
+    /// The wasi_snapshot_preview1 names a module imports.
+    public static func importedNames(of module: Module) -> Set<String> {
+        Set(module.imports.filter { $0.module == moduleName }.map(\.name))
+    }
+
     public static let moduleName = "wasi_snapshot_preview1"
 }
 

@@ -15,10 +15,12 @@ extension WASIContext {
     /// O_PATH (not exported by Swift's Glibc module).
     static let openPath: Int32 = 0o10000000
 
-    func makeFunctions() -> [String: Function] {
-        var f: [String: Function] = [:]
+    /// Every function, as a maker: a Function (with its host context) is only built for the names
+    /// a module actually imports — a few of the 45, per instance.
+    func makeFunctions() -> [String: () -> Function] {
+        var f: [String: () -> Function] = [:]
         func sync(_ name: String, _ params: [ValueType], _ body: @escaping SyncBody) {
-            f[name] = Function(HostFunction(type: FuncType(params: params, results: [.i32])) { caller, args in
+            f[name] = { Function(HostFunction(type: FuncType(params: params, results: [.i32])) { caller, args in
                 let raw = args.map(\.slot)
                 do throws(Errno) {
                     try body(GuestMemory(caller), raw)
@@ -26,17 +28,17 @@ extension WASIContext {
                 } catch {
                     return [.i32(UInt32(error.rawValue))]
                 }
-            })
+            }) }
         }
         func async(_ name: String, _ params: [ValueType], _ body: @escaping AsyncBody) {
-            f[name] = Function(AsyncHostFunction(type: FuncType(params: params, results: [.i32])) { caller, args, completion in
+            f[name] = { Function(AsyncHostFunction(type: FuncType(params: params, results: [.i32])) { caller, args, completion in
                 let raw = args.map(\.slot)
                 do throws(Errno) {
                     try body(GuestMemory(caller), raw) { completion.resume(returning: [.i32(UInt32($0.rawValue))]) }
                 } catch {
                     completion.resume(returning: [.i32(UInt32(error.rawValue))])
                 }
-            })
+            }) }
         }
         let i32 = ValueType.i32, i64 = ValueType.i64
 
@@ -100,11 +102,11 @@ extension WASIContext {
         }
 
         // Process.
-        f["proc_exit"] = Function(HostFunction(type: FuncType(params: [i32], results: [])) { _, args in
+        f["proc_exit"] = { Function(HostFunction(type: FuncType(params: [i32], results: [])) { _, args in
             let code = Int32(bitPattern: UInt32(truncatingIfNeeded: args[0].slot))
             self.recordExit(code)
             throw WASIExit(code: code)
-        })
+        }) }
         sync("proc_raise", [i32]) { _, _ throws(Errno) in throw .notsup }
         // A real yield: parks and comes straight back, so the scheduler runs someone else first.
         async("sched_yield", []) { _, _, done throws(Errno) in done(.success) }

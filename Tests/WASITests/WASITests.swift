@@ -196,9 +196,10 @@ struct WASITests {
         let module = try LoadedModule(try ModuleCompiler.compile(bytes: bytes, heapMode: .bounded))
         let pages = Int(module.compiled.module.memories.first?.limits.min ?? 2)
         var configuration = SchedulerConfiguration(slots: 10_000, memoryPages: pages, stackSize: 256 * 1024, threads: 2)
+        let needed = WASIContext.importedNames(of: module.compiled.module)
         configuration.instanceImports = {
             let wasi = try WASIContext(WASIConfiguration(arguments: ["sleep", "1000"], captureOutput: true))
-            return wasi.hostFunctions.map { HostImport(module: WASIContext.moduleName, name: $0.key, function: $0.value) }
+            return wasi.hostFunctions(named: needed).map { HostImport(module: WASIContext.moduleName, name: $0.key, function: $0.value) }
         }
         let scheduler = try Scheduler(configuration)
         defer { scheduler.shutdown() }
