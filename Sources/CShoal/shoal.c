@@ -433,3 +433,7 @@ int shoal_ring_send(shoal_ring *r, uint64_t tag, int fd, const void *buffer, uns
 int shoal_ring_shutdown(shoal_ring *r, uint64_t tag, int fd, int how) {
     SUBMIT(r, tag, io_uring_prep_shutdown(sqe, fd, how));
 }
+
+int shoal_ring_poll(shoal_ring *r, uint64_t tag, int fd, unsigned events) {
+    SUBMIT(r, tag, io_uring_prep_poll_add(sqe, fd, events));
+}

@@ -17,6 +17,8 @@ public protocol AsyncIO: Sendable {
     func receive(fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int, flags: Int32, completion: @escaping @Sendable (Int32) -> Void)
     func send(fd: Int32, from buffer: UnsafeRawPointer, count: Int, flags: Int32, completion: @escaping @Sendable (Int32) -> Void)
     func shutdown(fd: Int32, how: Int32, completion: @escaping @Sendable (Int32) -> Void)
+    /// Completes when `fd` is ready for any of `events`, with the ready mask.
+    func poll(fd: Int32, events: UInt32, completion: @escaping @Sendable (Int32) -> Void)
     /// Completes after `nanoseconds` (with -ETIME, as an io_uring timeout does).
     func sleep(nanoseconds: UInt64, completion: @escaping @Sendable (Int32) -> Void)
 }

@@ -142,6 +142,11 @@ public final class Ring: @unchecked Sendable {  // submission is serialised in C
         submit(completion) { shoal_ring_shutdown(ring, $0, fd, how) }
     }
 
+    /// Completes when `fd` is ready for any of `events` (POLLIN, POLLOUT, ...), with the ready mask.
+    public func poll(fd: Int32, events: UInt32, completion: @escaping @Sendable (Int32) -> Void) {
+        submit(completion) { shoal_ring_poll(ring, $0, fd, events) }
+    }
+
     /// Completes after `nanoseconds` with -ETIME (the normal outcome of a timeout).
     public func sleep(nanoseconds: UInt64, completion: @escaping @Sendable (Int32) -> Void) {
         submit(completion) { shoal_ring_timeout(ring, $0, nanoseconds) }

@@ -321,8 +321,11 @@ extension WASIContext {
         }
     }
 
-    /// Clock subscriptions sleep on an io_uring timeout; fd subscriptions are reported ready at
-    /// once (regular files and stdio always are).
+    /// poll_oneoff. Regular files and stdio are always ready, so their subscriptions are reported
+    /// at once; sockets wait with io_uring poll operations and clocks with an io_uring timeout.
+    /// The first completion ends the call with every event ready by then; completions that come
+    /// later find the call finished and are dropped (a poll left armed ends when its socket
+    /// becomes ready or is closed).
     func pollOneoff(_ m: GuestMemory, input: UInt32, output: UInt32, count: UInt32, result: UInt32,
                     _ done: @escaping @Sendable (Errno) -> Void) throws(Errno) {
         guard count > 0, count <= 4096 else { throw .inval }
@@ -330,18 +333,19 @@ extension WASIContext {
         _ = try m.check(output, UInt64(count) * 32)
         _ = try m.check(result, 4)
         var clocks: [(userdata: UInt64, timeout: UInt64)] = []
-        var fds: [(userdata: UInt64, type: UInt8)] = []
+        var ready: [Event] = []
+        var waits: [(userdata: UInt64, type: UInt8, fd: Int32)] = []
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let realtime = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
         clock_gettime(CLOCK_MONOTONIC, &now)
         let monotonic = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
         for i in 0..<count {
-            let s = input + 48 * i
-            let p = try m.check(s, 48)
+            let p = try m.check(input + 48 * i, 48)
             let userdata = p.loadUnaligned(as: UInt64.self)
             let tag = p.load(fromByteOffset: 8, as: UInt8.self)
-            if tag == 0 {
+            switch tag {
+            case 0:
                 let id = p.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
                 var timeout = p.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
                 let flags = p.loadUnaligned(fromByteOffset: 40, as: UInt16.self)
@@ -350,32 +354,75 @@ extension WASIContext {
                     timeout = timeout > base ? timeout - base : 0
                 }
                 clocks.append((userdata, timeout))
-            } else if tag == 1 || tag == 2 {
-                fds.append((userdata, tag))
-            } else {
+            case 1, 2:
+                let fd = p.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
+                do throws(Errno) {
+                    let d = try descriptor(fd, requiring: 1 << 27)  // POLL_FD_READWRITE
+                    if d.kind == .socket {
+                        waits.append((userdata, tag, d.hostFD))
+                    } else {
+                        ready.append(Event(userdata: userdata, error: 0, type: tag, hangup: false))
+                    }
+                } catch {
+                    ready.append(Event(userdata: userdata, error: error.rawValue, type: tag, hangup: false))
+                }
+            default:
                 throw .inval
             }
         }
-        @Sendable func writeEvents(_ events: [(UInt64, UInt8)]) throws(Errno) {
-            for (i, (userdata, type)) in events.enumerated() {
-                let e = output + 32 * UInt32(i)
-                try m.storeU64(e, userdata)
-                try m.storeU16(e + 8, 0)
-                try m.storeU8(e + 10, type)
-                try m.storeU64(e + 16, 0)
-                try m.storeU16(e + 24, 0)
-            }
-            try m.storeU32(result, UInt32(events.count))
-        }
-        if !fds.isEmpty || clocks.isEmpty {
-            try writeEvents(fds.map { ($0.userdata, $0.type) })
+        if !ready.isEmpty {
+            try Self.writeEvents(m, ready, output: output, result: result)
             return done(.success)
         }
-        let shortest = clocks.min { $0.timeout < $1.timeout }!
-        nonisolated(unsafe) let due = clocks.filter { $0.timeout <= shortest.timeout }.map { ($0.userdata, UInt8(0)) }
-        ring.sleep(nanoseconds: shortest.timeout) { _ in
-            do throws(Errno) { try writeEvents(due); done(.success) } catch { done(error) }
+        let call = PollCall()
+        let finish: @Sendable ([Event]) -> Void = { events in
+            guard call.finishOnce() else { return }
+            do throws(Errno) { try Self.writeEvents(m, events, output: output, result: result); done(.success) } catch { done(error) }
         }
+        for wait in waits {
+            let events: UInt32 = wait.type == 1 ? UInt32(POLLIN) : UInt32(POLLOUT)
+            ring.poll(fd: wait.fd, events: events) { mask in
+                let hangup = mask > 0 && Int16(truncatingIfNeeded: mask) & Int16(POLLHUP) != 0
+                let error: UInt16 = mask < 0 ? Errno(host: -mask).rawValue : 0
+                finish([Event(userdata: wait.userdata, error: error, type: wait.type, hangup: hangup)])
+            }
+        }
+        if let shortest = clocks.min(by: { $0.timeout < $1.timeout }) {
+            let due = clocks.filter { $0.timeout <= shortest.timeout }.map { Event(userdata: $0.userdata, error: 0, type: 0, hangup: false) }
+            ring.sleep(nanoseconds: shortest.timeout) { _ in finish(due) }
+        }
+    }
+
+    struct Event: Sendable {
+        var userdata: UInt64
+        var error: UInt16
+        var type: UInt8
+        var hangup: Bool
+    }
+
+    /// Marks a poll_oneoff call finished exactly once.
+    final class PollCall: @unchecked Sendable {
+        private let lock = NSLock()
+        private var finished = false
+        func finishOnce() -> Bool {
+            lock.withLock {
+                if finished { return false }
+                finished = true
+                return true
+            }
+        }
+    }
+
+    static func writeEvents(_ m: GuestMemory, _ events: [Event], output: UInt32, result: UInt32) throws(Errno) {
+        for (i, event) in events.enumerated() {
+            let e = output + 32 * UInt32(i)
+            try m.storeU64(e, event.userdata)
+            try m.storeU16(e + 8, event.error)
+            try m.storeU8(e + 10, event.type)
+            try m.storeU64(e + 16, 0)
+            try m.storeU16(e + 24, event.hangup ? 1 : 0)
+        }
+        try m.storeU32(result, UInt32(events.count))
     }
 
     static func filetype(of d: Descriptor) -> UInt8 {

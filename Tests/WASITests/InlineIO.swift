@@ -56,6 +56,11 @@ final class InlineIO: AsyncIO, @unchecked Sendable {
     func shutdown(fd: Int32, how: Int32, completion: @escaping @Sendable (Int32) -> Void) {
         completion(result(Int(Glibc.shutdown(fd, how))))
     }
+    func poll(fd: Int32, events: UInt32, completion: @escaping @Sendable (Int32) -> Void) {
+        var descriptor = pollfd(fd: fd, events: Int16(truncatingIfNeeded: events), revents: 0)
+        let n = Glibc.poll(&descriptor, 1, -1)
+        completion(n < 0 ? -errno : Int32(descriptor.revents))
+    }
     func sleep(nanoseconds: UInt64, completion: @escaping @Sendable (Int32) -> Void) {
         lock.withLock { sleepRecord.append(nanoseconds) }
         completion(-ETIME)

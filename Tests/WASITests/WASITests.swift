@@ -126,6 +126,36 @@ struct WASITests {
         #expect(try String(contentsOf: directory.appendingPathComponent("r.txt"), encoding: .utf8) == "x")
     }
 
+    @Test func pollWaitsForASocketOrATimeout() throws {
+        var configuration = WASIConfiguration(arguments: ["poll"], captureOutput: true)
+        configuration.tcpListeners = ["127.0.0.1:0"]
+        let wasi = try WASIContext(configuration)
+        let port = try #require(wasi.tcpPorts.first)
+        final class Box: @unchecked Sendable { var outcome: Result<Outcome, any Error>? }
+        let box = Box()
+        let finished = DispatchSemaphore(value: 0)
+        let server = Thread {
+            box.outcome = Result { try runWASI("poll", context: wasi) }
+            finished.signal()
+        }
+        server.stackSize = 16 << 20
+        server.start()
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_port = port.bigEndian
+        sin.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let connected = withUnsafePointer(to: &sin) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(connected == 0)
+        usleep(300_000)  // past the guest's 50 ms poll
+        #expect(send(fd, "ping", 4, 0) == 4)
+        finished.wait()
+        close(fd)
+        #expect(try box.outcome!.get().stdout == "timeout first: yes\nreadable: ping\n")
+    }
+
     @Test func aTCPEchoServerOnALoopbackListener() throws {
         var configuration = WASIConfiguration(arguments: ["echo", "3"], captureOutput: true)
         configuration.tcpListeners = ["127.0.0.1:0"]

@@ -118,3 +118,5 @@ int shoal_ring_accept(shoal_ring *ring, uint64_t tag, int fd);
 int shoal_ring_recv(shoal_ring *ring, uint64_t tag, int fd, void *buffer, unsigned length, int flags);
 int shoal_ring_send(shoal_ring *ring, uint64_t tag, int fd, const void *buffer, unsigned length, int flags);
 int shoal_ring_shutdown(shoal_ring *ring, uint64_t tag, int fd, int how);
+/// Completes when `fd` has any of `events` (POLLIN, POLLOUT...); the result is the ready mask.
+int shoal_ring_poll(shoal_ring *ring, uint64_t tag, int fd, unsigned events);
