@@ -107,7 +107,14 @@ extension WASIContext {
             self.recordExit(code)
             throw WASIExit(code: code)
         }) }
-        sync("proc_raise", [i32]) { _, _ throws(Errno) in throw .notsup }
+        // proc_raise: a signal can only end this instance (there is no handler to run): the
+        // instance stops with exit status 128 + signal, as a shell reports a killed process.
+        f["proc_raise"] = { Function(HostFunction(type: FuncType(params: [i32], results: [.i32])) { _, args in
+            let signal = UInt32(truncatingIfNeeded: args[0].slot)
+            guard signal > 0, signal < 32 else { return [.i32(UInt32(Errno.inval.rawValue))] }
+            self.recordExit(128 + Int32(signal))
+            throw WASIExit(code: 128 + Int32(signal))
+        }) }
         // A real yield: parks and comes straight back, so the scheduler runs someone else first.
         async("sched_yield", []) { _, _, done throws(Errno) in done(.success) }
 

@@ -6,6 +6,7 @@ import Scheduler
 import ShoalWASI
 import IOUring
 import Testing
+import WasmText
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -108,6 +109,22 @@ struct WASITests {
 
             """)
         #expect(!FileManager.default.fileExists(atPath: directory.deletingLastPathComponent().appendingPathComponent("escaped").path))
+    }
+
+    @Test func procRaiseEndsTheInstanceWithTheSignalStatus() throws {
+        let bytes = try TextFormat.wat2wasm("""
+            (module
+              (import "wasi_snapshot_preview1" "proc_raise" (func $raise (param i32) (result i32)))
+              (memory (export "memory") 1)
+              (func (export "_start") (drop (call $raise (i32.const 15))) unreachable))
+            """)
+        let wasi = try WASIContext(WASIConfiguration(captureOutput: true))
+        let store = Store(heapMode: .bounded)
+        let instance = try store.instantiate(try ModuleCompiler.compile(bytes: bytes, heapMode: .bounded), resolver: wasi.resolver())
+        guard case .function(let start)? = instance.export("_start") else { throw WASIError("no _start") }
+        let execution = try Execution(start, arguments: [])
+        guard case .trapped = try execution.resume() else { Issue.record("\(execution.state)"); return }
+        #expect(wasi.exitCode == 143)
     }
 
     @Test func standardInputFromABuffer() throws {
