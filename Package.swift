@@ -58,7 +58,7 @@ let package = Package(
         .executableTarget(name: "KernelBench", dependencies: ["Compiler", "Runtime", "RuntimeABI", "SpecRunner", "WasmDecoder"],
                           path: "Bench/KernelBench"),
         .executableTarget(name: "InstanceBench",
-                          dependencies: ["Compiler", "Runtime", "RuntimeABI", "CShoal", "WasmText",
+                          dependencies: ["Compiler", "Runtime", "RuntimeABI", "CShoal", "WasmText", "IOUring",
                                          .product(name: "Histogram", package: "hdrhistogram-swift"),
                            .product(name: "Logging", package: "swift-log")],
                           path: "Bench/InstanceBench"),

@@ -108,3 +108,29 @@ for _ in 0..<200 {
     roundTrips.record((now() - t0) / UInt64(batch))
 }
 report("yield + resume round trip (Execution API)", roundTrips, unit: "ns", divisor: 1)
+
+// io_uring topology (issue 6: one shared ring with a completion thread, or a ring per thread):
+// the round trip of an operation that completes at once (a no-op), measured both ways.
+import IOUring
+let ringOperations = 100_000
+final class Handoff: @unchecked Sendable { let semaphore = DispatchSemaphore(value: 0) }
+let handoff = Handoff()
+let sharedStart = now()
+for _ in 0..<ringOperations {
+    Ring.shared.nop { _ in handoff.semaphore.signal() }
+    handoff.semaphore.wait()
+}
+let sharedNs = Double(now() - sharedStart) / Double(ringOperations)
+var error: Int32 = 0
+let privateRing = shoal_ring_create(256, &error)!
+let privateStart = now()
+for i in 0..<ringOperations {
+    _ = shoal_ring_nop(privateRing, UInt64(i))
+    var tag: UInt64 = 0
+    var result: Int32 = 0
+    _ = shoal_ring_wait(privateRing, &tag, &result)
+}
+let privateNs = Double(now() - privateStart) / Double(ringOperations)
+shoal_ring_destroy(privateRing)
+print(String(format: "io_uring round trip: shared ring + completion thread %.0f ns, per-thread ring (submit and wait on one thread) %.0f ns",
+             sharedNs, privateNs))

@@ -147,6 +147,11 @@ public final class Ring: @unchecked Sendable {  // submission is serialised in C
         submit(completion) { shoal_ring_poll(ring, $0, fd, events) }
     }
 
+    /// A no-op: completes at once (for measuring the ring's own overhead).
+    public func nop(completion: @escaping @Sendable (Int32) -> Void) {
+        submit(completion) { shoal_ring_nop(ring, $0) }
+    }
+
     /// Completes after `nanoseconds` with -ETIME (the normal outcome of a timeout).
     public func sleep(nanoseconds: UInt64, completion: @escaping @Sendable (Int32) -> Void) {
         submit(completion) { shoal_ring_timeout(ring, $0, nanoseconds) }
