@@ -261,6 +261,7 @@ public enum ExecutionError: Error, CustomStringConvertible {
 public final class Completion: @unchecked Sendable {
     private let lock = NSLock()
     private var result: Result<[Value], any Error>?
+    private var work: (@Sendable () throws -> [Value])?
     private var onDelivery: (@Sendable () -> Void)?
 
     init() {}
@@ -270,6 +271,20 @@ public final class Completion: @unchecked Sendable {
 
     public func resume(returning values: [Value]) { deliver(.success(values)) }
     public func resume(throwing error: any Error) { deliver(.failure(error)) }
+
+    /// Delivers a result that `work` computes on the guest's fiber when the execution resumes.
+    /// Completions that write guest memory use this: an I/O completion can arrive after its
+    /// instance was cancelled and its slot handed to another instance, but `work` only runs if
+    /// the instance resumes, so it never writes memory that is no longer the instance's.
+    /// (A cancelled execution drops `work` unrun, with whatever it holds.)
+    public func resume(running work: @escaping @Sendable () throws -> [Value]) { deliver(.success([]), work: work) }
+
+    /// The delivered results, running the deferred work if there is any (on the guest's fiber).
+    func results() throws -> [Value]? {
+        let (delivered, work) = lock.withLock { (result, self.work) }
+        if let work { return try work() }
+        return try delivered?.get()
+    }
 
     /// Called once the result is delivered (at once if it already is): lets a scheduler know
     /// the parked execution can be resumed.
@@ -282,10 +297,11 @@ public final class Completion: @unchecked Sendable {
         if now { body() }
     }
 
-    private func deliver(_ value: Result<[Value], any Error>) {
+    private func deliver(_ value: Result<[Value], any Error>, work: (@Sendable () throws -> [Value])? = nil) {
         let callback: (@Sendable () -> Void)? = lock.withLock {
             guard result == nil else { return nil }
             result = value
+            self.work = work
             defer { onDelivery = nil }
             return onDelivery
         }

@@ -99,11 +99,11 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
             if let asyncBody, let caller, let execution = Execution.current(vmctx: caller.vmctx) {
                 let completion = Completion()
                 asyncBody(Caller(memory: caller.memory), arguments, completion)
-                guard execution.park(on: completion), let delivered = completion.delivered else {
+                guard execution.park(on: completion), let delivered = try completion.results() else {
                     caller.store.hostError = "interrupted"
                     return TrapCode.interrupted.rawValue
                 }
-                results = try delivered.get()
+                results = delivered
             } else {
                 results = try function.body(Caller(memory: caller?.memory), arguments)
             }

@@ -115,7 +115,7 @@ extension WASIContext {
             self.ring.accept(fd: d.hostFD) { fd in
                 guard fd >= 0 else { return done(Errno(host: -fd)) }
                 let guestFD = self.add(Descriptor(hostFD: fd, kind: .socket, ownsHostFD: true))
-                do throws(Errno) { try m.storeU32(result, UInt32(guestFD)); done(.success) } catch { done(error) }
+                done.then { () throws(Errno) in try m.storeU32(result, UInt32(guestFD)) }
             }
         }
         async("sock_recv", [i32, i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
@@ -130,19 +130,12 @@ extension WASIContext {
             let buffer = IOBuffer(count: total)
             nonisolated(unsafe) let targets = iovs
             self.ring.receive(fd: d.hostFD, into: buffer.pointer, count: total, flags: flags) { n in
-                defer { buffer.free() }
                 guard n >= 0 else { return done(Errno(host: -n)) }
-                var copied = 0
-                for (p, length) in targets where copied < Int(n) {
-                    let chunk = min(length, Int(n) - copied)
-                    p.copyMemory(from: buffer.pointer + copied, byteCount: chunk)
-                    copied += chunk
-                }
-                do throws(Errno) {
+                done.then { () throws(Errno) in
+                    buffer.scatter(Int(n), into: targets)
                     try m.storeU32(dataLength, UInt32(n))
                     try m.storeU16(outFlags, 0)
-                    done(.success)
-                } catch { done(error) }
+                }
             }
         }
         async("sock_send", [i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
@@ -156,9 +149,9 @@ extension WASIContext {
             let buffer = IOBuffer(count: bytes.count)
             bytes.withUnsafeBytes { if $0.count > 0 { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
             self.ring.send(fd: d.hostFD, from: buffer.pointer, count: bytes.count, flags: 0) { n in
-                buffer.free()
+                withExtendedLifetime(buffer) {}  // the kernel reads it until now
                 guard n >= 0 else { return done(Errno(host: -n)) }
-                do throws(Errno) { try m.storeU32(result, UInt32(n)); done(.success) } catch { done(error) }
+                done.then { () throws(Errno) in try m.storeU32(result, UInt32(n)) }
             }
         }
         async("sock_shutdown", [i32, i32]) { _, a, done throws(Errno) in

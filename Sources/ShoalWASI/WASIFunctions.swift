@@ -9,7 +9,7 @@ import WasmCore
 /// (fstat, lseek) are direct system calls.
 extension WASIContext {
     typealias SyncBody = @Sendable (GuestMemory, [UInt64]) throws(Errno) -> Void
-    typealias AsyncBody = @Sendable (GuestMemory, [UInt64], @escaping @Sendable (Errno) -> Void) throws(Errno) -> Void
+    typealias AsyncBody = @Sendable (GuestMemory, [UInt64], Done) throws(Errno) -> Void
 
     static let allRights: UInt64 = 0x1FFF_FFFF
     /// O_PATH (not exported by Swift's Glibc module).
@@ -34,7 +34,7 @@ extension WASIContext {
             f[name] = { Function(AsyncHostFunction(type: FuncType(params: params, results: [.i32])) { caller, args, completion in
                 let raw = args.map(\.slot)
                 do throws(Errno) {
-                    try body(GuestMemory(caller), raw) { completion.resume(returning: [.i32(UInt32($0.rawValue))]) }
+                    try body(GuestMemory(caller), raw, Done(completion: completion))
                 } catch {
                     completion.resume(returning: [.i32(UInt32(error.rawValue))])
                 }
@@ -133,9 +133,9 @@ extension WASIContext {
             let buffer = IOBuffer(count: bytes.count)
             bytes.withUnsafeBytes { if $0.count > 0 { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
             self.ring.write(fd: d.hostFD, from: buffer.pointer, count: bytes.count) { result in
-                buffer.free()
+                withExtendedLifetime(buffer) {}  // the kernel reads it until now
                 if result < 0 { return done(Errno(host: -result)) }
-                do throws(Errno) { try m.storeU32(resultPointer, UInt32(result)); done(.success) } catch { done(error) }
+                done.then { () throws(Errno) in try m.storeU32(resultPointer, UInt32(result)) }
             }
         }
         async("fd_read", [i32, i32, i32, i32]) { m, a, done throws(Errno) in
@@ -173,9 +173,9 @@ extension WASIContext {
             bytes.withUnsafeBytes { if $0.count > 0 { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
             let resultPointer = UInt32(a[4])
             self.ring.write(fd: d.hostFD, from: buffer.pointer, count: bytes.count, offset: Int64(a[3])) { result in
-                buffer.free()
+                withExtendedLifetime(buffer) {}  // the kernel reads it until now
                 if result < 0 { return done(Errno(host: -result)) }
-                do throws(Errno) { try m.storeU32(resultPointer, UInt32(result)); done(.success) } catch { done(error) }
+                done.then { () throws(Errno) in try m.storeU32(resultPointer, UInt32(result)) }
             }
         }
         async("fd_close", [i32]) { _, a, done throws(Errno) in
@@ -280,7 +280,7 @@ extension WASIContext {
                 let kind: Descriptor.Kind = (s.st_mode & S_IFMT) == S_IFDIR ? .directory : .file
                 let fd = self.add(Descriptor(hostFD: result, kind: kind, ownsHostFD: true, rightsBase: grantedBase,
                                              rightsInheriting: grantedInheriting))
-                do throws(Errno) { try m.storeU32(resultPointer, UInt32(fd)); done(.success) } catch { done(error) }
+                done.then { () throws(Errno) in try m.storeU32(resultPointer, UInt32(fd)) }
             }
         }
         async("path_filestat_get", [i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
@@ -294,7 +294,8 @@ extension WASIContext {
                 let ok = fstat(result, &s) == 0
                 Glibc.close(result)
                 guard ok else { return done(.io) }
-                do throws(Errno) { try Self.storeFilestat(m, resultPointer, s); done(.success) } catch { done(error) }
+                let status = s
+                done.then { () throws(Errno) in try Self.storeFilestat(m, resultPointer, status) }
             }
         }
         async("poll_oneoff", [i32, i32, i32, i32]) { m, a, done throws(Errno) in
@@ -307,7 +308,7 @@ extension WASIContext {
     }
 
     func read(_ d: Descriptor, _ m: GuestMemory, iovecs: UInt32, count: UInt32, offset: Int64, result: UInt32,
-              _ done: @escaping @Sendable (Errno) -> Void) throws(Errno) {
+              _ done: Done) throws(Errno) {
         let iovs = try m.iovecs(iovecs, count)
         _ = try m.check(result, 4)
         let total = iovs.reduce(0) { $0 + $1.1 }
@@ -316,15 +317,11 @@ extension WASIContext {
         let buffer = IOBuffer(count: total)
         nonisolated(unsafe) let targets = iovs
         ring.read(fd: d.hostFD, into: buffer.pointer, count: total, offset: offset) { n in
-            defer { buffer.free() }
             guard n >= 0 else { return done(Errno(host: -n)) }
-            var copied = 0
-            for (p, length) in targets where copied < Int(n) {
-                let chunk = min(length, Int(n) - copied)
-                p.copyMemory(from: buffer.pointer + copied, byteCount: chunk)
-                copied += chunk
+            done.then { () throws(Errno) in
+                buffer.scatter(Int(n), into: targets)
+                try m.storeU32(result, UInt32(n))
             }
-            do throws(Errno) { try m.storeU32(result, UInt32(n)); done(.success) } catch { done(error) }
         }
     }
 
@@ -334,7 +331,7 @@ extension WASIContext {
     /// later find the call finished and are dropped (a poll left armed ends when its socket
     /// becomes ready or is closed).
     func pollOneoff(_ m: GuestMemory, input: UInt32, output: UInt32, count: UInt32, result: UInt32,
-                    _ done: @escaping @Sendable (Errno) -> Void) throws(Errno) {
+                    _ done: Done) throws(Errno) {
         guard count > 0, count <= 4096 else { throw .inval }
         _ = try m.check(input, UInt64(count) * 48)
         _ = try m.check(output, UInt64(count) * 32)
@@ -384,7 +381,7 @@ extension WASIContext {
         let call = PollCall()
         let finish: @Sendable ([Event]) -> Void = { events in
             guard call.finishOnce() else { return }
-            do throws(Errno) { try Self.writeEvents(m, events, output: output, result: result); done(.success) } catch { done(error) }
+            done.then { () throws(Errno) in try Self.writeEvents(m, events, output: output, result: result) }
         }
         for wait in waits {
             let events: UInt32 = wait.type == 1 ? UInt32(POLLIN) : UInt32(POLLOUT)
@@ -466,8 +463,42 @@ extension WASIContext {
 
 /// A host-side I/O buffer handed to io_uring and back: owned by exactly one operation at a time,
 /// which frees it when its completion arrives.
-struct IOBuffer: @unchecked Sendable {
+/// A host-side I/O buffer: the kernel reads into or writes from it, never from guest memory, so
+/// nothing the kernel does lands in a slot that may have changed owner. Freed when the last
+/// closure holding it (the ring's callback, the deferred copy-out) is gone.
+final class IOBuffer: @unchecked Sendable {  // the kernel and then one fiber use it, in turn
     let pointer: UnsafeMutableRawPointer
     init(count: Int) { pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 16) }
-    func free() { pointer.deallocate() }
+    deinit { pointer.deallocate() }
+
+    /// Copies the first `count` bytes out to the guest's iovecs, in order.
+    func scatter(_ count: Int, into targets: [(UnsafeMutableRawPointer, Int)]) {
+        var copied = 0
+        for (p, length) in targets where copied < count {
+            let chunk = min(length, count - copied)
+            p.copyMemory(from: pointer + copied, byteCount: chunk)
+            copied += chunk
+        }
+    }
+}
+
+/// How an asynchronous WASI function reports: `done(errno)` from any thread, or `done.then {…}`
+/// when the result must be written into guest memory — that work runs on the guest's fiber when
+/// it resumes, never on the completion's thread, so an instance cancelled while its I/O was in
+/// flight never has its (reused) memory written.
+struct Done: Sendable {
+    let completion: Completion
+
+    func callAsFunction(_ errno: Errno) { completion.resume(returning: [.i32(UInt32(errno.rawValue))]) }
+
+    func then(_ work: @escaping @Sendable () throws(Errno) -> Void) {
+        completion.resume(running: {
+            do throws(Errno) {
+                try work()
+                return [.i32(0)]
+            } catch {
+                return [.i32(UInt32(error.rawValue))]
+            }
+        })
+    }
 }

@@ -9,7 +9,6 @@ import WasmCore
 /// opened first with openat2(O_PATH, RESOLVE_BENEATH), and the operation then names only a
 /// single, checked final component relative to it.
 extension WASIContext {
-    typealias Done = @Sendable (Errno) -> Void
 
     /// Splits "a/b/c" into ("a/b", "c"); the leaf may not be empty, "." or "..".
     static func split(_ path: String) throws(Errno) -> (parent: String, leaf: String) {
@@ -24,7 +23,7 @@ extension WASIContext {
 
     /// Opens the parent of `path` beneath `directory`, runs `body(parentFD, leaf, finish)`; the
     /// parent is closed when the operation calls `finish` with its result.
-    func withParent(_ directory: Descriptor, _ path: String, _ done: @escaping Done,
+    func withParent(_ directory: Descriptor, _ path: String, _ done: Done,
                     _ body: @escaping @Sendable (Int32, String, @escaping @Sendable (Int32) -> Void) -> Void) throws(Errno) {
         guard directory.kind == .directory else { throw .notdir }
         let (parent, leaf) = try Self.split(path)
@@ -102,17 +101,20 @@ extension WASIContext {
             let path = try m.string(UInt32(a[1]), UInt32(a[2]))
             let buffer = UInt32(a[3]), length = UInt32(a[4]), result = UInt32(a[5])
             _ = try m.check(buffer, UInt64(length))
-            try self.withParent(d, path, done) { parent, leaf, finish in
+            guard d.kind == .directory else { throw .notdir }
+            let (parent, leaf) = try Self.split(path)
+            self.ring.open(parent, in: d.hostFD, flags: Self.openPath | O_DIRECTORY | O_CLOEXEC, resolve: 0x08 | 0x02) { parentFD in
+                guard parentFD >= 0 else { return done(parentFD == -EXDEV ? .notcapable : Errno(host: -parentFD)) }
                 // readlinkat is not an io_uring operation; it reads one inode and does not wait on a device.
                 var bytes = [UInt8](repeating: 0, count: Int(length))
-                let n = leaf.withCString { readlinkat(parent, $0, &bytes, Int(length)) }
-                guard n >= 0 else { return finish(-errno) }
-                do throws(Errno) {
-                    try m.write(buffer, Array(bytes[0..<n]))
+                let n = leaf.withCString { readlinkat(parentFD, $0, &bytes, Int(length)) }
+                let error = errno
+                Glibc.close(parentFD)
+                guard n >= 0 else { return done(Errno(host: error)) }
+                let link = Array(bytes[0..<n])
+                done.then { () throws(Errno) in
+                    try m.write(buffer, link)
                     try m.storeU32(result, UInt32(n))
-                    finish(0)
-                } catch {
-                    finish(-EFAULT)
                 }
             }
         }

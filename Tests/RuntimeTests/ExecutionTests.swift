@@ -159,6 +159,50 @@ struct ExecutionTests {
         #expect(values == [.i32(300)])
     }
 
+    /// A completion's deferred work (how WASI writes I/O results into guest memory) runs on the
+    /// guest's fiber when it resumes — and never, if the execution was cancelled while parked,
+    /// since its slot may already belong to another instance.
+    @Test func deferredCompletionWorkRunsOnResumeAndNeverAfterCancel() throws {
+        let compiled = try compile(
+            """
+            (module
+              (import "host" "fetch" (func $fetch (result i32)))
+              (memory (export "memory") 1)
+              (func (export "go") (result i32) call $fetch))
+            """, .guarded)
+        final class Box: @unchecked Sendable {
+            let lock = NSLock()
+            var completion: Completion?
+            var ran = 0
+        }
+        let box = Box()
+        let fetch = Function(AsyncHostFunction(type: FuncType(params: [], results: [.i32])) { _, _, completion in
+            box.lock.withLock { box.completion = completion }
+        })
+        let store = Store()
+        let instance = try store.instantiate(compiled) { _, _ in .function(fetch) }
+
+        let first = try Execution(try export(instance, "go"), arguments: [])
+        guard case .parked = try first.resume() else { Issue.record("\(first.state)"); return }
+        box.lock.withLock { box.completion }!.resume(running: {
+            box.lock.withLock { box.ran += 1 }
+            return [.i32(42)]
+        })
+        #expect(box.lock.withLock { box.ran } == 0)  // delivery alone does not run it
+        guard case .exited(let values) = try first.resume() else { Issue.record("\(first.state)"); return }
+        #expect(values == [.i32(42)])
+        #expect(box.lock.withLock { box.ran } == 1)
+
+        let second = try Execution(try export(instance, "go"), arguments: [])
+        guard case .parked = try second.resume() else { Issue.record("\(second.state)"); return }
+        second.cancel()
+        box.lock.withLock { box.completion }!.resume(running: {
+            box.lock.withLock { box.ran += 1 }
+            return [.i32(7)]
+        })
+        #expect(box.lock.withLock { box.ran } == 1)
+    }
+
     @Test func aTrapOnOneFiberLeavesAnotherSuspendedFiberIntact() throws {
         let store = Store()
         let instance = try store.instantiate(try compile(counter + "", .guarded)) { _, _ in nil }
