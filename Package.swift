@@ -40,7 +40,7 @@ let package = Package(
         .target(
             name: "Scheduler",
             dependencies: [
-                "Runtime", "RuntimeABI", "CShoal",
+                "Runtime", "RuntimeABI", "CShoal", "IOUring",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -39,3 +39,61 @@ extension AsyncIO {
         makeDirectory(path, in: directory, mode: 0o755, completion: completion)
     }
 }
+
+/// The production `AsyncIO`: each operation goes to the calling thread's worker ring when it has
+/// one (a guest running on a scheduler worker), otherwise to `Ring.shared`. The guest's fiber
+/// parks right after submitting, so its completion is reaped by that worker between slices.
+public struct CurrentRing: AsyncIO {
+    public init() {}
+
+    private var ring: Ring { Ring.current ?? Ring.shared }
+
+    public func read(fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int, offset: Int64, completion: @escaping @Sendable (Int32) -> Void) {
+        ring.read(fd: fd, into: buffer, count: count, offset: offset, completion: completion)
+    }
+    public func write(fd: Int32, from buffer: UnsafeRawPointer, count: Int, offset: Int64, completion: @escaping @Sendable (Int32) -> Void) {
+        ring.write(fd: fd, from: buffer, count: count, offset: offset, completion: completion)
+    }
+    public func open(_ path: String, in directory: Int32, flags: Int32, mode: UInt32, resolve: UInt64, completion: @escaping @Sendable (Int32) -> Void) {
+        ring.open(path, in: directory, flags: flags, mode: mode, resolve: resolve, completion: completion)
+    }
+    public func close(fd: Int32, completion: @escaping @Sendable (Int32) -> Void) {
+        ring.close(fd: fd, completion: completion)
+    }
+    public func sync(fd: Int32, dataOnly: Bool, completion: @escaping @Sendable (Int32) -> Void) {
+        ring.sync(fd: fd, dataOnly: dataOnly, completion: completion)
+    }
+    public func makeDirectory(_ path: String, in directory: Int32, mode: UInt32, completion: @escaping @Sendable (Int32) -> Void) {
+        ring.makeDirectory(path, in: directory, mode: mode, completion: completion)
+    }
+    public func unlink(_ path: String, in directory: Int32, removeDirectory: Bool, completion: @escaping @Sendable (Int32) -> Void) {
+        ring.unlink(path, in: directory, removeDirectory: removeDirectory, completion: completion)
+    }
+    public func rename(_ old: String, in oldDirectory: Int32, to new: String, in newDirectory: Int32, completion: @escaping @Sendable (Int32) -> Void) {
+        ring.rename(old, in: oldDirectory, to: new, in: newDirectory, completion: completion)
+    }
+    public func symlink(target: String, at path: String, in directory: Int32, completion: @escaping @Sendable (Int32) -> Void) {
+        ring.symlink(target: target, at: path, in: directory, completion: completion)
+    }
+    public func link(_ old: String, in oldDirectory: Int32, to new: String, in newDirectory: Int32, completion: @escaping @Sendable (Int32) -> Void) {
+        ring.link(old, in: oldDirectory, to: new, in: newDirectory, completion: completion)
+    }
+    public func accept(fd: Int32, completion: @escaping @Sendable (Int32) -> Void) {
+        ring.accept(fd: fd, completion: completion)
+    }
+    public func receive(fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int, flags: Int32, completion: @escaping @Sendable (Int32) -> Void) {
+        ring.receive(fd: fd, into: buffer, count: count, flags: flags, completion: completion)
+    }
+    public func send(fd: Int32, from buffer: UnsafeRawPointer, count: Int, flags: Int32, completion: @escaping @Sendable (Int32) -> Void) {
+        ring.send(fd: fd, from: buffer, count: count, flags: flags, completion: completion)
+    }
+    public func shutdown(fd: Int32, how: Int32, completion: @escaping @Sendable (Int32) -> Void) {
+        ring.shutdown(fd: fd, how: how, completion: completion)
+    }
+    public func poll(fd: Int32, events: UInt32, completion: @escaping @Sendable (Int32) -> Void) {
+        ring.poll(fd: fd, events: events, completion: completion)
+    }
+    public func sleep(nanoseconds: UInt64, completion: @escaping @Sendable (Int32) -> Void) {
+        ring.sleep(nanoseconds: nanoseconds, completion: completion)
+    }
+}

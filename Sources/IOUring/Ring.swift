@@ -1,22 +1,29 @@
 import CShoal
 import Foundation
 
-/// One io_uring shared by every instance: any thread submits, one completion thread delivers
-/// results to the callbacks. Guest I/O never blocks a pool thread: the guest's fiber parks, its
-/// operation runs in the kernel, and the callback wakes it.
+/// An io_uring. Guest I/O never blocks a pool thread: the guest's fiber parks, its operation runs
+/// in the kernel, and the operation's callback (which resumes the fiber) runs when it completes.
 ///
-/// Shared ring plus a completion thread (the other option was a ring per pool thread):
-/// fibers migrate between pool threads and a parked instance is on no thread at all, so a
-/// per-thread ring would need the same hand-off to get completions back to whoever resumes it.
-public final class Ring: @unchecked Sendable {  // submission is serialised in C; callbacks under `lock`
+/// Two kinds, chosen by measurement (Docs/BENCHMARKS.md, "io_uring topology"):
+/// - A **worker ring** (`Ring.worker()`) belongs to one scheduler worker thread. Guests running on
+///   that worker submit to it; the worker submits in batches and runs the callbacks itself between
+///   time slices, and sleeps in the ring when it has nothing to run. No thread hand-off: a
+///   completion whose callback re-queues the guest usually has it resumed by the same worker.
+/// - The **shared ring** (`Ring.shared`) serves every other thread (an embedder calling
+///   `Execution.resume()` directly): any thread submits under a lock and one completion thread
+///   runs the callbacks. Each operation pays a thread hand-off, about 5 µs.
+///
+/// `CurrentRing` picks between them per call.
+public final class Ring: @unchecked Sendable {  // callbacks under `lock`; an owned ring is used by its owner thread only
     let ring: OpaquePointer
+    /// Owned by one worker thread: no completion thread; the owner calls `drain`/`wait`.
+    public let isWorkerRing: Bool
     private let lock = NSLock()
     private var callbacks: [UInt64: @Sendable (Int32) -> Void] = [:]
     private var nextTag: UInt64 = 1
     private var thread: Thread?
-    private var stopping = false
 
-    /// A process-wide ring, made on first use.
+    /// A process-wide ring with a completion thread, made on first use.
     public static let shared: Ring = {
         do {
             return try Ring(entries: 4096)
@@ -25,17 +32,49 @@ public final class Ring: @unchecked Sendable {  // submission is serialised in C
         }
     }()
 
+    /// A shared ring: any thread submits, a completion thread of its own runs the callbacks.
     public init(entries: UInt32 = 1024) throws {
         var error: Int32 = 0
         guard let ring = shoal_ring_create(entries, &error) else {
             throw RingError(operation: "io_uring_queue_init", errno: error)
         }
         self.ring = ring
+        isWorkerRing = false
         let thread = Thread { [unowned self] in self.complete() }
         thread.name = "shoal-io-uring"
         self.thread = thread
         thread.start()
     }
+
+    private init(owned ring: OpaquePointer) {
+        self.ring = ring
+        isWorkerRing = true
+    }
+
+    /// A ring for the calling thread alone (see the type's comment). The completion queue is
+    /// sized for many parked operations: tens of thousands of guests may sleep on one worker.
+    public static func worker(entries: UInt32 = 1024, completionEntries: UInt32 = 65_536) throws -> Ring {
+        var error: Int32 = 0
+        guard let ring = shoal_ring_create_owned(entries, completionEntries, &error) else {
+            throw RingError(operation: "io_uring_queue_init_params", errno: error)
+        }
+        return Ring(owned: ring)
+    }
+
+    /// The worker ring of the calling thread, if it has one.
+    public static var current: Ring? {
+        shoal_current_ring().map { Unmanaged<Ring>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    /// Makes this worker ring the calling thread's `current` (nil clears it). The caller keeps the
+    /// ring alive for as long as it is current.
+    public static func setCurrent(_ ring: Ring?) {
+        precondition(ring?.isWorkerRing ?? true, "only a worker ring can be a thread's current ring")
+        shoal_set_current_ring(ring.map { Unmanaged.passUnretained($0).toOpaque() })
+    }
+
+    /// Operations submitted and not yet completed.
+    public var inFlight: Int { lock.withLock { callbacks.count } }
 
     /// Registers the callback for a new tag, then submits; a failed submission reports at once.
     private func submit(_ callback: @escaping @Sendable (Int32) -> Void, _ operation: (UInt64) -> Int32) {
@@ -59,8 +98,61 @@ public final class Ring: @unchecked Sendable {  // submission is serialised in C
             guard shoal_ring_wait(ring, &tag, &result) == 0 else { continue }
             let callback = lock.withLock { callbacks.removeValue(forKey: tag) }
             callback?(result)
-            if lock.withLock({ stopping && callbacks.isEmpty }) { return }
         }
+    }
+
+    // MARK: Driving a worker ring (owner thread only)
+
+    /// Submits queued operations and runs the callbacks of every completion that has arrived,
+    /// without blocking. Returns how many callbacks ran.
+    @discardableResult
+    public func drain() -> Int {
+        precondition(isWorkerRing)
+        _ = shoal_ring_flush(ring)
+        var ran = 0
+        var tags = [UInt64](repeating: 0, count: 64)
+        var results = [Int32](repeating: 0, count: 64)
+        while true {
+            let n = Int(shoal_ring_reap(ring, &tags, &results, 64))
+            if n == 0 { return ran }
+            let ready: [(@Sendable (Int32) -> Void)?] = lock.withLock { tags[0..<n].map { callbacks.removeValue(forKey: $0) } }
+            for i in 0..<n { ready[i]?(results[i]) }
+            ran += n
+            _ = shoal_ring_flush(ring)  // callbacks may have queued follow-up operations
+        }
+    }
+
+    /// Submits queued operations and sleeps until a completion arrives or `wake()` is called,
+    /// then runs the callbacks (as `drain`).
+    @discardableResult
+    public func wait() -> Int {
+        precondition(isWorkerRing)
+        _ = shoal_ring_wait_owned(ring)
+        return drain()
+    }
+
+    /// Ends the owner's `wait()` early. Any thread.
+    public func wake() {
+        precondition(isWorkerRing)
+        shoal_ring_wake(ring)
+    }
+
+    /// Cancels what is in flight and waits (up to `timeout`) for every operation to report, so no
+    /// buffer is still in the kernel's hands when the callbacks are dropped; then closes the ring.
+    /// Returns false (and leaks the ring rather than free memory the kernel may still write) when
+    /// operations did not finish in time.
+    @discardableResult
+    public func close(timeout: Duration = .seconds(2)) -> Bool {
+        precondition(isWorkerRing)
+        let deadline = ContinuousClock.now + timeout
+        if inFlight > 0 { _ = shoal_ring_cancel_all(ring) }
+        while inFlight > 0 {
+            if ContinuousClock.now >= deadline { return false }
+            drain()
+            if inFlight > 0 { usleep(1_000) }
+        }
+        shoal_ring_destroy(ring)
+        return true
     }
 
     // MARK: Operations. Results are byte counts or fds (>= 0), or -errno.

@@ -1,5 +1,6 @@
 import CShoal
 import Foundation
+import IOUring
 import Logging
 import Metrics
 import Runtime
@@ -35,6 +36,9 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
     private var waiting = FIFO<Job>()
     private var live = 0
     private var running: [Job?]
+    /// Each worker's io_uring (nil without `workerRings`), and the workers asleep in theirs.
+    private var rings: [Ring?]
+    private var sleepers: [Int] = []
     private var parked: [ObjectIdentifier: Job] = [:]
     private var stopped = false
     private var stats = Statistics()
@@ -44,6 +48,8 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
         public var completed = 0
         public var traps = 0
         public var yields = 0
+        /// I/O completions the workers ran from their own rings.
+        public var ringCompletions = 0
     }
 
     public var statistics: Statistics {
@@ -67,6 +73,7 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
                                                  memoryPages: configuration.memoryPages, stackSize: configuration.stackSize))
         self.hostFunctions = configuration.hostFunctions
         running = Array(repeating: nil, count: max(1, configuration.threads))
+        rings = Array(repeating: nil, count: max(1, configuration.threads))
         for worker in 0..<max(1, configuration.threads) {
             let thread = Thread { self.work(worker) }  // the threads keep the scheduler alive until shutdown()
             thread.name = "shoal-worker-\(worker)"
@@ -184,7 +191,10 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
         pending += parked.values
         parked.removeAll()
         condition.broadcast()
+        let asleep = sleepers.compactMap { rings[$0] }
+        sleepers.removeAll()
         condition.unlock()
+        for ring in asleep { ring.wake() }
         for job in pending {
             job.phase = .finished
             job.release()
@@ -225,12 +235,32 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
         }
         job.phase = .queued
         if isFresh { fresh.push(job) } else { runQueue.push(job) }
+        let sleeper = sleepers.popLast().flatMap { rings[$0] }
         condition.signal()
         condition.unlock()
+        sleeper?.wake()
     }
 
     private func work(_ worker: Int) {
-        while let job = next(worker) {
+        var ring: Ring?
+        if configuration.workerRings {
+            do {
+                ring = try Ring.worker()
+            } catch {
+                logger.warning("no io_uring for worker \(worker), its guests use the shared ring: \(error)")
+            }
+        }
+        Ring.setCurrent(ring)
+        condition.lock()
+        rings[worker] = ring
+        condition.unlock()
+        defer {
+            Ring.setCurrent(nil)
+            if let ring, !ring.close() {
+                logger.warning("worker \(worker)'s io_uring still had operations in flight at shutdown; left open")
+            }
+        }
+        while let job = next(worker, ring) {
             if job.cancelled {
                 afterSlice(job, worker, .failure(CancellationError()))
                 continue
@@ -246,10 +276,16 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
         }
     }
 
-    private func next(_ worker: Int) -> Job? {
+    /// The next job for `worker`. Between slices the worker first runs its ring's completions
+    /// (which re-queue the guests they resume); with nothing to run it sleeps in its ring, where
+    /// either a completion or `enqueue`'s wake-up ends the sleep.
+    private func next(_ worker: Int, _ ring: Ring?) -> Job? {
+        var ran = ring?.drain() ?? 0
         condition.lock()
         defer { condition.unlock() }
         while true {
+            stats.ringCompletions += ran
+            ran = 0
             if stopped { return nil }
             let job: Job?
             if !fresh.isEmpty && (freshStreak < Self.freshBurst || runQueue.isEmpty) {
@@ -265,7 +301,15 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
                 running[worker] = job
                 return job
             }
-            condition.wait()
+            if let ring {
+                sleepers.append(worker)
+                condition.unlock()
+                ran = ring.wait()
+                condition.lock()
+                sleepers.removeAll { $0 == worker }
+            } else {
+                condition.wait()
+            }
         }
     }
 

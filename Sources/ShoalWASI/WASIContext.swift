@@ -75,8 +75,9 @@ public final class WASIContext: @unchecked Sendable {  // used by the instance's
     var stdinOffset = 0
     let ring: any AsyncIO
 
-    /// `io` performs the I/O: the shared io_uring by default; tests may inject another.
-    public init(_ configuration: WASIConfiguration, io: any AsyncIO = Ring.shared) throws {
+    /// `io` performs the I/O: by default io_uring — the running worker's own ring, or the shared
+    /// ring off the scheduler (`CurrentRing`); tests may inject another.
+    public init(_ configuration: WASIConfiguration, io: any AsyncIO = CurrentRing()) throws {
         self.configuration = configuration
         self.ring = io
         descriptors[0] = Descriptor(hostFD: 0, kind: .stdio, ownsHostFD: false)
