@@ -22,6 +22,10 @@ public final class Ring: @unchecked Sendable {  // callbacks under `lock`; an ow
     private var callbacks: [UInt64: @Sendable (Int32) -> Void] = [:]
     private var nextTag: UInt64 = 1
     private var thread: Thread?
+    /// Where `drain` reaps completions into (worker rings; reused so draining allocates nothing).
+    private let reapTags = UnsafeMutablePointer<UInt64>.allocate(capacity: Ring.reapBatch)
+    private let reapResults = UnsafeMutablePointer<Int32>.allocate(capacity: Ring.reapBatch)
+    private static let reapBatch = 64
 
     /// A process-wide ring with a completion thread, made on first use.
     public static let shared: Ring = {
@@ -73,12 +77,27 @@ public final class Ring: @unchecked Sendable {  // callbacks under `lock`; an ow
         shoal_set_current_ring(ring.map { Unmanaged.passUnretained($0).toOpaque() })
     }
 
+    deinit {
+        reapTags.deallocate()
+        reapResults.deallocate()
+    }
+
     /// Operations submitted and not yet completed.
-    public var inFlight: Int { lock.withLock { callbacks.count } }
+    public var inFlight: Int { guarded { callbacks.count } }
+
+    /// Runs `body` under the lock — except on a worker ring, which only its owner thread touches.
+    @inline(__always)
+    private func guarded<T>(_ body: () -> T) -> T {
+        if isWorkerRing { return body() }
+        lock.lock()
+        defer { lock.unlock() }
+        return body()
+    }
 
     /// Registers the callback for a new tag, then submits; a failed submission reports at once.
+    /// On a worker ring, only its owner thread may submit.
     private func submit(_ callback: @escaping @Sendable (Int32) -> Void, _ operation: (UInt64) -> Int32) {
-        let tag: UInt64 = lock.withLock {
+        let tag: UInt64 = guarded {
             let tag = nextTag
             nextTag += 1
             callbacks[tag] = callback
@@ -86,7 +105,7 @@ public final class Ring: @unchecked Sendable {  // callbacks under `lock`; an ow
         }
         let result = operation(tag)
         if result < 0 {
-            let callback = lock.withLock { callbacks.removeValue(forKey: tag) }
+            let callback = guarded { callbacks.removeValue(forKey: tag) }
             callback?(result)
         }
     }
@@ -110,13 +129,13 @@ public final class Ring: @unchecked Sendable {  // callbacks under `lock`; an ow
         precondition(isWorkerRing)
         _ = shoal_ring_flush(ring)
         var ran = 0
-        var tags = [UInt64](repeating: 0, count: 64)
-        var results = [Int32](repeating: 0, count: 64)
         while true {
-            let n = Int(shoal_ring_reap(ring, &tags, &results, 64))
+            let n = Int(shoal_ring_reap(ring, reapTags, reapResults, UInt32(Ring.reapBatch)))
             if n == 0 { return ran }
-            let ready: [(@Sendable (Int32) -> Void)?] = lock.withLock { tags[0..<n].map { callbacks.removeValue(forKey: $0) } }
-            for i in 0..<n { ready[i]?(results[i]) }
+            for i in 0..<n {
+                let callback = callbacks.removeValue(forKey: reapTags[i])  // owner thread: no lock
+                callback?(reapResults[i])
+            }
             ran += n
             _ = shoal_ring_flush(ring)  // callbacks may have queued follow-up operations
         }

@@ -24,7 +24,7 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
     let region: Region
     let logger: Logger
     let hostFunctions: [HostImport]
-    private let condition = NSCondition()
+    private let condition = SchedulerLock()
     /// Two levels: calls that have not yet used up a slice (new ones, and ones back from a host
     /// call) run before calls that keep using whole slices, so a short request is not queued
     /// behind thousands of CPU-bound ones; every `freshBurst` picks from `fresh`, one comes from
@@ -221,6 +221,11 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
 
     private func enqueue(_ job: Job, fresh isFresh: Bool = true) {
         condition.lock()
+        enqueueLocked(job, fresh: isFresh)
+    }
+
+    /// `enqueue` with the lock already held; releases it.
+    private func enqueueLocked(_ job: Job, fresh isFresh: Bool) {
         if stopped {
             live -= 1
             job.phase = .finished
@@ -316,6 +321,13 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
     private func afterSlice(_ job: Job, _ worker: Int, _ outcome: Result<Execution.State, any Error>) {
         condition.lock()
         running[worker] = nil
+        if case .success(.parked) = outcome {  // the common case with I/O: one lock round
+            job.phase = .parked
+            parked[ObjectIdentifier(job)] = job
+            condition.unlock()
+            job.execution?.whenResumable { [weak self] in self?.unpark(job) }
+            return
+        }
         condition.unlock()
         switch outcome {
         case .failure(let error):
@@ -332,12 +344,6 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
             } else {
                 enqueue(job, fresh: false)  // used a whole slice: to the back of the main queue
             }
-        case .success(.parked):
-            condition.lock()
-            job.phase = .parked
-            parked[ObjectIdentifier(job)] = job
-            condition.unlock()
-            job.execution?.whenResumable { [weak self] in self?.unpark(job) }
         case .success(.trapped(let trap)):
             trapCounter.increment()
             condition.lock()
@@ -357,8 +363,7 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
             condition.unlock()
             return  // cancelled or shut down meanwhile
         }
-        condition.unlock()
-        enqueue(job)
+        enqueueLocked(job, fresh: true)
     }
 
     /// A job that held a slot is done: free the slot (first, so the region has it back before

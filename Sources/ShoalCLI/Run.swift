@@ -1,6 +1,7 @@
 import ArgumentParser
 import Compiler
 import Foundation
+import IOUring
 import Runtime
 import RuntimeABI
 import Scheduler
@@ -161,6 +162,14 @@ struct Run: ParsableCommand {
                 return .failure(RunError(message: "no _start", exitCode: 1))
             }
             let execution = try Execution(start, arguments: [], stackSize: 8 << 20)
+            // This thread drives the guest, so it owns a worker ring, as a scheduler worker does:
+            // the guest's I/O is submitted to it and its completions are run here, with no hand-off.
+            let ring = try? Ring.worker()
+            Ring.setCurrent(ring)
+            defer {
+                Ring.setCurrent(nil)
+                ring?.close()
+            }
             var timer: DispatchSourceTimer?
             if let timeout = limits.timeout {
                 let t = DispatchSource.makeTimerSource(queue: .global())
@@ -177,14 +186,9 @@ struct Run: ParsableCommand {
                     if let code = wasi.exitCode { return .success(code) }
                     return .failure(RunError(message: "trap: \(trap.message)", exitCode: 134))
                 case .parked:
-                    // Waiting for I/O. Page-cache reads complete within microseconds: spin briefly
-                    // before putting this (the CLI's own) thread to sleep until the completion arrives.
-                    var spins = 0
-                    while !execution.isResumable && spins < 2_000 {
-                        spins += 1
-                        sched_yield()
-                    }
-                    if !execution.isResumable {
+                    // Waiting for I/O on this thread's ring: sleep in it until the completion has run.
+                    while !execution.isResumable, let ring, ring.inFlight > 0 { ring.wait() }
+                    if !execution.isResumable {  // (no ring of our own: the shared ring's thread delivers)
                         let ready = DispatchSemaphore(value: 0)
                         execution.whenResumable { ready.signal() }
                         ready.wait()
