@@ -22,6 +22,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# Optional: wasmtime's Python package, the reference for the differential WASI tests and the
+# side-by-side stream benchmark (they skip, loudly, without it). Best effort: no pip, no failure.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import wasmtime" 2>/dev/null; then
+  python3 -m pip install -q wasmtime >/dev/null 2>&1 || echo "note: could not pip install wasmtime; differential WASI tests will be skipped" >&2
+fi
+
 if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
   echo "note: add /opt/swift/usr/bin to PATH" >&2
 fi

@@ -132,5 +132,25 @@ for i in 0..<ringOperations {
 }
 let privateNs = Double(now() - privateStart) / Double(ringOperations)
 shoal_ring_destroy(privateRing)
+// What the scheduler does now: a worker ring through the Swift API (callback registry, batched
+// submission, drain), one operation at a time and in batches of 64 (many parked guests).
+let workerRing = try Ring.worker()
+final class Counter: @unchecked Sendable { var n = 0 }
+let counter = Counter()
+let workerStart = now()
+for _ in 0..<ringOperations {
+    workerRing.nop { _ in counter.n += 1 }
+    while workerRing.drain() == 0 {}
+}
+let workerNs = Double(now() - workerStart) / Double(ringOperations)
+let batchStart = now()
+for _ in 0..<(ringOperations / 64) {
+    for _ in 0..<64 { workerRing.nop { _ in counter.n += 1 } }
+    var ran = 0
+    while ran < 64 { ran += workerRing.drain() }
+}
+let batchNs = Double(now() - batchStart) / Double(ringOperations / 64 * 64)
+workerRing.close()
 print(String(format: "io_uring round trip: shared ring + completion thread %.0f ns, per-thread ring (submit and wait on one thread) %.0f ns",
              sharedNs, privateNs))
+print(String(format: "io_uring worker ring (Swift API): %.0f ns one at a time, %.0f ns per operation in batches of 64", workerNs, batchNs))

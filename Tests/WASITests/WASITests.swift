@@ -50,31 +50,60 @@ func runWASI(_ program: String, arguments: [String] = [], environment: [(String,
     return Outcome(exitCode: code, stdout: String(decoding: wasi.stdout, as: UTF8.self), stderr: String(decoding: wasi.stderr, as: UTF8.self))
 }
 
-/// The wasmtime CLI, when installed (it is optional): the reference for differential checks.
-let wasmtime: String? = {
-    for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-        let path = "\(directory)/wasmtime"
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
+/// wasmtime, the reference for differential checks, when available (it is optional): its CLI, or
+/// else its Python package (pip install wasmtime) through Bench/wasi/wasmtime-run.py.
+let wasmtime: [String]? = {
+    let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+    func find(_ name: String) -> String? {
+        path.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
-    print("*** SKIPPING the differential WASI tests: no `wasmtime` on PATH ***")
+    if let cli = find("wasmtime") { return [cli, "run"] }
+    if let python = find("python3") {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: python)
+        probe.arguments = ["-c", "import wasmtime"]
+        probe.standardError = FileHandle.nullDevice
+        if (try? probe.run()) != nil {
+            probe.waitUntilExit()
+            if probe.terminationStatus == 0 {
+                let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                    .deletingLastPathComponent().appendingPathComponent("Bench/wasi/wasmtime-run.py").path
+                return [python, script]
+            }
+        }
+    }
+    print("*** SKIPPING the differential WASI tests: neither a `wasmtime` CLI nor python3's wasmtime package ***")
     return nil
 }()
 
 @Suite("WASI preview1 on io_uring")
 struct WASITests {
-    @Test(.enabled(if: wasmtime != nil, "wasmtime is not installed"), arguments: ["hello", "clocks"])
+    @Test(.enabled(if: wasmtime != nil, "wasmtime is not installed"), arguments: ["hello", "clocks", "files", "dirs"])
     func sameOutputAsWasmtime(program: String) throws {
+        // Programs that touch files get a fresh directory each, preopened as /sandbox.
+        func sandbox() throws -> String {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-diff-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            return directory.path
+        }
+        let (theirs, ours) = (try sandbox(), try sandbox())
+        defer {
+            try? FileManager.default.removeItem(atPath: theirs)
+            try? FileManager.default.removeItem(atPath: ours)
+        }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: wasmtime!)
-        process.arguments = ["run", "--env", "GREETING=diff", "\(programs)/\(program).wasm", "a", "0"]
+        process.executableURL = URL(fileURLWithPath: wasmtime![0])
+        process.arguments = Array(wasmtime![1...]) + ["--dir", "\(theirs)::/sandbox", "--env", "GREETING=diff", "\(programs)/\(program).wasm", "a", "0"]
         let pipe = Pipe()
         process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
         try process.run()
         let reference = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        let ours = try runWASI(program, arguments: ["a", "0"], environment: [("GREETING", "diff")])
-        #expect(ours.stdout == reference)
-        #expect(ours.exitCode == process.terminationStatus)
+        let outcome = try runWASI(program, arguments: ["a", "0"], environment: [("GREETING", "diff")], preopens: [(ours, "/sandbox")])
+        #expect(!reference.isEmpty, "wasmtime printed nothing")
+        #expect(outcome.stdout == reference)
+        #expect(outcome.exitCode == process.terminationStatus)
     }
 
     @Test func argumentsEnvironmentStreamsAndExitCode() throws {
