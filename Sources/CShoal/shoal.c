@@ -332,6 +332,18 @@ struct shoal_ring {
 
 // The armed eventfd read completes with this tag; it is consumed (and re-armed) internally.
 #define SHOAL_WAKE_TAG UINT64_MAX
+// shoal_ring_cancel_all's own completion (no callback is registered under it).
+#define SHOAL_CANCEL_TAG (UINT64_MAX - 1)
+
+// A free SQE, submitting what is queued first if the submission queue is full; NULL if still none.
+static struct io_uring_sqe *next_sqe(shoal_ring *r) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+    if (!sqe) {
+        io_uring_submit(&r->ring);
+        sqe = io_uring_get_sqe(&r->ring);
+    }
+    return sqe;
+}
 
 shoal_ring *shoal_ring_create(unsigned entries, int *error) {
     shoal_ring *r = calloc(1, sizeof *r);
@@ -350,12 +362,8 @@ shoal_ring *shoal_ring_create(unsigned entries, int *error) {
 }
 
 static int arm_wake(shoal_ring *r) {
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
-    if (!sqe) {
-        io_uring_submit(&r->ring);
-        sqe = io_uring_get_sqe(&r->ring);
-        if (!sqe) return -EBUSY;
-    }
+    struct io_uring_sqe *sqe = next_sqe(r);
+    if (!sqe) return -EBUSY;
     io_uring_prep_read(sqe, r->wake_fd, &r->wake_value, sizeof r->wake_value, 0);
     io_uring_sqe_set_data64(sqe, SHOAL_WAKE_TAG);
     return 0;
@@ -438,14 +446,10 @@ void shoal_ring_wake(shoal_ring *r) {
 }
 
 int shoal_ring_cancel_all(shoal_ring *r) {
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
-    if (!sqe) {
-        io_uring_submit(&r->ring);
-        sqe = io_uring_get_sqe(&r->ring);
-        if (!sqe) return -EBUSY;
-    }
+    struct io_uring_sqe *sqe = next_sqe(r);
+    if (!sqe) return -EBUSY;
     io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-    io_uring_sqe_set_data64(sqe, SHOAL_WAKE_TAG - 1);
+    io_uring_sqe_set_data64(sqe, SHOAL_CANCEL_TAG);
     return io_uring_submit(&r->ring);
 }
 
@@ -460,11 +464,7 @@ void *shoal_current_ring(void) { return current_ring; }
 #define SUBMIT_WHEN(r, tag, prep, deferrable)                         \
     do {                                                              \
         if (!(r)->owned) pthread_mutex_lock(&(r)->submit_lock);       \
-        struct io_uring_sqe *sqe = io_uring_get_sqe(&(r)->ring);      \
-        if (!sqe) {                                                   \
-            io_uring_submit(&(r)->ring);                              \
-            sqe = io_uring_get_sqe(&(r)->ring);                       \
-        }                                                             \
+        struct io_uring_sqe *sqe = next_sqe(r);                       \
         if (!sqe) {                                                   \
             if (!(r)->owned) pthread_mutex_unlock(&(r)->submit_lock); \
             return -EBUSY;                                            \

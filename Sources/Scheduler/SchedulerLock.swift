@@ -35,10 +35,4 @@ final class SchedulerLock: @unchecked Sendable {  // a mutex: that is its purpos
     func wait() { pthread_cond_wait(cond, mutex) }
     func signal() { pthread_cond_signal(cond) }
     func broadcast() { pthread_cond_broadcast(cond) }
-
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        lock()
-        defer { unlock() }
-        return try body()
-    }
 }

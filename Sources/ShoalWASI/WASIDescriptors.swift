@@ -144,11 +144,8 @@ extension WASIContext {
             let iovs = try m.iovecs(UInt32(a[1]), UInt32(a[2]))
             let result = UInt32(a[4])
             _ = try m.check(result, 4)
-            var bytes: [UInt8] = []
-            for (p, n) in iovs { bytes += UnsafeRawBufferPointer(start: p, count: n) }
-            let buffer = IOBuffer(count: bytes.count)
-            bytes.withUnsafeBytes { if $0.count > 0 { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
-            self.ring.send(fd: d.hostFD, from: buffer.pointer, count: bytes.count, flags: 0) { n in
+            let buffer = IOBuffer(gathering: iovs)
+            self.ring.send(fd: d.hostFD, from: buffer.pointer, count: buffer.count, flags: 0) { n in
                 withExtendedLifetime(buffer) {}  // the kernel reads it until now
                 guard n >= 0 else { return done(Errno(host: -n)) }
                 done.then { () throws(Errno) in try m.storeU32(result, UInt32(n)) }

@@ -121,18 +121,14 @@ extension WASIContext {
         // Descriptors.
         async("fd_write", [i32, i32, i32, i32]) { m, a, done throws(Errno) in
             let d = try self.descriptor(UInt32(a[0]), requiring: Rights.fdWrite)
-            let iovs = try m.iovecs(UInt32(a[1]), UInt32(a[2]))
-            var bytes: [UInt8] = []
-            for (p, n) in iovs { bytes += UnsafeRawBufferPointer(start: p, count: n) }
+            let buffer = IOBuffer(gathering: try m.iovecs(UInt32(a[1]), UInt32(a[2])))
             let resultPointer = UInt32(a[3])
             if self.configuration.captureOutput, d.kind == .stdio, d.hostFD == 1 || d.hostFD == 2 {
-                self.lock.withLock { if d.hostFD == 1 { self.capturedStdout += bytes } else { self.capturedStderr += bytes } }
-                try m.storeU32(resultPointer, UInt32(bytes.count))
+                self.lock.withLock { if d.hostFD == 1 { self.capturedStdout += buffer.bytes } else { self.capturedStderr += buffer.bytes } }
+                try m.storeU32(resultPointer, UInt32(buffer.count))
                 return done(.success)
             }
-            let buffer = IOBuffer(count: bytes.count)
-            bytes.withUnsafeBytes { if $0.count > 0 { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
-            self.ring.write(fd: d.hostFD, from: buffer.pointer, count: bytes.count) { result in
+            self.ring.write(fd: d.hostFD, from: buffer.pointer, count: buffer.count) { result in
                 withExtendedLifetime(buffer) {}  // the kernel reads it until now
                 if result < 0 { return done(Errno(host: -result)) }
                 done.then { () throws(Errno) in try m.storeU32(resultPointer, UInt32(result)) }
@@ -166,13 +162,9 @@ extension WASIContext {
         async("fd_pwrite", [i32, i32, i32, i64, i32]) { m, a, done throws(Errno) in
             let d = try self.descriptor(UInt32(a[0]), requiring: Rights.fdWrite | Rights.fdSeek)
             guard a[3] <= UInt64(Int64.max) else { throw .inval }
-            let iovs = try m.iovecs(UInt32(a[1]), UInt32(a[2]))
-            var bytes: [UInt8] = []
-            for (p, n) in iovs { bytes += UnsafeRawBufferPointer(start: p, count: n) }
-            let buffer = IOBuffer(count: bytes.count)
-            bytes.withUnsafeBytes { if $0.count > 0 { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+            let buffer = IOBuffer(gathering: try m.iovecs(UInt32(a[1]), UInt32(a[2])))
             let resultPointer = UInt32(a[4])
-            self.ring.write(fd: d.hostFD, from: buffer.pointer, count: bytes.count, offset: Int64(a[3])) { result in
+            self.ring.write(fd: d.hostFD, from: buffer.pointer, count: buffer.count, offset: Int64(a[3])) { result in
                 withExtendedLifetime(buffer) {}  // the kernel reads it until now
                 if result < 0 { return done(Errno(host: -result)) }
                 done.then { () throws(Errno) in try m.storeU32(resultPointer, UInt32(result)) }
@@ -468,8 +460,26 @@ extension WASIContext {
 /// closure holding it (the ring's callback, the deferred copy-out) is gone.
 final class IOBuffer: @unchecked Sendable {  // the kernel and then one fiber use it, in turn
     let pointer: UnsafeMutableRawPointer
-    init(count: Int) { pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 16) }
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 16)
+    }
+
+    /// The guest's iovecs gathered in order: the one copy a write makes.
+    convenience init(gathering sources: [(UnsafeMutableRawPointer, Int)]) {
+        self.init(count: sources.reduce(0) { $0 + $1.1 })
+        var offset = 0
+        for (p, length) in sources {
+            (pointer + offset).copyMemory(from: p, byteCount: length)
+            offset += length
+        }
+    }
+
     deinit { pointer.deallocate() }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: pointer, count: count) }
 
     /// Copies the first `count` bytes out to the guest's iovecs, in order.
     func scatter(_ count: Int, into targets: [(UnsafeMutableRawPointer, Int)]) {

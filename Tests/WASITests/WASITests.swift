@@ -50,6 +50,44 @@ func runWASI(_ program: String, arguments: [String] = [], environment: [(String,
     return Outcome(exitCode: code, stdout: String(decoding: wasi.stdout, as: UTF8.self), stderr: String(decoding: wasi.stderr, as: UTF8.self))
 }
 
+/// A WASI program run on a thread of its own (with a large stack), for tests that talk to it.
+final class GuestServer: @unchecked Sendable {  // `result` is written before `finished` is signalled
+    private var result: Result<Outcome, any Error>?
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(_ program: String, context: WASIContext) {
+        let thread = Thread {
+            self.result = Result { try runWASI(program, context: context) }
+            self.finished.signal()
+        }
+        thread.stackSize = 16 << 20
+        thread.start()
+    }
+
+    /// Waits for the program to end.
+    func outcome() throws -> Outcome {
+        finished.wait()
+        return try result!.get()
+    }
+}
+
+/// A TCP connection to 127.0.0.1:`port`, or nil if connecting failed.
+func connectToLoopback(port: UInt16) -> Int32? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else {
+        close(fd)
+        return nil
+    }
+    return fd
+}
+
 /// wasmtime, the reference for differential checks, when available (it is optional): its CLI, or
 /// else its Python package (pip install wasmtime) through Bench/wasi/wasmtime-run.py.
 let wasmtime: [String]? = {
@@ -192,29 +230,13 @@ struct WASITests {
         configuration.tcpListeners = ["127.0.0.1:0"]
         let wasi = try WASIContext(configuration)
         let port = try #require(wasi.tcpPorts.first)
-        final class Box: @unchecked Sendable { var outcome: Result<Outcome, any Error>? }
-        let box = Box()
-        let finished = DispatchSemaphore(value: 0)
-        let server = Thread {
-            box.outcome = Result { try runWASI("poll", context: wasi) }
-            finished.signal()
-        }
-        server.stackSize = 16 << 20
-        server.start()
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_port = port.bigEndian
-        sin.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        let connected = withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        #expect(connected == 0)
+        let server = GuestServer("poll", context: wasi)
+        let fd = try #require(connectToLoopback(port: port))
         usleep(300_000)  // past the guest's 50 ms poll
         #expect(send(fd, "ping", 4, 0) == 4)
-        finished.wait()
+        let outcome = try server.outcome()
         close(fd)
-        #expect(try box.outcome!.get().stdout == "timeout first: yes\nreadable: ping\n")
+        #expect(outcome.stdout == "timeout first: yes\nreadable: ping\n")
     }
 
     @Test func aTCPEchoServerOnALoopbackListener() throws {
@@ -222,25 +244,9 @@ struct WASITests {
         configuration.tcpListeners = ["127.0.0.1:0"]
         let wasi = try WASIContext(configuration)
         let port = try #require(wasi.tcpPorts.first)
-        final class Box: @unchecked Sendable { var outcome: Result<Outcome, any Error>? }
-        let box = Box()
-        let finished = DispatchSemaphore(value: 0)
-        let server = Thread {
-            box.outcome = Result { try runWASI("echo", context: wasi) }
-            finished.signal()
-        }
-        server.stackSize = 16 << 20
-        server.start()
+        let server = GuestServer("echo", context: wasi)
         for i in 0..<3 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var sin = sockaddr_in()
-            sin.sin_family = sa_family_t(AF_INET)
-            sin.sin_port = port.bigEndian
-            sin.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-            let connected = withUnsafePointer(to: &sin) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            #expect(connected == 0)
+            let fd = try #require(connectToLoopback(port: port))
             let message = Array("hello \(i) ".utf8) + [UInt8](repeating: UInt8(65 + i), count: 10_000)
             #expect(message.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) } == message.count)
             shutdown(fd, Int32(SHUT_WR))
@@ -254,8 +260,7 @@ struct WASITests {
             close(fd)
             #expect(echoed == message)
         }
-        finished.wait()
-        let outcome = try box.outcome!.get()
+        let outcome = try server.outcome()
         #expect(outcome.stdout == "served 3\n")
     }
 
