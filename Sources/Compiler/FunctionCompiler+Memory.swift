@@ -31,16 +31,27 @@ extension FunctionCompiler {
         }
     }
 
+    /// Records that the next instruction is a heap access that may fault (guarded heaps): the
+    /// signal handler accepts a fault as a trap only at such a site. Bounded code checks every
+    /// access first, so its accesses never fault and none is recorded.
+    mutating func markHeapAccess() {
+        if shared.heapMode == .guarded { trapSites.append(asm.offset) }
+    }
+
     mutating func emitLoad(_ op: LoadOp, _ memarg: MemArg) {
         let index = popGPR()
         let mem = effectiveAddress(index: index, offset: memarg.offset, size: 1 << op.naturalAlignment)
-        switch op {
-        case .f32Load, .f64Load:
-            let x = allocXMM()
+        if op == .f32Load || op == .f64Load {
+            let x = allocXMM()  // before the mark: a spill here is not the access
+            markHeapAccess()
             asm.fload(op == .f32Load ? .single : .double, x, mem)
             free(index)
             pushXMM(op.resultType, x)
             return
+        }
+        markHeapAccess()
+        switch op {
+        case .f32Load, .f64Load: preconditionFailure("handled above")
         case .i32Load: asm.load(.b32, index, mem)
         case .i64Load: asm.load(.b64, index, mem)
         case .i32Load8S: asm.loadSignExtended(from: .b8, to: .b32, index, mem)
@@ -61,6 +72,7 @@ extension FunctionCompiler {
             let value = popXMM()
             let index = popGPR()
             let mem = effectiveAddress(index: index, offset: memarg.offset, size: size)
+            markHeapAccess()
             asm.fstore(op == .f32Store ? .single : .double, mem, value)
             free(value)
             free(index)
@@ -75,6 +87,7 @@ extension FunctionCompiler {
         case 4: .b32
         default: .b64
         }
+        markHeapAccess()
         asm.store(width, mem, value)
         free(value)
         free(index)

@@ -28,6 +28,8 @@ struct FunctionCompiler {
     var maxOutgoing = 0
     var frameSizePosition = 0
     var trapLabels: [TrapCode: Label] = [:]
+    /// Code offsets of the heap accesses that may fault (guarded heaps), in emission order.
+    var trapSites: [Int] = []
     /// Out-of-line yield and fuel paths: where they start and where they return to.
     var slowPaths: [(kind: SlowPath, label: Label, resume: Label)] = []
     enum SlowPath { case yield, fuel }
@@ -95,7 +97,12 @@ struct FunctionCompiler {
             throw error
         }
         emitTrapStubs()
-        asm.patch32(at: frameSizePosition, Int32(frame.frameSize(maxDepth: maxDepth, maxOutgoing: maxOutgoing)))
+        let frameSize = frame.frameSize(maxDepth: maxDepth, maxOutgoing: maxOutgoing)
+        guard frameSize <= FrameLayout.maxFrameSize else {
+            throw CompileError("a frame of \(frameSize) bytes: more than the code generator's limit of \(FrameLayout.maxFrameSize)",
+                               function: functionIndex)
+        }
+        asm.patch32(at: frameSizePosition, Int32(frameSize))
         return asm
     }
 

@@ -34,6 +34,10 @@ public enum ModuleCompiler {
 
     /// Compiles a module decoded with `validateFunctions: false` (bodies are validated here).
     public static func compile(_ module: Module, options: CompileOptions) throws -> CompiledModule {
+        for (index, type) in module.types.enumerated()
+        where type.params.count > FrameLayout.maxSignatureValues || type.results.count > FrameLayout.maxSignatureValues {
+            throw CompileError("type \(index) has \(type.params.count) params and \(type.results.count) results: more than the code generator's limit of \(FrameLayout.maxSignatureValues) each")
+        }
         var asm = Assembler()
         let layout = VMContextLayout(module: module)
         let functionLabels = module.functionBodies.map { _ in asm.newLabel() }
@@ -53,6 +57,7 @@ public enum ModuleCompiler {
 
         var offsets: [Int] = []
         var ends: [Int] = []
+        var trapSites: [UInt32] = []
         offsets.reserveCapacity(module.functionBodies.count)
         for (i, body) in module.functionBodies.enumerated() {
             asm.align(16)
@@ -64,9 +69,13 @@ public enum ModuleCompiler {
             asm = Assembler()  // the function compiler owns the (uniquely referenced) code while it runs
             asm = try compiler.compile(code: body.code)
             ends.append(asm.offset)
+            trapSites += compiler.trapSites.map { UInt32($0) }
         }
+        let entryExit = asm.labelOffset(entryRestore)!
         let code = asm.finish()
+        guard code.count <= Int(UInt32.max) else { throw CompileError("\(code.count) bytes of code: more than 4 GiB") }
         return CompiledModule(module: module, layout: layout, code: code, functionOffsets: offsets, functionEnds: ends,
-                              entryTrampoline: entry, trapExit: trapExitOffset, hostStub: hostStub, options: options)
+                              entryTrampoline: entry, entryExit: entryExit, trapExit: trapExitOffset, hostStub: hostStub,
+                              trapSites: trapSites, options: options)
     }
 }

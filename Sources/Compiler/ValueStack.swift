@@ -63,6 +63,14 @@ enum Registers {
 /// ```
 /// The frame size is known only at the end of the function and is patched into the prologue.
 struct FrameLayout {
+    /// Largest frame the prologue's `sub rsp, imm32` and the frame's 32-bit displacements can
+    /// address. No real stack is this large, so a function this big could only ever trap with
+    /// "call stack exhausted"; it is refused at compile time instead, with a clear error.
+    static let maxFrameSize = 1 << 30
+    /// Most params or results of one function signature (their slots are addressed with 32-bit
+    /// displacements from rbp and rsp).
+    static let maxSignatureValues = 1 << 24
+
     let paramCount: Int
     let declaredLocalCount: Int
 

@@ -14,6 +14,8 @@ public final class LoadedModule: @unchecked Sendable {  // immutable after init
     /// The initial contents of the module's own memory, when every active data segment has a
     /// constant offset and fits: instantiation is then one copy. Nil means segment by segment.
     let memoryImage: [UInt8]?
+    /// The trap-site table the signal handler reads (see `CompiledModule.trapSites`).
+    private let trapSites: UnsafeMutableBufferPointer<UInt32>
 
     public init(_ compiled: CompiledModule) throws {
         self.compiled = compiled
@@ -31,10 +33,18 @@ public final class LoadedModule: @unchecked Sendable {  // immutable after init
         }
         base = memory
         mappedSize = size
+        trapSites = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: max(1, compiled.trapSites.count))
+        _ = trapSites.initialize(from: compiled.trapSites)
         shoal_install_signal_handlers()
         let start = UInt(bitPattern: memory)
-        guard shoal_register_code(start, start + UInt(compiled.code.count), start + UInt(compiled.trapExit)) == 0 else {
+        var info = shoal_code_info(
+            start: start, end: start + UInt(compiled.code.count), functions_start: start + UInt(compiled.functionsStart),
+            trap_exit: start + UInt(compiled.trapExit), entry_exit: start + UInt(compiled.entryExit),
+            trap_sites: UnsafePointer(trapSites.baseAddress), trap_site_count: compiled.trapSites.count,
+            heap_reservation: compiled.heapMode == .guarded ? UInt64(HeapMode.guardedReservation) : 0)
+        guard shoal_register_code(&info) == 0 else {
             munmap(memory, size)
+            trapSites.deallocate()
             throw RuntimeError("cannot register code memory with the signal handler")
         }
     }
@@ -58,6 +68,7 @@ public final class LoadedModule: @unchecked Sendable {  // immutable after init
     deinit {
         shoal_unregister_code(UInt(bitPattern: base))
         munmap(base, mappedSize)
+        trapSites.deallocate()  // after unregistering: no code of this module can fault any more
     }
 
     func address(_ offset: Int) -> UnsafeRawPointer { UnsafeRawPointer(base + offset) }

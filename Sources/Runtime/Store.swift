@@ -105,13 +105,17 @@ public final class Store: @unchecked Sendable {
     func call(funcRef: UnsafeMutableRawPointer, module: LoadedModule, type: FuncType, arguments: [Value]) throws -> [Value] {
         shoal_install_signal_handlers()
         shoal_ensure_alternate_signal_stack()
-        var low: UInt = 0
-        var high: UInt = 0
-        guard shoal_thread_stack_bounds(&low, &high) == 0 else { throw RuntimeError("cannot read the thread's stack bounds") }
-        let limit = low + UInt(Self.hostStackMargin)
-        for instance in instances {
-            instance.vmctx.storeBytes(of: limit, toByteOffset: VMContextLayout.realStackLimit, as: UInt.self)
-            instance.vmctx.storeBytes(of: limit, toByteOffset: VMContextLayout.stackLimit, as: UInt.self)
+        // A nested call (a host function calling back into WebAssembly) runs on the stack that
+        // the outer entry set the limits for — possibly a fiber's, not this thread's: keep them.
+        if state.load(fromByteOffset: ExecutionStateLayout.entrySP, as: UInt.self) == 0 {
+            var low: UInt = 0
+            var high: UInt = 0
+            guard shoal_thread_stack_bounds(&low, &high) == 0 else { throw RuntimeError("cannot read the thread's stack bounds") }
+            let limit = low + UInt(Self.hostStackMargin)
+            for instance in instances {
+                instance.vmctx.storeBytes(of: limit, toByteOffset: VMContextLayout.realStackLimit, as: UInt.self)
+                instance.vmctx.storeBytes(of: limit, toByteOffset: VMContextLayout.stackLimit, as: UInt.self)
+            }
         }
         var slots = [UInt64](repeating: 0, count: max(type.params.count, type.results.count, 1))
         for (i, v) in arguments.enumerated() { slots[i] = v.slot }

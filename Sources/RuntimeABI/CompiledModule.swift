@@ -33,8 +33,16 @@ public struct CompiledModule: Sendable {
     /// End offset of each defined function.
     public let functionEnds: [Int]
     public let entryTrampoline: Int
+    /// The entry trampoline's common exit (eax = trap code): where a stack-guard fault resumes.
+    public let entryExit: Int
     public let trapExit: Int
     public let hostStub: Int
+    /// Offsets of every instruction that may fault on the heap (guarded heaps; empty for bounded
+    /// code, which checks every access), ascending. The signal handler accepts a fault as a trap
+    /// only at one of these, as wasmtime's trap tables do.
+    public let trapSites: [UInt32]
+    /// Where function bodies start: the stubs are below.
+    public var functionsStart: Int { functionOffsets.first ?? code.count }
     /// Whether the code checks every memory access explicitly (bounded heaps) or relies on a
     /// guard region and the signal handler (guarded heaps).
     public var heapMode: HeapMode { options.heapMode }
@@ -42,14 +50,16 @@ public struct CompiledModule: Sendable {
     public let options: CompileOptions
 
     public init(module: Module, layout: VMContextLayout, code: [UInt8], functionOffsets: [Int], functionEnds: [Int],
-                entryTrampoline: Int, trapExit: Int, hostStub: Int, options: CompileOptions) {
+                entryTrampoline: Int, entryExit: Int, trapExit: Int, hostStub: Int, trapSites: [UInt32], options: CompileOptions) {
         self.module = module
         self.layout = layout
         self.code = code
         self.functionOffsets = functionOffsets
         self.functionEnds = functionEnds
         self.entryTrampoline = entryTrampoline
+        self.entryExit = entryExit
         self.trapExit = trapExit
+        self.trapSites = trapSites
         self.hostStub = hostStub
         self.options = options
     }

@@ -70,7 +70,14 @@ struct ABIAgreementTests {
         #expect(c.state_entry_sp == ExecutionStateLayout.entrySP)
         #expect(c.state_fiber == ExecutionStateLayout.fiber)
         #expect(c.state_fuel_policy == ExecutionStateLayout.fuelPolicy)
-        #expect(TrapCode.outOfFuel.rawValue == 14 && TrapCode.interrupted.rawValue == 15)
-        #expect(TrapCode.outOfBoundsMemoryAccess.rawValue == 5)  // the signal handler's code
+        #expect(c.memory_base == VMContextLayout.memoryBase)
+        #expect(c.state_trap_code == ExecutionStateLayout.trapCode)
+        #expect(c.state_trap_pc == ExecutionStateLayout.trapPC)
+        #expect(c.state_trap_fp == ExecutionStateLayout.trapFP)
+        #expect(c.state_backtrace_count == ExecutionStateLayout.backtraceCount)
+        #expect(c.trap_out_of_fuel == Int(TrapCode.outOfFuel.rawValue))
+        #expect(c.trap_interrupted == Int(TrapCode.interrupted.rawValue))
+        #expect(c.trap_out_of_bounds_memory == Int(TrapCode.outOfBoundsMemoryAccess.rawValue))
+        #expect(c.trap_call_stack_exhausted == Int(TrapCode.callStackExhausted.rawValue))
     }
 }
