@@ -11,7 +11,7 @@ extension FunctionCompiler {
     mutating func prepareCallArguments(_ type: FuncType) {
         let count = type.params.count
         let base = stack.count - count
-        for k in 0..<base { spill(k) }
+        for k in min(registerFloor, base)..<base { spill(k) }
         for i in 0..<count {
             storeValue(stack[base + i], depth: base + i, to: frame.outgoing(i))
         }

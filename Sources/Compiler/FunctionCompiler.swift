@@ -20,6 +20,11 @@ struct FunctionCompiler {
     var validator: FunctionValidator
 
     var stack: [StackEntry] = []
+    /// Every operand below these indices is not in a register of that class: where searches for a
+    /// register to spill or claim start. Without them a deep stack (a call with 100,000
+    /// arguments) makes every allocation scan it from the bottom: quadratic compile time.
+    var gprFloor = 0
+    var xmmFloor = 0
     var freeGPRs = RegisterSet(Registers.allocatableGPRs.map(\.id))
     var freeXMMs = RegisterSet(Registers.allocatableXMMs.map(\.id))
     var frames: [ControlFrame] = []
@@ -224,6 +229,11 @@ struct FunctionCompiler {
     // MARK: Operand stack model
 
     mutating func push(_ type: ValueType, _ location: Location) {
+        switch location {
+        case .gpr: gprFloor = min(gprFloor, stack.count)
+        case .xmm: xmmFloor = min(xmmFloor, stack.count)
+        case .imm, .slot: break
+        }
         stack.append(StackEntry(type: type, location: location))
         if stack.count > maxDepth { maxDepth = stack.count }
     }
@@ -236,7 +246,7 @@ struct FunctionCompiler {
             freeGPRs.remove(id)
             return Reg(id: id)
         }
-        for k in stack.indices { if case .gpr = stack[k].location { spill(k); break } }
+        if let k = lowestGPROperand() { spill(k) }
         guard let id = freeGPRs.first else { preconditionFailure("no general-purpose register can be freed") }
         freeGPRs.remove(id)
         return Reg(id: id)
@@ -247,11 +257,31 @@ struct FunctionCompiler {
             freeXMMs.remove(id)
             return XReg(id: id)
         }
-        for k in stack.indices { if case .xmm = stack[k].location { spill(k); break } }
+        if let k = lowestXMMOperand() { spill(k) }
         guard let id = freeXMMs.first else { preconditionFailure("no XMM register can be freed") }
         freeXMMs.remove(id)
         return XReg(id: id)
     }
+
+    /// The deepest operand in a general-purpose register (the one to spill first), if any.
+    mutating func lowestGPROperand() -> Int? {
+        while gprFloor < stack.count {
+            if case .gpr = stack[gprFloor].location { return gprFloor }
+            gprFloor += 1
+        }
+        return nil
+    }
+
+    mutating func lowestXMMOperand() -> Int? {
+        while xmmFloor < stack.count {
+            if case .xmm = stack[xmmFloor].location { return xmmFloor }
+            xmmFloor += 1
+        }
+        return nil
+    }
+
+    /// Where the deepest operand in any register may be.
+    var registerFloor: Int { min(gprFloor, xmmFloor, stack.count) }
 
     mutating func free(_ reg: Reg) { freeGPRs.insert(reg.id) }
     mutating func free(_ reg: XReg) { freeXMMs.insert(reg.id) }
@@ -270,7 +300,7 @@ struct FunctionCompiler {
             freeGPRs.remove(reg.id)
             return
         }
-        guard let k = stack.firstIndex(where: { $0.location == .gpr(reg) }) else {
+        guard let k = stack[registerFloor...].firstIndex(where: { $0.location == .gpr(reg) }) else {
             preconditionFailure("register \(reg) is held outside the operand stack")
         }
         if let id = freeGPRs.first {
@@ -310,7 +340,7 @@ struct FunctionCompiler {
     }
 
     mutating func spillAllRegisters() {
-        for k in stack.indices { spill(k) }
+        for k in registerFloor..<stack.count { spill(k) }
     }
 
     /// Stores an operand's value to memory without changing the model (uses only scratch registers).
