@@ -2,28 +2,62 @@ import WasmCore
 
 /// What the compiler hands the runtime: the module's machine code and where things are in it.
 ///
-/// Calling convention of generated code (all of it is produced by the compiler; the runtime only
-/// calls the entry trampoline and points import slots at the host stub):
+/// # Calling convention
+///
+/// All of it is produced by the compiler; the runtime only calls the entry trampoline (through
+/// CShoal's `shoal_call_entry`) and points import slots at the host stub.
 ///
 /// - A WebAssembly function is entered with its instance's vmctx in `rdi`. Its arguments are
 ///   8-byte slots on the stack at `[rsp+8+8*i]` at entry (`[rbp+16+8*i]` after `push rbp`), and
 ///   it writes its results back into the same slots `[rbp+16+8*i]`; the caller reserves
 ///   `max(params, results)` slots. i32/f32 use the low 4 bytes of a slot; funcrefs are pointers to
 ///   `FuncRefLayout` records; externrefs are opaque 64-bit values; null is 0 for both.
-/// - Inside generated code `r14` holds the vmctx and `r15` the memory base; a function saves and
-///   restores both, so they survive every call. All other registers are caller-saved.
+///
+/// Registers, and who keeps what (System V's callee-saved set is rbx, rbp, r12-r15):
+///
+/// | register            | inside generated code             | across a call made by generated code            |
+/// |---------------------|-----------------------------------|-------------------------------------------------|
+/// | rsp, rbp            | frame                             | kept: every callee restores them                |
+/// | r14                 | the vmctx, pinned                 | kept: every function pushes/pops it             |
+/// | r15                 | the memory base, pinned           | kept: every function pushes/pops it             |
+/// | rbx, r12, r13       | allocatable                       | LOST: generated callees clobber them            |
+/// | rax rcx rdx rsi rdi r8-r10 | allocatable                | lost                                            |
+/// | r11, xmm15          | scratch, never allocated          | lost                                            |
+/// | xmm0-xmm14          | allocatable                       | lost                                            |
+/// | MXCSR, x87 CW       | never written                     | kept                                            |
+/// | DF                  | clear (rep stos runs forwards)    | clear                                           |
+///
+/// So generated code keeps nothing in a register across a call but r14, r15 and rbp; every
+/// transition to or from the host is where System V's contract is restored:
+///
+/// | transition                | how the host's registers survive                                          |
+/// |---------------------------|---------------------------------------------------------------------------|
+/// | host -> Wasm (entry)      | `shoal_call_entry` loads canaries into rbx, rbp, r12-r15 and checks them, and the MXCSR/x87 control words, after every entry (a mismatch aborts); the entry trampoline saves all six and restores them on every way out (return, trap exit, stack exhausted) and keeps its slot pointer and count in its frame, never in a register |
+/// | Wasm -> builtin (C)       | operands spilled first; the builtin is a System V function                |
+/// | Wasm -> host function     | the host stub calls a System V C entry `(context, caller vmctx, slots)`   |
+/// | host -> Wasm, nested      | a nested entry through the trampoline; the outer stack limits are kept    |
+/// | yield, fuel stop, park    | `shoal_fiber_switch` saves rbx, rbp, r12-r15 and both control words       |
+/// | trap (explicit)           | trap stub -> trap exit -> `recordTrap` (C, 16-byte aligned) -> rsp = entrySP -> the trampoline's exit pops the host's registers |
+/// | trap (heap fault)         | the signal handler rewrites the context to the trap exit (rsi = code, rdx = pc) — only at a `trapSites` PC with the address in the instance's reservation |
+/// | trap (stack-guard fault)  | the handler records the trap and resumes at `entryExit` with eax = code  |
+///
 /// - `entryTrampoline` has the C signature
 ///   `(vmctx, code, argsAndResults: UnsafeMutablePointer<UInt64>, slotCount: Int) -> UInt32`:
 ///   it saves the callee-saved registers, records its stack pointer in the execution state
-///   (keeping the previous one, so entries nest), copies the slots, calls `code`, copies the
-///   results back and returns 0 — or, after a trap, the trap code.
+///   (keeping the previous one, so entries nest), checks that `slotCount` slots fit above the
+///   vmctx's real stack limit (else it returns "call stack exhausted" having written nothing),
+///   copies the slots, calls `code`, copies the results back and returns 0 — or, after a trap,
+///   the trap code.
 /// - `trapExit` is where every trap goes, with the trap code in `esi`, the trapping PC in `rdx` and
 ///   `r14` still the trapping instance's vmctx: it calls `Builtin.recordTrap`, resets `rsp` to the
-///   execution state's `entrySP` and leaves through the entry trampoline's epilogue. The signal
-///   handler sends memory faults there by rewriting the interrupted context.
+///   execution state's `entrySP` and leaves through the entry trampoline's epilogue (`entryExit`).
 /// - `hostStub` is the code address for imported host functions: the import slot's second word is
 ///   a host context (`HostContextLayout`), passed in `rdi`; the stub calls its `entry` with
 ///   `(context, callerVMContext, argsAndResults)` and traps with the returned code if non-zero.
+/// - Stack: every function's prologue pushes 24 bytes, reserves its whole frame (locals, spill
+///   slots, outgoing arguments) and only then compares rsp with `vmctx.stackLimit`, before
+///   writing any of it; the runtime sets the limit a host margin above the stack's real end, so
+///   the pushes, trap handling and host functions always have room.
 public struct CompiledModule: Sendable {
     public let module: Module
     public let layout: VMContextLayout
