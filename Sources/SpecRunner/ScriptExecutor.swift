@@ -144,7 +144,7 @@ final class ScriptExecutor {
             return .success([global.value])
         case .wat(let wat):
             do {
-                var copy = wat
+                let copy = wat
                 _ = try instantiate(bytes: try copy.encode())
                 return .success([])
             } catch let error as Failure {
@@ -223,7 +223,7 @@ final class ScriptExecutor {
 
     func assertUnlinkable(_ wat: Wat, _ message: String) -> Outcome {
         do {
-            var copy = wat
+            let copy = wat
             let bytes = try copy.encode()
             _ = try instantiate(bytes: bytes)
             return .failed("module linked, expected \"\(message)\"")
