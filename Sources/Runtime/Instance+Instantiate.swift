@@ -131,15 +131,14 @@ extension Instance {
             }
         }
 
-        // Data segments: one copy of the prepared image when there is one (the slot's memory is
-        // zero), else segment by segment.
+        // Data segments: the prepared image when there is one, copied run by run into the memory
+        // (which is zero: freshly mapped, or a slot reset on release); else segment by segment.
         if let image = loaded.memoryImage, let memory = instance.memory {
-            if !image.isEmpty {
-                image.withUnsafeBytes { memory.bytes.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: image.count) }
-            }
+            image.apply(to: memory.base)
             for (i, segment) in module.data.enumerated() {
                 if case .active = segment.mode { instance.droppedData[i] = true }
             }
+            if image.trapsAfterApplying { throw Trap(code: .outOfBoundsMemoryAccess) }
         }
         for (i, segment) in module.data.enumerated() where loaded.memoryImage == nil {
             guard case .active(_, let offset) = segment.mode else { continue }
