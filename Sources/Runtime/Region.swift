@@ -12,6 +12,9 @@ import WasmCore
 /// by vm.max_map_count; bounds checks in the code keep each instance inside its own memory. In
 /// guarded mode memory past an instance's size must fault, so slots change protections and the
 /// kernel splits the mapping — guarded regions are for fewer, faster instances.
+///
+/// A released slot keeps nothing of its tenant: its memory, context and stack are zeroed or
+/// dropped (`PageScrubber`) before anyone can take it again.
 public final class Region: @unchecked Sendable {  // slot bookkeeping is under `lock`
     public struct Configuration: Sendable {
         public var slotCount: Int
@@ -21,8 +24,9 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
         public var stackSize: Int
         /// Room for the vmctx (header, imports, globals, table pointers).
         public var contextSize: Int
-        /// Released slots whose memory use was at most this are zeroed in place and stay resident
-        /// (the next instantiation touches no new pages); larger ones are returned to the kernel.
+        /// Released slots whose memory use was at most this keep their resident pages (zeroed in
+        /// place: the next instantiation touches no new pages); larger ones are returned to the
+        /// kernel.
         public var keepResidentBytes: Int
 
         public init(slotCount: Int, heapMode: HeapMode = .bounded, memoryPages: Int = 16, stackSize: Int = 256 * 1024,
@@ -42,6 +46,8 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
     let mappedBytes: Int
     private let lock = NSLock()
     private var freeSlots: [Int]
+    /// Resets released slots (tests substitute its residency probe).
+    var scrubber = PageScrubber()
 
     public init(_ configuration: Configuration) throws {
         self.configuration = configuration
@@ -76,34 +82,21 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
         return slot
     }
 
-    /// Zeroes the pages of [start, start+count) that are resident; the others read as zero already,
-    /// and touching them would only fault them in (a guest that never used its memory costs none).
-    private func zeroResidentPages(_ start: UnsafeMutableRawPointer, _ count: Int) {
-        let page = 4096
-        let pages = (count + page - 1) / page
-        guard pages > 0 else { return }
-        var residency = [UInt8](repeating: 0, count: pages)
-        guard mincore(start, count, &residency) == 0 else {
-            memset(start, 0, count)
-            return
-        }
-        for i in 0..<pages where residency[i] & 1 != 0 {
-            memset(start + i * page, 0, min(page, count - i * page))
-        }
-    }
-
-    /// Resets a slot's pages and makes it available again.
+    /// Resets a slot and makes it available again: nothing the tenant wrote survives — not in its
+    /// memory, its context (vmctx, globals) or its fiber stack — whether or not its pages are
+    /// resident (see `PageScrubber`). Memory up to `keepResidentBytes` and the context and stack
+    /// keep their resident pages, zeroed in place; larger memory use is dropped.
     func release(_ slot: Slot, memoryBytesUsed: Int) {
-        let context = slot.context
         if memoryBytesUsed <= configuration.keepResidentBytes && configuration.heapMode == .bounded {
-            zeroResidentPages(slot.memory, memoryBytesUsed)  // stays resident: the next instance faults nothing in
-        } else if memoryBytesUsed > 0 {
-            madvise(slot.memory, memoryBytesUsed, MADV_DONTNEED)
+            scrubber.zero(slot.memory, memoryBytesUsed)
+        } else {
+            scrubber.drop(slot.memory, memoryBytesUsed)
         }
-        if configuration.heapMode == .guarded {
-            if memoryBytesUsed > 0 { mprotect(slot.memory, memoryBytesUsed, PROT_NONE) }
+        if configuration.heapMode == .guarded, memoryBytesUsed > 0 {
+            mprotect(slot.memory, memoryBytesUsed, PROT_NONE)
         }
-        memset(context, 0, min(layout.contextBytes, 4096))  // the vmctx header area; the rest is rewritten on use
+        scrubber.zero(slot.context, layout.contextBytes)
+        scrubber.zero(slot.stack, layout.stackBytes)
         lock.withLock { freeSlots.append(slot.index) }
     }
 }

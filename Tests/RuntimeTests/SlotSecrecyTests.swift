@@ -1,0 +1,133 @@
+import Compiler
+import Foundation
+@testable import Runtime
+import RuntimeABI
+import Testing
+import WasmCore
+import WasmText
+
+/// The first tenant: puts a secret in every place an instance can write — all of its memory (grown
+/// to the slot's size), a global (in the slot's context), a table, and its fiber stack (locals and
+/// arguments of a recursion 50 calls deep).
+let secretKeeper = """
+    (module
+      (memory 1 4)
+      (global $g (mut i64) (i64.const 0))
+      (table $t 8 funcref)
+      (elem declare func $f)
+      (func $f)
+      (func $deep (param $s i64) (param $n i32) (result i64)
+        (local $copy i64)
+        (local.set $copy (local.get $s))
+        (if (result i64) (i32.eqz (local.get $n))
+          (then (local.get $copy))
+          (else (call $deep (local.get $copy) (i32.sub (local.get $n) (i32.const 1))))))
+      (func (export "keep") (param $secret i64) (result i64)
+        (local $i i32)
+        (drop (memory.grow (i32.const 3)))
+        (loop $fill
+          (i64.store (local.get $i) (local.get $secret))
+          (local.set $i (i32.add (local.get $i) (i32.const 8)))
+          (br_if $fill (i32.lt_u (local.get $i) (i32.const 262144))))
+        (global.set $g (local.get $secret))
+        (table.fill $t (i32.const 0) (ref.func $f) (i32.const 8))
+        (call $deep (local.get $secret) (i32.const 50))))
+    """
+
+/// The next tenant: reads all of its memory (grown to the slot's size), its global and its table.
+let snoop = """
+    (module
+      (memory 1 4)
+      (global $g (mut i64) (i64.const 7))
+      (table $t 8 funcref)
+      (data (i32.const 16) "mine")
+      (func (export "orOfAllMemory") (result i64)
+        (local $i i32) (local $acc i64)
+        (drop (memory.grow (i32.const 3)))
+        (loop $scan
+          (local.set $acc (i64.or (local.get $acc) (i64.load (local.get $i))))
+          (local.set $i (i32.add (local.get $i) (i32.const 8)))
+          (br_if $scan (i32.lt_u (local.get $i) (i32.const 262144))))
+        (local.get $acc))
+      (func (export "global") (result i64) (global.get $g))
+      (func (export "nullsInTable") (result i32)
+        (local $i i32) (local $n i32)
+        (loop $scan
+          (local.set $n (i32.add (local.get $n) (ref.is_null (table.get $t (local.get $i)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $scan (i32.lt_u (local.get $i) (i32.const 8))))
+        (local.get $n)))
+    """
+
+/// Residency probes for the scrubber: the real one, one that calls every page not resident (as
+/// mincore does for swapped-out pages), one that calls every page resident, one that fails.
+enum Probe: String, CaseIterable, Sendable {
+    case mincore, nothingResident, everythingResident, unknown
+    var scrubber: PageScrubber {
+        switch self {
+        case .mincore: PageScrubber()
+        case .nothingResident: PageScrubber { _, _, _ in true }
+        case .everythingResident: PageScrubber { _, count, vector in
+            vector.initialize(repeating: 1, count: (count + 4095) / 4096)
+            return true
+        }
+        case .unknown: PageScrubber { _, _, _ in false }
+        }
+    }
+}
+
+func contains(_ haystack: UnsafeRawBufferPointer, _ needle: UInt64) -> Bool {
+    var i = 0
+    while i + 8 <= haystack.count {
+        if haystack.loadUnaligned(fromByteOffset: i, as: UInt64.self) == needle { return true }
+        i += 8
+    }
+    return false
+}
+
+@Suite("a recycled slot keeps nothing of its previous tenant")
+struct SlotSecrecyTests {
+    static let secret: UInt64 = 0x5EC2_E7C0_FFEE_D00D
+
+    /// The first tenant of a one-slot region keeps the secret and goes away; returns its slot.
+    static func keepASecret(in region: Region, _ heapMode: HeapMode) throws -> Slot {
+        let store = Store(region: region)
+        let keeper = try store.instantiate(try compile(secretKeeper, heapMode)) { _, _ in nil }
+        let keep = try Execution(try export(keeper, "keep"), arguments: [.i64(secret)])  // on the slot's stack
+        #expect(try keep.run() == [.i64(secret)])
+        let slot = try #require(keeper.slot)
+        let layout = region.layout
+        // The secret is where the test says it is.
+        #expect(contains(UnsafeRawBufferPointer(start: slot.context, count: layout.contextBytes), secret), "global")
+        #expect(contains(UnsafeRawBufferPointer(start: slot.stack, count: layout.stackBytes), secret), "stack")
+        #expect(contains(UnsafeRawBufferPointer(start: slot.memory, count: 4 * 65_536), secret), "memory")
+        return slot
+    }  // the store, its instance and the execution go: the slot is reset and free again
+
+    @Test(arguments: HeapMode.allCases, Probe.allCases)
+    func theNextTenantFindsOnlyZerosAndItsOwnData(heapMode: HeapMode, probe: Probe) throws {
+        let region = try Region(Region.Configuration(slotCount: 1, heapMode: heapMode, memoryPages: 4))
+        region.scrubber = probe.scrubber
+        let layout = region.layout
+        let slot = try Self.keepASecret(in: region, heapMode)
+        #expect(region.freeCount == 1)
+        let context = UnsafeRawBufferPointer(start: slot.context, count: layout.contextBytes)
+        let stack = UnsafeRawBufferPointer(start: slot.stack, count: layout.stackBytes)
+
+        // Reading the slot now shows nothing of the first tenant (reading faults in zero pages only).
+        #expect(!contains(context, Self.secret), "context after release")
+        #expect(!contains(stack, Self.secret), "stack after release")
+        #expect(context.allSatisfy { $0 == 0 } && stack.allSatisfy { $0 == 0 })
+        if heapMode == .bounded {
+            #expect(UnsafeRawBufferPointer(start: slot.memory, count: 4 * 65_536).allSatisfy { $0 == 0 }, "memory after release")
+        }
+
+        let second = Store(region: region)
+        let snooper = try second.instantiate(try compile(snoop, heapMode)) { _, _ in nil }
+        #expect(snooper.slot?.index == slot.index)
+        let mine = UInt64(0x656E_696D)  // "mine" at offset 16, little-endian
+        #expect(try snooper.invoke("orOfAllMemory", []) == [.i64(mine)])
+        #expect(try snooper.invoke("global", []) == [.i64(7)])
+        #expect(try snooper.invoke("nullsInTable", []) == [.i32(8)])
+    }
+}
