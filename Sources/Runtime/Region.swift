@@ -5,13 +5,16 @@ import WasmCore
 
 /// A pool of instance slots reserved up front, like Lucet's regions and Wasmtime's pooling
 /// allocator: each slot holds an instance's vmctx, its fiber stack and its linear-memory
-/// reservation (see `SlotLayout`).
+/// reservation, with guard pages between them (see `SlotLayout`, `GuardPages`).
 ///
-/// The whole region is one mapping. In bounded mode it is mapped read-write once (MAP_NORESERVE:
-/// pages cost memory only when touched) and never split, so the number of instances is not limited
-/// by vm.max_map_count; bounds checks in the code keep each instance inside its own memory. In
-/// guarded mode memory past an instance's size must fault, so slots change protections and the
-/// kernel splits the mapping — guarded regions are for fewer, faster instances.
+/// The whole region is one reservation. In bounded mode it is mapped read-write once
+/// (MAP_NORESERVE: pages cost memory only when touched); bounds checks in the code keep each
+/// instance inside its own memory. Guard pages, when on, are made PROT_NONE when the region is
+/// created and split the mapping into `mappingsPerSlot` pieces per slot, which the process's
+/// vm.max_map_count must hold (`MapBudget`); without them a bounded region stays one mapping, so
+/// the number of instances is not limited by vm.max_map_count. In guarded mode memory past an
+/// instance's size must fault, so slots change protections as they are used, and the kernel
+/// splits the mapping either way — guarded regions are for fewer, faster instances.
 ///
 /// A released slot keeps nothing of its tenant: its memory, context and stack are zeroed or
 /// dropped (`PageScrubber`) before anyone can take it again.
@@ -28,43 +31,119 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
         /// place: the next instantiation touches no new pages); larger ones are returned to the
         /// kernel.
         public var keepResidentBytes: Int
+        /// Guard pages around every slot's parts (default: always, or fail if the mapping budget
+        /// cannot hold them; see `GuardPages`).
+        public var guardPages: GuardPages
+        /// The size of each guard when there are guards (rounded up to pages).
+        public var guardBytes: Int
 
         public init(slotCount: Int, heapMode: HeapMode = .bounded, memoryPages: Int = 16, stackSize: Int = 256 * 1024,
-                    contextSize: Int = 16 * 1024, keepResidentBytes: Int = 2 << 20) {
+                    contextSize: Int = 16 * 1024, keepResidentBytes: Int = 2 << 20, guardPages: GuardPages = .always,
+                    guardBytes: Int = SlotLayout.defaultGuardBytes) {
             self.slotCount = slotCount
             self.heapMode = heapMode
             self.memoryPages = memoryPages
             self.stackSize = stackSize
             self.contextSize = contextSize
             self.keepResidentBytes = keepResidentBytes
+            self.guardPages = guardPages
+            self.guardBytes = guardBytes
         }
     }
 
     public let configuration: Configuration
     public let layout: SlotLayout
+    /// Whether the slots have guard pages (with `GuardPages.auto`, whether the budget held them).
+    public var hasGuardPages: Bool { layout.hasGuards }
     let base: UnsafeMutableRawPointer
     let mappedBytes: Int
+    /// Mappings this region reserved in `MapBudget` but did not make when it was created.
+    private let promisedMappings: Int
     private let lock = NSLock()
     private var freeSlots: [Int]
     /// Resets released slots (tests substitute its residency probe).
     var scrubber = PageScrubber()
 
+    /// The most memory mappings one slot can split the region into, all slots in use:
+    /// with guards, context | guard | stack | guard | memory | guard (in guarded mode the
+    /// memory's inaccessible tail merges with the trailing guard, and its accessible pages take
+    /// the memory's place); without guards, a guarded-mode slot is its accessible part and its
+    /// inaccessible tail, and a bounded region is one mapping whatever its size.
+    public static func mappingsPerSlot(heapMode: HeapMode, guards: Bool) -> Int {
+        guards ? 6 : (heapMode == .guarded ? 2 : 0)
+    }
+
     public init(_ configuration: Configuration) throws {
         self.configuration = configuration
-        let memoryBytes = configuration.heapMode == .guarded ? HeapMode.guardedReservation : configuration.memoryPages * MemoryType.pageSize
-        layout = SlotLayout(contextBytes: configuration.contextSize, stackBytes: configuration.stackSize, memoryBytes: memoryBytes)
-        let (total, overflow) = layout.slotSize.multipliedReportingOverflow(by: configuration.slotCount)
-        guard !overflow, configuration.slotCount > 0 else { throw RuntimeError("a region of \(configuration.slotCount) slots is too large") }
-        let protection = configuration.heapMode == .bounded ? PROT_READ | PROT_WRITE : PROT_NONE
-        guard let memory = mmap(nil, total, protection, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0), memory != MAP_FAILED else {
-            throw RuntimeError("cannot reserve \(total) bytes for a region of \(configuration.slotCount) slots")
+        guard configuration.slotCount > 0 else { throw RuntimeError("a region needs at least one slot") }
+        let heapMode = configuration.heapMode
+        let memoryBytes = heapMode == .guarded ? HeapMode.guardedReservation : configuration.memoryPages * MemoryType.pageSize
+        func slotLayout(guards: Bool) -> SlotLayout {
+            SlotLayout(contextBytes: configuration.contextSize, stackBytes: configuration.stackSize, memoryBytes: memoryBytes,
+                       guardBytes: guards ? max(configuration.guardBytes, 4096) : 0)
+        }
+        /// Reserves the worst case in the process's mapping budget; bounded regions make theirs now.
+        func reserve(guards: Bool) throws -> Int {
+            let perSlot = Self.mappingsPerSlot(heapMode: heapMode, guards: guards)
+            guard perSlot > 0 else { return 0 }
+            let (needed, overflow) = perSlot.multipliedReportingOverflow(by: configuration.slotCount)
+            guard !overflow else { throw RuntimeError("a region of \(configuration.slotCount) slots is too large") }
+            let madeNow = heapMode == .bounded ? needed : 1
+            try MapBudget.reserve(needed: needed, madeNow: madeNow, slots: configuration.slotCount, mappingsPerSlot: perSlot,
+                                  guardPages: guards)
+            return needed - madeNow
+        }
+        var chosen: SlotLayout
+        var promised: Int
+        switch configuration.guardPages {
+        case .never:
+            chosen = slotLayout(guards: false)
+            promised = try reserve(guards: false)
+        case .always:
+            chosen = slotLayout(guards: true)
+            promised = try reserve(guards: true)
+        case .auto:
+            do {
+                chosen = slotLayout(guards: true)
+                promised = try reserve(guards: true)
+            } catch is MapBudgetExceeded {
+                chosen = slotLayout(guards: false)
+                promised = try reserve(guards: false)
+            }
+        }
+        layout = chosen
+        promisedMappings = promised
+        let (total, overflow) = chosen.slotSize.multipliedReportingOverflow(by: configuration.slotCount)
+        let protection = heapMode == .bounded ? PROT_READ | PROT_WRITE : PROT_NONE
+        guard !overflow, let memory = mmap(nil, total, protection, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+              memory != MAP_FAILED
+        else {
+            MapBudget.release(promised)
+            throw RuntimeError("cannot reserve \(chosen.slotSize) x \(configuration.slotCount) bytes for a region of \(configuration.slotCount) slots")
         }
         base = memory
         mappedBytes = total
         freeSlots = Array((0..<configuration.slotCount).reversed())
+        // Bounded regions are accessible everywhere but their guards, from the start. (Guarded
+        // ones are inaccessible everywhere until a slot's parts are opened in `acquire`.)
+        if heapMode == .bounded && chosen.hasGuards {
+            for index in 0..<configuration.slotCount {
+                let slot = memory + chosen.slotOffset(index)
+                for guardRange in chosen.guards where !guardRange.isEmpty {
+                    guard mprotect(slot + guardRange.lowerBound, guardRange.count, PROT_NONE) == 0 else {
+                        munmap(memory, total)
+                        MapBudget.release(promised)
+                        throw RuntimeError("cannot make the guard pages of slot \(index) inaccessible (errno \(errno))")
+                    }
+                }
+            }
+        }
     }
 
-    deinit { munmap(base, mappedBytes) }
+    deinit {
+        munmap(base, mappedBytes)
+        MapBudget.release(promisedMappings)
+    }
 
     public var freeCount: Int { lock.withLock { freeSlots.count } }
 
@@ -73,8 +152,13 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
         guard let index = lock.withLock({ freeSlots.popLast() }) else { throw RegionFull(slots: configuration.slotCount) }
         let slot = Slot(region: self, index: index)
         if configuration.heapMode == .guarded {
-            // Context and stack become usable; the memory part stays PROT_NONE until sized.
-            guard mprotect(slot.context, layout.memoryOffset, PROT_READ | PROT_WRITE) == 0 else {
+            // Context and stack become usable (the guards between them stay PROT_NONE); the memory
+            // part stays PROT_NONE until sized.
+            let opened = layout.hasGuards
+                ? mprotect(slot.context, layout.contextBytes, PROT_READ | PROT_WRITE) == 0
+                    && mprotect(slot.stack, layout.stackBytes, PROT_READ | PROT_WRITE) == 0
+                : mprotect(slot.context, layout.memoryOffset, PROT_READ | PROT_WRITE) == 0
+            guard opened else {
                 lock.withLock { freeSlots.append(index) }
                 throw RuntimeError("cannot make slot \(index) writable")
             }
@@ -108,6 +192,12 @@ struct Slot {
     var context: UnsafeMutableRawPointer { region.base + region.layout.slotOffset(index) }
     var stack: UnsafeMutableRawPointer { context + region.layout.stackOffset }
     var memory: UnsafeMutableRawPointer { context + region.layout.memoryOffset }
+    /// The inaccessible range just below the stack (0..<0 without guards).
+    var stackGuard: Range<UInt> {
+        guard region.layout.hasGuards else { return 0..<0 }
+        let start = UInt(bitPattern: context) + UInt(region.layout.stackGuard.lowerBound)
+        return start..<(start + UInt(region.layout.stackGuard.count))
+    }
 }
 
 /// Every slot of the region is in use.

@@ -46,6 +46,8 @@ typedef struct shoal_fiber {
     void *owner;           // the Swift Execution running on this fiber (unretained)
     uint32_t cancelling;   // set before a final resume: yield points then trap ("interrupted"),
                            // so the fiber unwinds normally and releases what its frames hold
+    uintptr_t stack_guard_low;   // [low, high): the PROT_NONE guard just below the fiber's stack,
+    uintptr_t stack_guard_high;  // where an overflow faults (low == high: the stack has none)
 } shoal_fiber;
 
 /// Saves the current context on the current stack and its stack pointer in *save, then continues
