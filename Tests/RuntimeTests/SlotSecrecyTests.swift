@@ -131,3 +131,28 @@ struct SlotSecrecyTests {
         #expect(try snooper.invoke("nullsInTable", []) == [.i32(8)])
     }
 }
+
+@Suite("what lives in a store stays in it")
+struct CrossStoreTests {
+    /// A memory, global or table in a region slot would otherwise stay reachable from another
+    /// store after its own store is gone and the slot has a new tenant.
+    @Test func anotherStoreCannotImportAMemoryGlobalOrTableOfThisOne() throws {
+        let region = try Region(Region.Configuration(slotCount: 2, heapMode: .bounded, memoryPages: 4))
+        let owner = Store(region: region)
+        let exporter = try owner.instantiate(try compile("""
+            (module (memory (export "m") 1) (global (export "g") i32 (i32.const 1)) (table (export "t") 1 funcref))
+            """, .bounded)) { _, _ in nil }
+        let importers = ["(module (import \"e\" \"m\" (memory 1)))", "(module (import \"e\" \"g\" (global i32)))",
+                         "(module (import \"e\" \"t\" (table 1 funcref)))"]
+        let other = Store(heapMode: .bounded)
+        for wat in importers {
+            let compiled = try compile(wat, .bounded)
+            #expect(throws: LinkError.self) { _ = try other.instantiate(compiled) { _, name in exporter.export(name) } }
+        }
+        // The owner's own instances link to them as before, and a host-made memory links anywhere.
+        let sameStore = try owner.instantiate(try compile(importers[0], .bounded)) { _, name in exporter.export(name) }
+        #expect(sameStore.memory === exporter.memory)
+        let hostMemory = try LinearMemory(type: MemoryType(limits: Limits(min: 1)), heapMode: .bounded)
+        _ = try other.instantiate(try compile(importers[0], .bounded)) { _, _ in .memory(hostMemory) }
+    }
+}
