@@ -86,6 +86,30 @@ try instantiation("16 pages, 1 MiB data", try module(pages: 16, dataBytes: 1 << 
 try instantiation("8,192 pages, 1 data byte at the end", try module(pages: 8192, dataBytes: 1, dataOffset: 8192 * 65_536 - 1),
                   pages: 8192, rounds: 20, warmUp: 2)
 
+// Guard pages: creating a 10,000-slot region (1 page of memory per slot), and the first
+// instantiation in each of its fresh slots (all alive at once), with and without guards.
+for guards in [GuardPages.never, .always] {
+    let loaded = try module(pages: 1, dataBytes: 4096)
+    let t0 = now()
+    let region = try Region(Region.Configuration(slotCount: 10_000, heapMode: .bounded, memoryPages: 1, guardPages: guards))
+    let created = now() - t0
+    let mappings = MapBudget.currentMappings() ?? 0
+    var first = histogram()
+    var stores: [Store] = []
+    stores.reserveCapacity(10_000)
+    for _ in 0..<10_000 {
+        let t1 = now()
+        let store = Store(region: region)
+        _ = try store.instantiate(loaded) { _, _ in nil }
+        first.record(now() - t1)
+        stores.append(store)
+    }
+    print(String(format: "region of 10,000 slots, guard pages %@: created in %.1f ms, %d mappings in the process",
+                 guards == .never ? "off" : "on", Double(created) / 1e6, mappings))
+    report("  first instantiation in a fresh slot", first)
+    stores.removeAll()
+}
+
 // Fiber switch: a fiber that suspends as soon as it is resumed; one round trip is two switches.
 final class PingPong: @unchecked Sendable {
     let fiber = UnsafeMutablePointer<shoal_fiber>.allocate(capacity: 1)
