@@ -13,7 +13,7 @@ extension Instance {
         do {
             instance = try Instance(module: loaded, store: store, slot: slot)
         } catch {
-            if let slot { slot.region.release(slot, memoryBytesUsed: 0) }
+            if let slot { slot.region.release(slot, memoryBytesUsed: 0, contextBytesUsed: 0) }
             throw error
         }
         // From here on the store owns the instance (and releases its slot), whatever happens.

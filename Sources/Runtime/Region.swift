@@ -17,7 +17,7 @@ import WasmCore
 /// splits the mapping either way — guarded regions are for fewer, faster instances.
 ///
 /// A released slot keeps nothing of its tenant: its memory, context and stack are zeroed or
-/// dropped (`PageScrubber`) before anyone can take it again.
+/// dropped (`release`) before anyone can take it again.
 public final class Region: @unchecked Sendable {  // slot bookkeeping is under `lock`
     public struct Configuration: Sendable {
         public var slotCount: Int
@@ -36,10 +36,14 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
         public var guardPages: GuardPages
         /// The size of each guard when there are guards (rounded up to pages).
         public var guardBytes: Int
+        /// The top of a released slot's fiber stack that keeps its pages (zeroed in place): what
+        /// a call and a host call parked on the fiber use. The rest of the stack is returned to
+        /// the kernel.
+        public var stackKeepResidentBytes: Int
 
         public init(slotCount: Int, heapMode: HeapMode = .bounded, memoryPages: Int = 16, stackSize: Int = 256 * 1024,
                     contextSize: Int = 16 * 1024, keepResidentBytes: Int = 2 << 20, guardPages: GuardPages = .always,
-                    guardBytes: Int = SlotLayout.defaultGuardBytes) {
+                    guardBytes: Int = SlotLayout.defaultGuardBytes, stackKeepResidentBytes: Int = 16 * 1024) {
             self.slotCount = slotCount
             self.heapMode = heapMode
             self.memoryPages = memoryPages
@@ -48,6 +52,7 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
             self.keepResidentBytes = keepResidentBytes
             self.guardPages = guardPages
             self.guardBytes = guardBytes
+            self.stackKeepResidentBytes = stackKeepResidentBytes
         }
     }
 
@@ -61,7 +66,7 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
     private let promisedMappings: Int
     private let lock = NSLock()
     private var freeSlots: [Int]
-    /// Resets released slots (tests substitute its residency probe).
+    /// Resets released slots' memory (tests substitute its residency probe).
     var scrubber = PageScrubber()
 
     /// The most memory mappings one slot can split the region into, all slots in use:
@@ -168,9 +173,17 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
 
     /// Resets a slot and makes it available again: nothing the tenant wrote survives — not in its
     /// memory, its context (vmctx, globals) or its fiber stack — whether or not its pages are
-    /// resident (see `PageScrubber`). Memory up to `keepResidentBytes` and the context and stack
-    /// keep their resident pages, zeroed in place; larger memory use is dropped.
-    func release(_ slot: Slot, memoryBytesUsed: Int) {
+    /// resident. `contextBytesUsed` is what the tenant's instance initialized of the context
+    /// (0 if unknown); nothing writes beyond it.
+    ///
+    /// Memory up to `keepResidentBytes` keeps its resident pages, zeroed in place, and drops the
+    /// rest (`PageScrubber`); larger use is dropped. The context's used part and the stack's top
+    /// `stackKeepResidentBytes` — what every call touches — are zeroed in place with memset,
+    /// which overwrites a page whatever its state. Everything between them (the context's unused
+    /// tail, the stack guard, the rest of the stack) is dropped with one MADV_DONTNEED (the guard
+    /// has no pages: dropping it costs nothing), so a deep recursion's pages go back to the
+    /// kernel. No mincore there: it costs more than the rest of the reset together.
+    func release(_ slot: Slot, memoryBytesUsed: Int, contextBytesUsed: Int) {
         if memoryBytesUsed <= configuration.keepResidentBytes && configuration.heapMode == .bounded {
             scrubber.zero(slot.memory, memoryBytesUsed)
         } else {
@@ -179,8 +192,18 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
         if configuration.heapMode == .guarded, memoryBytesUsed > 0 {
             mprotect(slot.memory, memoryBytesUsed, PROT_NONE)
         }
-        scrubber.zero(slot.context, layout.contextBytes)
-        scrubber.zero(slot.stack, layout.stackBytes)
+        let page = PageScrubber.pageSize
+        let contextUsed = min((max(contextBytesUsed, 0) + page - 1) / page * page, layout.contextBytes)
+        let hot = min((configuration.stackKeepResidentBytes + page - 1) / page * page, layout.stackBytes)
+        let cold = slot.context + contextUsed
+        let coldEnd = slot.stack + layout.stackBytes - hot
+        memset(slot.context, 0, contextUsed)
+        memset(coldEnd, 0, hot)
+        if madvise(cold, coldEnd - cold, MADV_DONTNEED) != 0 {
+            // Not droppable (locked memory, say): zero the accessible parts, around the guard.
+            memset(cold, 0, layout.contextBytes - contextUsed)
+            memset(slot.stack, 0, layout.stackBytes - hot)
+        }
         lock.withLock { freeSlots.append(slot.index) }
     }
 }
