@@ -176,33 +176,28 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
     /// resident. `contextBytesUsed` is what the tenant's instance initialized of the context
     /// (0 if unknown); nothing writes beyond it.
     ///
-    /// Memory up to `keepResidentBytes` keeps its resident pages, zeroed in place, and drops the
-    /// rest (`PageScrubber`); larger use is dropped. The context's used part and the stack's top
-    /// `stackKeepResidentBytes` — what every call touches — are zeroed in place with memset,
-    /// which overwrites a page whatever its state. Everything between them (the context's unused
-    /// tail, the stack guard, the rest of the stack) is dropped with one MADV_DONTNEED (the guard
-    /// has no pages: dropping it costs nothing), so a deep recursion's pages go back to the
-    /// kernel. No mincore there: it costs more than the rest of the reset together.
+    /// The context's used part is zeroed with memset, which overwrites a page whatever its state.
+    /// The rest of the slot, up to the end of the memory it used, is one `PageScrubber` span: the
+    /// context's unused tail, the stack guard and the stack below its top
+    /// `stackKeepResidentBytes` are dropped unprobed (a deep recursion's pages go back to the
+    /// kernel); the stack's top, the memory guard and the memory are probed, and resident pages
+    /// zeroed in place (the next tenant faults nothing in), the others dropped. So a reset costs one
+    /// mincore and one or two madvise calls. Memory beyond `keepResidentBytes` (and all memory in
+    /// guarded mode, which then becomes inaccessible again) is dropped outright.
     func release(_ slot: Slot, memoryBytesUsed: Int, contextBytesUsed: Int) {
-        if memoryBytesUsed <= configuration.keepResidentBytes && configuration.heapMode == .bounded {
-            scrubber.zero(slot.memory, memoryBytesUsed)
-        } else {
-            scrubber.drop(slot.memory, memoryBytesUsed)
-        }
+        let page = PageScrubber.pageSize
+        func pages(_ n: Int) -> Int { (n + page - 1) / page * page }
+        let contextUsed = min(pages(max(contextBytesUsed, 0)), layout.contextBytes)
+        let hot = min(pages(configuration.stackKeepResidentBytes), layout.stackBytes)
+        let keptMemory = configuration.heapMode == .bounded && memoryBytesUsed <= configuration.keepResidentBytes ? memoryBytesUsed : 0
+        memset(slot.context, 0, contextUsed)
+        let span = contextUsed..<(layout.memoryOffset + keptMemory)  // offsets in the slot
+        let inaccessible = [layout.stackGuard, layout.memoryGuard].map { ($0.lowerBound - span.lowerBound)..<($0.upperBound - span.lowerBound) }
+        scrubber.zero(slot.context + span.lowerBound, span.count, probeFrom: layout.stackOffset + layout.stackBytes - hot - span.lowerBound,
+                      inaccessible: inaccessible)
+        scrubber.drop(slot.memory + keptMemory, memoryBytesUsed - keptMemory)
         if configuration.heapMode == .guarded, memoryBytesUsed > 0 {
             mprotect(slot.memory, memoryBytesUsed, PROT_NONE)
-        }
-        let page = PageScrubber.pageSize
-        let contextUsed = min((max(contextBytesUsed, 0) + page - 1) / page * page, layout.contextBytes)
-        let hot = min((configuration.stackKeepResidentBytes + page - 1) / page * page, layout.stackBytes)
-        let cold = slot.context + contextUsed
-        let coldEnd = slot.stack + layout.stackBytes - hot
-        memset(slot.context, 0, contextUsed)
-        memset(coldEnd, 0, hot)
-        if madvise(cold, coldEnd - cold, MADV_DONTNEED) != 0 {
-            // Not droppable (locked memory, say): zero the accessible parts, around the guard.
-            memset(cold, 0, layout.contextBytes - contextUsed)
-            memset(slot.stack, 0, layout.stackBytes - hot)
         }
         lock.withLock { freeSlots.append(slot.index) }
     }

@@ -156,3 +156,58 @@ struct CrossStoreTests {
         _ = try other.instantiate(try compile(importers[0], .bounded)) { _, _ in .memory(hostMemory) }
     }
 }
+
+@Suite("page scrubber plans")
+struct ScrubPlanTests {
+    typealias Plan = PageScrubber.Plan
+
+    @Test func coldPagesAndNonResidentOnesAreDroppedTogetherAndGuardsLeftAlone() {
+        // Pages: 0-3 cold (unprobed), 4-5 guard, 6-9 probed: 6 non-resident, 7-8 resident, 9 not.
+        let resident: Set = [7, 8]
+        let plan = PageScrubber.plan(pages: 10, probeFrom: 6, inaccessible: [4..<6]) { resident.contains($0) }
+        #expect(plan == Plan(zero: [7..<9], drop: [0..<7, 9..<10]))
+        // A drop wholly inside a guard is no drop at all.
+        let guardOnly = PageScrubber.plan(pages: 6, probeFrom: 0, inaccessible: [2..<4]) { $0 != 2 && $0 != 3 }
+        #expect(guardOnly == Plan(zero: [0..<2, 4..<6], drop: []))
+        // Residency unknown (everything "resident"): guards are still never written.
+        let unknown = PageScrubber.plan(pages: 6, probeFrom: 0, inaccessible: [2..<4]) { _ in true }
+        #expect(unknown == Plan(zero: [0..<2, 4..<6], drop: []))
+    }
+
+    @Test func tooManyDropsBecomeOne() {
+        let plan = PageScrubber.plan(pages: 40, probeFrom: 0, inaccessible: []) { $0 % 2 == 0 }  // 20 holes
+        #expect(plan.drop == [1..<40] && plan.zero.count == 20)
+    }
+
+    @Test func everyAccessiblePageIsZeroedOrDropped() {
+        var random = SeededRandom(state: 7)
+        for _ in 0..<2_000 {
+            let pages = 1 + random.below(60)
+            let probeFrom = random.below(pages + 1)
+            let start = random.below(pages), length = random.below(6)
+            let inaccessible = [start..<min(pages, start + length)]
+            var residency = (0..<pages).map { _ in random.below(3) == 0 }
+            let plan = PageScrubber.plan(pages: pages, probeFrom: probeFrom, inaccessible: inaccessible) { residency[$0] }
+            for i in 0..<pages {
+                let zeroed = plan.zero.contains { $0.contains(i) }, dropped = plan.drop.contains { $0.contains(i) }
+                let isGuard = inaccessible[0].contains(i)
+                // Both only when too many drops were made one (a resident page then faults in again).
+                #expect(!(zeroed && dropped) || plan.drop.count == 1, "page \(i) both zeroed and dropped")
+                #expect(!(isGuard && zeroed), "guard page \(i) written")
+                #expect(isGuard || zeroed || dropped, "page \(i) left as it was")
+                if zeroed { #expect(i >= probeFrom && residency[i]) }
+            }
+            #expect(plan.drop.count <= PageScrubber.maxAdviceCalls)
+            residency.removeAll()
+        }
+    }
+}
+
+/// A deterministic generator for randomized cases (a 64-bit LCG; high bits used).
+struct SeededRandom {
+    var state: UInt64
+    mutating func below(_ n: Int) -> Int {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return Int((state >> 33) % UInt64(n))
+    }
+}
