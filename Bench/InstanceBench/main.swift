@@ -41,8 +41,8 @@ func histogram() -> Histogram<UInt64> { Histogram<UInt64>(highestTrackableValue:
 /// Instantiates `loaded` `rounds` times in a 16-slot region (after `warmUp` untimed rounds, which
 /// also warm the slots); with `call`, runs `peek(0)` on the slot's fiber stack before the reset.
 func instantiation(_ name: String, _ loaded: LoadedModule, pages: Int, rounds: Int, warmUp: Int, call: Bool = false,
-                   baselineBytes: Int? = nil) throws {
-    let region = try Region(Region.Configuration(slotCount: 16, heapMode: .bounded, memoryPages: max(pages, 1)))
+                   baselineBytes: Int? = nil, guardPages: GuardPages = .always) throws {
+    let region = try Region(Region.Configuration(slotCount: 16, heapMode: .bounded, memoryPages: max(pages, 1), guardPages: guardPages))
     var instantiate = histogram(), reset = histogram(), baseline = histogram()
     let image = [UInt8](repeating: 0x5A, count: baselineBytes ?? 0)
     let bytes = pages * 65_536
@@ -80,6 +80,8 @@ try instantiation("1 page, 4 KiB data", try module(pages: 1, dataBytes: 4096), p
                   baselineBytes: 4096)
 try instantiation("1 page, 4 KiB data, one call on the fiber", try module(pages: 1, dataBytes: 4096), pages: 1, rounds: iterations,
                   warmUp: 1_000, call: true)
+try instantiation("1 page, 4 KiB data, one call, no guard pages", try module(pages: 1, dataBytes: 4096), pages: 1, rounds: iterations,
+                  warmUp: 1_000, call: true, guardPages: .never)
 try instantiation("16 pages, 1 MiB data", try module(pages: 16, dataBytes: 1 << 20), pages: 16, rounds: iterations, warmUp: 1_000,
                   baselineBytes: 1 << 20)
 // A hostile shape: 512 MiB of memory, one data byte at its very end (the image used to be dense).
