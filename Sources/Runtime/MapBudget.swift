@@ -44,16 +44,18 @@ public enum MapBudget {
         needed + current + promised + headroom
     }
 
-    // Mappings that live regions may still make (their worst case minus what they made when
-    // created): counted against the budget of regions created after them.
+    // Mappings that live regions reserved and may still make: counted against the budget of
+    // regions created after them, including one being created at the same time. (A guarded-mode
+    // region keeps its reservation while some of it already shows in /proc/self/maps: counted
+    // twice, which errs on the safe side.)
     private static let lock = NSLock()
     nonisolated(unsafe) private static var promised = 0
 
-    /// Reserves `needed` mappings, of which `madeNow` are made at once (and so will show in
-    /// /proc/self/maps), or throws `MapBudgetExceeded`. `release` gives back the rest.
-    static func reserve(needed: Int, madeNow: Int, slots: Int, mappingsPerSlot: Int, guardPages: Bool) throws {
+    /// Reserves `needed` mappings or throws `MapBudgetExceeded`; `release` gives them back (when
+    /// they have been made, and so show in /proc/self/maps, or will not be).
+    static func reserve(needed: Int, slots: Int, mappingsPerSlot: Int, guardPages: Bool) throws {
         guard let limit = systemLimit(), let current = currentMappings() else {
-            lock.withLock { promised += needed - madeNow }
+            lock.withLock { promised += needed }
             return  // no /proc: nothing to check against
         }
         try lock.withLock {
@@ -62,7 +64,7 @@ public enum MapBudget {
                 throw MapBudgetExceeded(slots: slots, mappingsPerSlot: mappingsPerSlot, needed: needed, current: current,
                                         promised: promised, limit: limit, guardPages: guardPages)
             }
-            promised += needed - madeNow
+            promised += needed
         }
     }
 
@@ -85,7 +87,7 @@ public struct MapBudgetExceeded: Error, CustomStringConvertible {
 
     public var description: String {
         let what = guardPages ? "with guard pages" : "with guarded heaps"
-        let others = promised > 0 ? ", the \(promised) other regions may still make" : ""
+        let others = promised > 0 ? ", the \(promised) that other regions may still make" : ""
         let optOut = guardPages
             ? "or create the region with guardPages: .never (`shoal run --guard-pages never`), which leaves the code's bounds and stack checks alone to protect"
             : "or use bounded heaps, whose slots share one mapping"

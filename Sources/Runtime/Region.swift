@@ -62,7 +62,8 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
     public var hasGuardPages: Bool { layout.hasGuards }
     let base: UnsafeMutableRawPointer
     let mappedBytes: Int
-    /// Mappings this region reserved in `MapBudget` but did not make when it was created.
+    /// Mappings this region reserved in `MapBudget` and may still make (a guarded-mode region
+    /// splits its mapping as slots are used).
     private let promisedMappings: Int
     private let lock = NSLock()
     private var freeSlots: [Int]
@@ -87,16 +88,15 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
             SlotLayout(contextBytes: configuration.contextSize, stackBytes: configuration.stackSize, memoryBytes: memoryBytes,
                        guardBytes: guards ? max(configuration.guardBytes, 4096) : 0)
         }
-        /// Reserves the worst case in the process's mapping budget; bounded regions make theirs now.
+        /// Reserves the worst case in the process's mapping budget (given back once the mappings
+        /// exist, and so show in /proc/self/maps, or when the region goes).
         func reserve(guards: Bool) throws -> Int {
             let perSlot = Self.mappingsPerSlot(heapMode: heapMode, guards: guards)
             guard perSlot > 0 else { return 0 }
             let (needed, overflow) = perSlot.multipliedReportingOverflow(by: configuration.slotCount)
             guard !overflow else { throw RuntimeError("a region of \(configuration.slotCount) slots is too large") }
-            let madeNow = heapMode == .bounded ? needed : 1
-            try MapBudget.reserve(needed: needed, madeNow: madeNow, slots: configuration.slotCount, mappingsPerSlot: perSlot,
-                                  guardPages: guards)
-            return needed - madeNow
+            try MapBudget.reserve(needed: needed, slots: configuration.slotCount, mappingsPerSlot: perSlot, guardPages: guards)
+            return needed
         }
         var chosen: SlotLayout
         var promised: Int
@@ -117,7 +117,6 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
             }
         }
         layout = chosen
-        promisedMappings = promised
         let (total, overflow) = chosen.slotSize.multipliedReportingOverflow(by: configuration.slotCount)
         let protection = heapMode == .bounded ? PROT_READ | PROT_WRITE : PROT_NONE
         guard !overflow, let memory = mmap(nil, total, protection, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
@@ -142,7 +141,11 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
                     }
                 }
             }
+            // Made: they count in /proc/self/maps from now on.
+            MapBudget.release(promised)
+            promised = 0
         }
+        promisedMappings = promised
     }
 
     deinit {

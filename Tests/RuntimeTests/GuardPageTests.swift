@@ -157,6 +157,26 @@ struct GuardPageTests {
         }
     }
 
+    @Test func reservationsCountAgainstRegionsMadeMeanwhileUntilGivenBack() throws {
+        guard let limit = MapBudget.systemLimit(), let current = MapBudget.currentMappings() else { return }
+        let room = limit - current - MapBudget.headroom
+        guard room > 20_000, room < 100_000_000 else { return }
+        // Each fits alone, with slack for what other tests map meanwhile; together they do not.
+        let half = room / 2, more = room / 2 + 5_000
+        try MapBudget.reserve(needed: half, slots: half, mappingsPerSlot: 1, guardPages: true)
+        do {
+            try MapBudget.reserve(needed: more, slots: more, mappingsPerSlot: 1, guardPages: true)
+            MapBudget.release(more)
+            Issue.record("two reservations of more than the room together both fit")
+        } catch let error as MapBudgetExceeded {
+            #expect(error.promised >= half)
+            #expect("\(error)".contains("that other regions may still make"))
+        }
+        MapBudget.release(half)
+        try MapBudget.reserve(needed: more, slots: more, mappingsPerSlot: 1, guardPages: true)
+        MapBudget.release(more)
+    }
+
     @Test func theBudgetMessageNamesTheLimitAndBothWaysOut() {
         let error = MapBudgetExceeded(slots: 100_000, mappingsPerSlot: 6, needed: 600_000, current: 412, promised: 0,
                                       limit: 65_530, guardPages: true)
