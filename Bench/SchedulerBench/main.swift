@@ -27,8 +27,9 @@ let wat = """
 let module = try LoadedModule(try ModuleCompiler.compile(bytes: try TextFormat.wat2wasm(wat), heapMode: .bounded))
 var logger = Logger(label: "bench")
 logger.logLevel = .warning
-let scheduler = try Scheduler(SchedulerConfiguration(slots: cpuBound + shortCalls + 16, memoryPages: 1, timeSlice: .milliseconds(2)),
-                              logger: logger)
+var configuration = SchedulerConfiguration(slots: cpuBound + shortCalls + 16, memoryPages: 1, timeSlice: .milliseconds(2))
+configuration.guardPages = .auto  // fairness, not guards: 10,000+ slots may not fit the default vm.max_map_count
+let scheduler = try Scheduler(configuration, logger: logger)
 let tickets = (0..<cpuBound).map { _ in scheduler.submit(module, entry: "spin") { _ in } }
 // Steady state: every CPU-bound instance has had its first slice (new calls go first, so until
 // then they are all "new" and a short call would wait behind them: see Docs/BENCHMARKS.md).

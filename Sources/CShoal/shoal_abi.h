@@ -27,5 +27,5 @@
 #define FIELD(base, offset, type) (*(type *)((char *)(base) + (offset)))
 
 // The signal handler reads these fields of a fiber found through the execution state.
-static_assert(offsetof(shoal_fiber, guard_low) % 8 == 0, "shoal_fiber.guard_low is a word");
+static_assert(offsetof(shoal_fiber, stack_guard_low) % 8 == 0, "shoal_fiber.stack_guard_low is a word");
 static_assert(sizeof(void *) == 8 && sizeof(uint64_t) == 8, "x86-64 only");

@@ -117,7 +117,7 @@ shoal_fault_kind shoal_classify_fault(uintptr_t pc, uintptr_t address, uintptr_t
     }
     void *state = FIELD(vmctx, VMCTX_EXECUTION_STATE, void *);
     shoal_fiber *fiber = state ? FIELD(state, STATE_FIBER, shoal_fiber *) : NULL;
-    if (fiber && address >= fiber->guard_low && address < fiber->guard_high) return SHOAL_FAULT_STACK;
+    if (fiber && address >= fiber->stack_guard_low && address < fiber->stack_guard_high) return SHOAL_FAULT_STACK;
     return SHOAL_FAULT_HOST_BUG;
 }
 

@@ -54,6 +54,11 @@ public final class Execution: @unchecked Sendable {
     let stackSize: Int
     /// Whether `stack` was mapped for this execution (else it is the instance's region slot's).
     let ownsStack: Bool
+    /// The inaccessible (PROT_NONE) range just below the stack, where an overflow faults: the
+    /// region slot's stack guard, or the guard mapped with the execution's own stack. Empty when
+    /// there is none (a slot of a region created with `GuardPages.never`). The fiber carries the
+    /// same range (`shoal_fiber.stack_guard_low/high`) for the signal handler.
+    public let stackGuard: Range<UInt>
     let fiber: UnsafeMutablePointer<shoal_fiber>
     /// Every vmctx of the store when the execution was made: where yield requests are posted.
     let vmctxs: [UnsafeMutableRawPointer]
@@ -63,6 +68,8 @@ public final class Execution: @unchecked Sendable {
     private var outcome: State?
 
     public static let defaultStackSize = 512 * 1024
+    /// The guard below every stack an execution maps itself.
+    public static let stackGuardBytes = SlotLayout.defaultGuardBytes
     /// Stack kept free below the WebAssembly frames for host functions and builtins on the fiber.
     public static let hostStackMargin = 128 * 1024
 
@@ -83,18 +90,26 @@ public final class Execution: @unchecked Sendable {
         if stackSize == nil, let slot = instance.slot {
             self.stackSize = slot.region.layout.stackBytes
             stack = slot.stack
+            stackGuard = slot.stackGuard
             ownsStack = false
         } else {
-            let size = stackSize ?? Self.defaultStackSize
-            guard let memory = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
-                  memory != MAP_FAILED
+            // The guard and the stack in one mapping: inaccessible, then the stack opened above it.
+            let size = ((stackSize ?? Self.defaultStackSize) + 4095) / 4096 * 4096
+            let guardBytes = Self.stackGuardBytes
+            guard size >= 2 * Self.hostStackMargin else { throw RuntimeError("fiber stack of \(size) bytes is too small") }
+            guard let mapping = mmap(nil, guardBytes + size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+                  mapping != MAP_FAILED
             else { throw RuntimeError("cannot map a fiber stack of \(size) bytes") }
+            guard mprotect(mapping + guardBytes, size, PROT_READ | PROT_WRITE) == 0 else {
+                munmap(mapping, guardBytes + size)
+                throw RuntimeError("cannot map a fiber stack of \(size) bytes")
+            }
             self.stackSize = size
-            stack = memory
+            stack = mapping + guardBytes
+            stackGuard = UInt(bitPattern: mapping)..<UInt(bitPattern: stack)
             ownsStack = true
         }
         guard self.stackSize >= 2 * Self.hostStackMargin else {
-            if ownsStack { munmap(stack, self.stackSize) }
             throw RuntimeError("fiber stack of \(self.stackSize) bytes is too small")
         }
         fiber = UnsafeMutablePointer<shoal_fiber>.allocate(capacity: 1)
@@ -102,11 +117,13 @@ public final class Execution: @unchecked Sendable {
         vmctxs = store.instances.map(\.vmctx)
         fiber.pointee.state = store.state
         fiber.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
+        fiber.pointee.stack_guard_low = stackGuard.lowerBound
+        fiber.pointee.stack_guard_high = stackGuard.upperBound
         fiber.pointee.fiber_sp = shoal_fiber_prepare(stack + self.stackSize, fiberEntry, Unmanaged.passUnretained(self).toOpaque())
     }
 
     deinit {
-        if ownsStack { munmap(stack, stackSize) }
+        if ownsStack { munmap(stack - Self.stackGuardBytes, Self.stackGuardBytes + stackSize) }
         fiber.deallocate()
     }
 

@@ -6,11 +6,15 @@ public final class Global: @unchecked Sendable {  // used by one thread at a tim
     let address: UnsafeMutableRawPointer
     /// Keeps the storage's owner (the defining instance) alive.
     let owner: AnyObject
+    /// The id of the owner's store: the storage is in its vmctx, in a region slot that goes to
+    /// another tenant when that store goes away, so only that store may import the global.
+    let storeID: UInt64
 
-    init(type: GlobalType, address: UnsafeMutableRawPointer, owner: AnyObject) {
+    init(type: GlobalType, address: UnsafeMutableRawPointer, owner: AnyObject, storeID: UInt64) {
         self.type = type
         self.address = address
         self.owner = owner
+        self.storeID = storeID
     }
 
     public var value: Value {

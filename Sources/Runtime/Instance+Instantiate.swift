@@ -13,7 +13,7 @@ extension Instance {
         do {
             instance = try Instance(module: loaded, store: store, slot: slot)
         } catch {
-            if let slot { slot.region.release(slot, memoryBytesUsed: 0) }
+            if let slot { slot.region.release(slot, memoryBytesUsed: 0, contextBytesUsed: 0) }
             throw error
         }
         // From here on the store owns the instance (and releases its slot), whatever happens.
@@ -49,16 +49,23 @@ extension Instance {
                 instance.importedFunctions.append(f)
                 functionIndex += 1
             case (.table(let type), .table(let table)):
+                guard table.storeID == nil || table.storeID == store.id else {
+                    throw LinkError("incompatible import type: tables cannot be linked across stores")
+                }
                 guard table.type.elementType == type.elementType, limitsMatch(actual: table.type.limits, size: table.size, required: type.limits) else {
                     throw LinkError("incompatible import type for \(imp.module).\(imp.name)")
                 }
                 instance.tables.append(table)
             case (.memory(let type), .memory(let memory)):
+                guard memory.storeID == nil || memory.storeID == store.id else {
+                    throw LinkError("incompatible import type: memories cannot be linked across stores")
+                }
                 guard limitsMatch(actual: memory.type.limits, size: memory.pages, required: type.limits) else {
                     throw LinkError("incompatible import type for \(imp.module).\(imp.name)")
                 }
                 instance.memory = memory
             case (.global(let type), .global(let global)):
+                guard global.storeID == store.id else { throw LinkError("incompatible import type: globals cannot be linked across stores") }
                 guard global.type == type else { throw LinkError("incompatible import type for \(imp.module).\(imp.name)") }
                 vmctx.storeBytes(of: UInt(bitPattern: global.address), toByteOffset: layout.global(globalIndex), as: UInt.self)
                 instance.globals.append(global)
@@ -86,6 +93,7 @@ extension Instance {
             } else {
                 instance.memory = try LinearMemory(type: type, heapMode: store.heapMode)
             }
+            instance.memory?.storeID = store.id
         }
         if let limit = store.memoryPageLimit, let type = module.memories.first {
             guard type.limits.min <= limit else {
@@ -94,7 +102,11 @@ extension Instance {
             instance.memory?.limit(to: limit)
         }
         instance.memory?.attach(vmctx)
-        for type in module.tables { instance.tables.append(try Table(type: type)) }
+        for type in module.tables {
+            let table = try Table(type: type)
+            table.storeID = store.id
+            instance.tables.append(table)
+        }
         for (i, table) in instance.tables.enumerated() {
             vmctx.storeBytes(of: UInt(bitPattern: table.block), toByteOffset: layout.table(i), as: UInt.self)
         }
@@ -110,7 +122,7 @@ extension Instance {
         for global in module.globals {
             let address = vmctx + layout.global(globalIndex)
             address.storeBytes(of: instance.evaluate(global.initializer), as: UInt64.self)
-            instance.globals.append(Global(type: global.type, address: address, owner: instance))
+            instance.globals.append(Global(type: global.type, address: address, owner: instance, storeID: store.id))
             globalIndex += 1
         }
 
@@ -131,15 +143,14 @@ extension Instance {
             }
         }
 
-        // Data segments: one copy of the prepared image when there is one (the slot's memory is
-        // zero), else segment by segment.
+        // Data segments: the prepared image when there is one, copied run by run into the memory
+        // (which is zero: freshly mapped, or a slot reset on release); else segment by segment.
         if let image = loaded.memoryImage, let memory = instance.memory {
-            if !image.isEmpty {
-                image.withUnsafeBytes { memory.bytes.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: image.count) }
-            }
+            image.apply(to: memory.base)
             for (i, segment) in module.data.enumerated() {
                 if case .active = segment.mode { instance.droppedData[i] = true }
             }
+            if image.trapsAfterApplying { throw Trap(code: .outOfBoundsMemoryAccess) }
         }
         for (i, segment) in module.data.enumerated() where loaded.memoryImage == nil {
             guard case .active(_, let offset) = segment.mode else { continue }

@@ -64,7 +64,7 @@ public final class Instance: @unchecked Sendable {  // used by one thread at a t
         if let slot {
             let ownsSlotMemory = memory.map { $0.base == slot.memory } ?? false
             let used = ownsSlotMemory ? Int(memory!.highWaterPages) * MemoryType.pageSize : 0
-            slot.region.release(slot, memoryBytesUsed: used)
+            slot.region.release(slot, memoryBytesUsed: used, contextBytesUsed: Self.headerSize + layout.size)
         }
     }
 

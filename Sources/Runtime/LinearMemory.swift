@@ -20,6 +20,9 @@ public final class LinearMemory: @unchecked Sendable {  // used by one thread at
     /// Whether pages past the size are already accessible (a bounded region maps everything
     /// read-write once), so growing needs no mprotect.
     let preMapped: Bool
+    /// The id of the store whose instance made this memory (nil: made by the host, importable
+    /// anywhere). A memory in a region slot must not outlive its store's use of the slot.
+    var storeID: UInt64?
     /// Every vmctx that uses this memory: their base/size fields follow it.
     var attached: [UnsafeMutableRawPointer] = []
 

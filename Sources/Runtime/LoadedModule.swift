@@ -11,16 +11,16 @@ public final class LoadedModule: @unchecked Sendable {  // immutable after init
     let mappedSize: Int
     /// Canonical type ids of the module's types, looked up once.
     let typeIDs: [UInt32]
-    /// The initial contents of the module's own memory, when every active data segment has a
-    /// constant offset and fits: instantiation is then one copy. Nil means segment by segment.
-    let memoryImage: [UInt8]?
+    /// The initial contents of the module's own memory, as sparse runs (see `MemoryImage`), when
+    /// every active data segment has a constant offset. Nil means segment by segment.
+    public let memoryImage: MemoryImage?
     /// The trap-site table the signal handler reads (see `CompiledModule.trapSites`).
     private let trapSites: UnsafeMutableBufferPointer<UInt32>
 
     public init(_ compiled: CompiledModule) throws {
         self.compiled = compiled
         typeIDs = compiled.module.types.map(TypeRegistry.id(of:))
-        memoryImage = Self.image(of: compiled.module)
+        memoryImage = MemoryImage(module: compiled.module)
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let size = max(page, (compiled.code.count + page - 1) / page * page)
         guard let memory = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), memory != MAP_FAILED else {
@@ -47,22 +47,6 @@ public final class LoadedModule: @unchecked Sendable {  // immutable after init
             trapSites.deallocate()
             throw RuntimeError("cannot register code memory with the signal handler")
         }
-    }
-
-    static func image(of module: Module) -> [UInt8]? {
-        guard let memory = module.memories.first else { return nil }  // defined, so not imported
-        let limit = memory.limits.min * UInt64(MemoryType.pageSize)
-        var image: [UInt8] = []
-        for segment in module.data {
-            guard case .active(_, let offset) = segment.mode else { continue }
-            guard case .i32(let value) = offset else { return nil }
-            let start = Int(UInt32(bitPattern: value))
-            let end = start + segment.range.count
-            guard UInt64(end) <= limit else { return nil }  // it traps: leave that to the slow path
-            if image.count < end { image += [UInt8](repeating: 0, count: end - image.count) }
-            image.replaceSubrange(start..<end, with: module.bytes[segment.range])
-        }
-        return image
     }
 
     deinit {

@@ -1,6 +1,7 @@
 import CShoal
 import Glibc
 import RuntimeABI
+import Synchronization
 import WasmCore
 
 /// A group of instances that may link to each other, and the execution state they share: a trap in
@@ -9,6 +10,12 @@ import WasmCore
 /// A store is used by one thread at a time (it may move between threads between calls).
 public final class Store: @unchecked Sendable {
     public let heapMode: HeapMode
+    /// Unique in the process's lifetime (an address is not: a new store can reuse a freed one's).
+    /// Memories, tables and globals made by the store's instances carry it, and only this store
+    /// may import them: they point into its instances, whose region slots go to other tenants
+    /// once the store is gone.
+    let id: UInt64 = Store.ids.add(1, ordering: .relaxed).newValue
+    private static let ids = Atomic<UInt64>(0)
     /// The `ExecutionStateLayout` block every vmctx of the store points to.
     let state: UnsafeMutableRawPointer
     var instances: [Instance] = []

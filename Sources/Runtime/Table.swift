@@ -10,6 +10,9 @@ public final class Table: @unchecked Sendable {  // used by one thread at a time
     private(set) var elements: UnsafeMutablePointer<UInt64>
     private var capacity: Int
     let maximum: UInt64
+    /// The id of the store whose instance made this table (nil: made by the host). Its funcrefs
+    /// point into that store's instances, so only that store may import it.
+    var storeID: UInt64?
     /// Growth beyond this many elements is refused (as the spec allows), so a hostile
     /// `table.grow` cannot make the host allocate gigabytes.
     static let hardLimit: UInt64 = 10_000_000

@@ -21,7 +21,8 @@ import ServiceLifecycle
 /// slice would cost more than the lock does).
 public final class Scheduler: @unchecked Sendable {  // mutable state is guarded by `condition`
     public let configuration: SchedulerConfiguration
-    let region: Region
+    /// The slots the scheduler's instances live in.
+    public let region: Region
     let logger: Logger
     let hostFunctions: [HostImport]
     private let condition = SchedulerLock()
@@ -70,7 +71,8 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
         self.configuration = configuration
         self.logger = logger
         region = try Region(Region.Configuration(slotCount: configuration.slots, heapMode: configuration.heapMode,
-                                                 memoryPages: configuration.memoryPages, stackSize: configuration.stackSize))
+                                                 memoryPages: configuration.memoryPages, stackSize: configuration.stackSize,
+                                                 guardPages: configuration.guardPages))
         self.hostFunctions = configuration.hostFunctions
         running = Array(repeating: nil, count: max(1, configuration.threads))
         rings = Array(repeating: nil, count: max(1, configuration.threads))

@@ -10,6 +10,10 @@ public struct SchedulerConfiguration: Sendable {
     /// The largest memory an instance may have, in 64 KiB pages (the region's slot reservation).
     public var memoryPages: Int
     public var stackSize: Int
+    /// Guard pages around every slot's parts (see `GuardPages`). The default fails to create the
+    /// scheduler if vm.max_map_count cannot hold them (about 10,000 slots at the default limit),
+    /// saying what to raise it to; `.never` is for densities beyond that.
+    public var guardPages: GuardPages = .always
     /// Worker threads: by default one per core.
     public var threads: Int
     /// How long an instance runs before it is asked to yield to the next one.

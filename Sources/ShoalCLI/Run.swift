@@ -42,6 +42,10 @@ struct Run: ParsableCommand {
     @Option(help: "With --instances: how many may be alive at once (region slots); the rest wait. Default: all.")
     var slots: Int?
 
+    @Option(name: .customLong("guard-pages"),
+            help: "With --instances: guard pages around every slot's stack, context and memory: always (the default; fails, naming the vm.max_map_count needed, if the slots need more memory mappings than it allows), auto (only if they fit) or never (for densities beyond the mapping limit).")
+    var guardPages: GuardPages = .always
+
     @Option(name: .customLong("dir"), help: "Preopen a host directory for a WASI program: HOST or HOST::GUEST.")
     var directories: [String] = []
 
@@ -98,7 +102,7 @@ struct Run: ParsableCommand {
                 let shared = wasi
                 let needed = WASIContext.importedNames(of: compiled.module)
                 let code = try RunMany.run(loaded: loaded, entry: "_start", arguments: [], instances: instances, slots: slots ?? instances,
-                                           heap: heap, limits: InstanceLimits(fuel: fuel, wallTime: timeout.map { Swift.Duration.nanoseconds(Int64($0.nanoseconds)) })) {
+                                           heap: heap, guardPages: guardPages, limits: InstanceLimits(fuel: fuel, wallTime: timeout.map { Swift.Duration.nanoseconds(Int64($0.nanoseconds)) })) {
                     try WASIContext(shared).hostFunctions(named: needed).map {
                         HostImport(module: WASIContext.moduleName, name: $0.key, function: $0.value)
                     }
@@ -116,7 +120,7 @@ struct Run: ParsableCommand {
                 values.append(v)
             }
             let code = try RunMany.run(loaded: loaded, entry: name, arguments: values, instances: instances, slots: slots ?? instances,
-                                       heap: heap, limits: InstanceLimits(fuel: fuel, wallTime: timeout.map { Swift.Duration.nanoseconds(Int64($0.nanoseconds)) }))
+                                       heap: heap, guardPages: guardPages, limits: InstanceLimits(fuel: fuel, wallTime: timeout.map { Swift.Duration.nanoseconds(Int64($0.nanoseconds)) }))
             if code != 0 { throw ExitCode(code) }
             return
         }
@@ -288,6 +292,7 @@ struct Run: ParsableCommand {
 }
 
 extension HeapMode: ExpressibleByArgument {}
+extension GuardPages: ExpressibleByArgument {}
 
 /// A wall-clock duration from the command line: a number with ms, s or m (500ms, 2s, 1.5m).
 struct Duration: ExpressibleByArgument, Sendable {

@@ -40,15 +40,18 @@ enum RunMany {
         return usage.ru_maxrss * 1024
     }
 
-    static func run(loaded: LoadedModule, entry: String, arguments: [Value], instances: Int, slots: Int, heap: HeapMode,
+    static func run(loaded: LoadedModule, entry: String, arguments: [Value], instances: Int, slots: Int, heap: HeapMode, guardPages: GuardPages = .always,
                     limits: InstanceLimits, instanceImports: (@Sendable () throws -> [HostImport])? = nil) throws -> Int32 {
         let memoryPages = Int(max(loaded.compiled.module.memories.first?.limits.min ?? 1, 1))
         var configuration = SchedulerConfiguration(slots: slots, heapMode: heap, memoryPages: max(memoryPages, 1),
                                                    stackSize: 256 * 1024, admission: .queue(limit: instances),
                                                    hostFunctions: hostFunctions)
         configuration.instanceImports = instanceImports
+        configuration.guardPages = guardPages
+        let creation = DispatchTime.now().uptimeNanoseconds
         let scheduler = try Scheduler(configuration,
                                       logger: { var l = Logger(label: "shoal.scheduler"); l.logLevel = .warning; return l }())
+        let creationMs = Double(DispatchTime.now().uptimeNanoseconds - creation) / 1e6
         defer { scheduler.shutdown() }
         final class Tally: @unchecked Sendable {
             let lock = NSLock()
@@ -99,7 +102,8 @@ enum RunMany {
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let peak = max(peakResidentBytes(), peakRSSWhileLive)
         tally.lock.withLock {
-            print("instances:      \(instances) (\(slots) slots, \(heap) heap)")
+            print("instances:      \(instances) (\(slots) slots, \(heap) heap, guard pages \(scheduler.region.hasGuardPages ? "on" : "off"))")
+            print(String(format: "region setup:   %.1f ms (scheduler created)", creationMs))
             print("completed:      \(tally.completed)")
             print("trapped:        \(tally.trapped)" + (tally.firstError.map { " (first: \($0))" } ?? ""))
             if tally.failed > 0 { print("failed:         \(tally.failed)") }

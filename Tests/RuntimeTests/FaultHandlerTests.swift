@@ -78,3 +78,44 @@ struct FaultHandlerTests {
         }
     }
 }
+
+/// Defence in depth: if the software stack checks were ever wrong (here a host function breaks
+/// them on purpose by lowering the limit to 0), runaway recursion reaches the guard below the
+/// fiber's stack, and the fault handler turns that into "call stack exhausted" — nothing below
+/// the guard is written and the store stays usable.
+@Suite("fault handler: stack guards")
+struct StackGuardFaultTests {
+    static let wat = """
+        (module
+          (import "host" "breakStackChecks" (func $break))
+          (func $recurse (param i64) (result i64)
+            (i64.add (local.get 0) (call $recurse (i64.add (local.get 0) (i64.const 1)))))
+          (func (export "run") (result i64) (call $break) (call $recurse (i64.const 0)))
+          (func (export "ok") (result i64) (i64.const 42)))
+        """
+
+    final class Target: @unchecked Sendable { var vmctx: UnsafeMutableRawPointer? }
+
+    @Test(arguments: HeapMode.allCases)
+    func aStackOverflowPastTheChecksFaultsInTheGuardAndTraps(heapMode: HeapMode) throws {
+        let target = Target()
+        let breakChecks = Function(HostFunction(type: FuncType(params: [], results: [])) { _, _ in
+            shoal_set_stack_limit(target.vmctx, 0)
+            return []
+        })
+        let store = Store(heapMode: heapMode)
+        let instance = try store.instantiate(try compile(Self.wat, heapMode)) { _, _ in .function(breakChecks) }
+        target.vmctx = instance.vmctx
+        let execution = try Execution(try export(instance, "run"), arguments: [], stackSize: 1 << 20)
+        #expect(execution.stackGuard.count > 0)
+        guard case .trapped(let trap) = try execution.resume() else {
+            Issue.record("expected a trap, got \(execution.state)")
+            return
+        }
+        #expect(trap.code == .callStackExhausted)
+        let again = try Execution(try export(instance, "ok"), arguments: [])
+        guard case .exited(let values) = try again.resume() else { Issue.record("\(again.state)"); return }
+        #expect(values == [.i64(42)])
+        withExtendedLifetime(store) {}
+    }
+}

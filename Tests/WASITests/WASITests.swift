@@ -292,6 +292,9 @@ struct WASITests {
         let module = try LoadedModule(try ModuleCompiler.compile(bytes: bytes, heapMode: .bounded))
         let pages = Int(module.compiled.module.memories.first?.limits.min ?? 2)
         var configuration = SchedulerConfiguration(slots: 10_000, memoryPages: pages, stackSize: 256 * 1024, threads: 2)
+        // Density, not guard pages: 10,000 slots with guards would take most of the default
+        // vm.max_map_count from the other tests running in this process.
+        configuration.guardPages = .never
         let needed = WASIContext.importedNames(of: module.compiled.module)
         configuration.instanceImports = {
             let wasi = try WASIContext(WASIConfiguration(arguments: ["sleep", "1000"], captureOutput: true))

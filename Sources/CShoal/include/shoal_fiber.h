@@ -25,8 +25,8 @@ typedef struct shoal_fiber {
     void *owner;           // the Swift Execution running on this fiber (unretained)
     uint32_t cancelling;   // set before a final resume: yield points then trap ("interrupted"),
                            // so the fiber unwinds normally and releases what its frames hold
-    uintptr_t guard_low;   // [guard_low, guard_high): the unmapped guard below the fiber's stack,
-    uintptr_t guard_high;  // or 0, 0. A fault there in generated code is "call stack exhausted".
+    uintptr_t stack_guard_low;   // [stack_guard_low, stack_guard_high): the unmapped guard below the fiber's stack,
+    uintptr_t stack_guard_high;  // or 0, 0. A fault there in generated code is "call stack exhausted".
 } shoal_fiber;
 
 /// Saves the current context on the current stack and its stack pointer in *save, then continues
