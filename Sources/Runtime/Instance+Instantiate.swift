@@ -68,7 +68,7 @@ extension Instance {
                 guard global.storeID == store.id else { throw LinkError("incompatible import type: globals cannot be linked across stores") }
                 guard global.type == type else { throw LinkError("incompatible import type for \(imp.module).\(imp.name)") }
                 vmctx.storeBytes(of: UInt(bitPattern: global.address), toByteOffset: layout.global(globalIndex), as: UInt.self)
-                instance.globals.append(global)
+                instance.globals.append(global.unretained)  // the store keeps its instances alive itself
                 globalIndex += 1
             default:
                 throw LinkError("incompatible import type for \(imp.module).\(imp.name): wrong kind")
@@ -122,7 +122,7 @@ extension Instance {
         for global in module.globals {
             let address = vmctx + layout.global(globalIndex)
             address.storeBytes(of: instance.evaluate(global.initializer), as: UInt64.self)
-            instance.globals.append(Global(type: global.type, address: address, owner: instance, storeID: store.id))
+            instance.globals.append(Global(type: global.type, address: address, keepAlive: nil, storeID: store.id))
             globalIndex += 1
         }
 

@@ -95,7 +95,9 @@ public final class Instance: @unchecked Sendable {  // used by one thread at a t
         case .function: return .function(function(index))
         case .table: return .table(tables[index])
         case .memory: return memory.map { .memory($0) }
-        case .global: return .global(globals[index])
+        case .global:
+            let global = globals[index]
+            return .global(Global(type: global.type, address: global.address, keepAlive: store, storeID: global.storeID))
         }
     }
 
