@@ -72,8 +72,14 @@ enum Worker {
     }
 
     /// A fresh store and instance per call, as each `wasmtime run --invoke` is.
+    /// Self-test of the supervisor: SHOAL_FUZZ_SELFTEST=crash:EXPORT or hang:EXPORT makes the
+    /// worker die or stop answering when it is about to call EXPORT.
+    static let selfTest = ProcessInfo.processInfo.environment["SHOAL_FUZZ_SELFTEST"]
+
     static func call(_ compiled: CompiledModule, heap: HeapMode, words: [String]) -> Outcome {
         let export = words[0]
+        if selfTest == "crash:\(export)" { raise(SIGSEGV) }
+        if selfTest == "hang:\(export)" { while true { sleep(1) } }
         let arguments: [Value] = words.dropFirst().compactMap { Num(token: $0).map(value) }
         do {
             let store = Store(heapMode: heap)
