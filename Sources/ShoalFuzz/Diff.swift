@@ -83,7 +83,7 @@ struct DiffRun {
             group.enter()
             let thread = Thread {
                 defer { group.leave() }
-                let client = WorkerClient(executable: selfExecutable())
+                let client = WorkerClient(executable: selfExecutable(), log: me.directory + "/worker-stderr.log")
                 let generator = Generator(wasmTools: me.tools.wasmTools, extraFlags: me.smithFlags)
                 var tally = Tally()
                 while true {

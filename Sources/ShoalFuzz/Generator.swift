@@ -25,10 +25,11 @@ struct Generator {
         "--ensure-termination", "--fuel", "1000",
     ]
 
-    /// smith's flags for module `index`: every other module avoids traps (`--disallow-traps`), so
-    /// that calls run further before stopping.
+    /// smith's flags for module `index`, four variants in turn: traps allowed or avoided
+    /// (`--disallow-traps`, so that calls run further before stopping), with smith's default body
+    /// size (100 instructions) or up to 1,000 instructions (fed a longer input).
     static func flags(index: Int) -> [String] {
-        baseFlags + (index % 2 == 1 ? ["--disallow-traps", "true"] : [])
+        baseFlags + (index % 2 == 1 ? ["--disallow-traps", "true"] : []) + (index % 4 >= 2 ? ["--max-instructions", "1000"] : [])
     }
 
     struct Module {
@@ -54,7 +55,7 @@ struct Generator {
             let results = (0..<[0, 1, 1, 1, 2, 3][rng.below(6)]).map { _ in kinds[rng.below(4)] }
             signatures.append((params, results))
         }
-        let input = (0..<(256 + rng.below(6000))).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let input = (0..<(256 + rng.below(index % 4 >= 2 ? 24000 : 6000))).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         let shapePath = "\(directory)/m\(index).shape.wasm", inputPath = "\(directory)/m\(index).seed", path = "\(directory)/m\(index).wasm"
         defer {
             unlink(shapePath)

@@ -69,8 +69,12 @@ enum Mutants {
             throw HarnessError("cannot map \(progressPath)")
         }
         let p = map.bindMemory(to: Int64.self, capacity: slots)
+        // Self-test of the supervisor: SHOAL_FUZZ_SELFTEST=mutant-crash:N or mutant-hang:N.
+        let selfTest = ProcessInfo.processInfo.environment["SHOAL_FUZZ_SELFTEST"]
         for i in from..<to {
             p[0] = Int64(i)
+            if selfTest == "mutant-crash:\(i)" { UnsafeMutablePointer<Int>(bitPattern: 8)!.pointee = 1 }  // a real fault
+            if selfTest == "mutant-hang:\(i)" { while true { sleep(1) } }
             let bytes = mutant(i, seed: seed, corpus: corpus)
             do throws(WasmError) {
                 let module = try ModuleDecoder.decode(bytes)
@@ -208,6 +212,6 @@ enum Mutants {
         process.waitUntilExit()
         if process.terminationReason == .exit, process.terminationStatus == 0, p[7] == 1 { return (nil, counts()) }
         let why = process.terminationReason == .uncaughtSignal ? signalName(process.terminationStatus) : "exit status \(process.terminationStatus)"
-        return ((Int(p[0]), why, false), counts())
+        return ((max(from, Int(p[0])), why, false), counts())
     }
 }

@@ -78,7 +78,7 @@ enum Worker {
 
     static func call(_ compiled: CompiledModule, heap: HeapMode, words: [String]) -> Outcome {
         let export = words[0]
-        if selfTest == "crash:\(export)" { raise(SIGSEGV) }
+        if selfTest == "crash:\(export)" { UnsafeMutablePointer<Int>(bitPattern: 8)!.pointee = 1 }  // a real fault
         if selfTest == "hang:\(export)" { while true { sleep(1) } }
         let arguments: [Value] = words.dropFirst().compactMap { Num(token: $0).map(value) }
         do {
@@ -183,9 +183,13 @@ final class WorkerClient {
     private var buffer: [UInt8] = []
     private(set) var restarts = 0
 
-    init(executable: String, watchdog: Double = 30) {
+    /// Where the worker's stderr goes (a crash's backtrace), appended; nil: discarded.
+    let log: String?
+
+    init(executable: String, watchdog: Double = 30, log: String? = nil) {
         self.executable = executable
         self.watchdog = watchdog
+        self.log = log
     }
 
     deinit { stop() }
@@ -211,6 +215,13 @@ final class WorkerClient {
         p.standardInput = toWorker
         p.standardOutput = fromWorker
         p.standardError = FileHandle.nullDevice
+        if let log {
+            if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
+            if let handle = FileHandle(forWritingAtPath: log) {
+                handle.seekToEndOfFile()
+                p.standardError = handle
+            }
+        }
         try p.run()
         process = p
         input = toWorker.fileHandleForWriting
