@@ -20,6 +20,7 @@ struct Finding: Sendable {
 struct Tally: Sendable {
     var modules = 0
     var smithGaveUp = 0
+    var smithFailed = 0
     var exports = 0
     var calls = 0
     var compared = 0
@@ -34,6 +35,7 @@ struct Tally: Sendable {
     mutating func add(_ other: Tally) {
         modules += other.modules
         smithGaveUp += other.smithGaveUp
+        smithFailed += other.smithFailed
         exports += other.exports
         calls += other.calls
         compared += other.compared
@@ -51,7 +53,7 @@ struct Tally: Sendable {
     func summary(seed: UInt64, elapsed: Double) -> String {
         let kinds = FindingKind.allCases.map { "\($0.rawValue) \(byKind[$0] ?? 0)" }.joined(separator: ", ")
         return """
-            diff: seed \(seed), \(modules) modules generated (smith gave up on \(smithGaveUp) inputs), \(exports) exports, \
+            diff: seed \(seed), \(modules) modules generated (smith gave up on \(smithGaveUp) inputs\(smithFailed > 0 ? ", failed on \(smithFailed)" : "")), \(exports) exports, \
             \(calls) calls x 2 heap modes
             diff: \(compared) comparisons: \(agreedValues) same results, \(agreedTraps) same trap; skipped \(skippedStack) \
             (stack exhausted on a side), \(skippedReference) (wasmtime timed out or failed)
@@ -71,6 +73,8 @@ struct DiffRun {
     var referenceTimeout = 10.0
     var verbose = false
     var smithFlags: [String] = []
+    var source: Generator.Source = .smith
+    let started = Date()
 
     func run(onFinding: @escaping @Sendable (Finding, String) -> Void) throws -> Tally {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -84,13 +88,20 @@ struct DiffRun {
             let thread = Thread {
                 defer { group.leave() }
                 let client = WorkerClient(executable: selfExecutable(), log: me.directory + "/worker-stderr.log")
-                let generator = Generator(wasmTools: me.tools.wasmTools, extraFlags: me.smithFlags)
+                let generator = Generator(wasmTools: me.tools.wasmTools, source: me.source, extraFlags: me.smithFlags)
                 var tally = Tally()
                 while true {
                     let n = next.add(1, ordering: .relaxed).oldValue
                     guard n < me.indices.count, failure.withLock({ $0 == nil }) else { break }
+                    if n > 0 && n % 1000 == 0 {
+                        print("diff: \(n) of \(me.indices.count) modules started, \(Int(-me.started.timeIntervalSinceNow)) s")
+                        fflush(nil)
+                    }
                     do {
                         try me.check(index: me.indices[n], generator: generator, client: client, tally: &tally, onFinding: onFinding)
+                    } catch let error as SmithFailure {
+                        print("warning: \(error)")
+                        tally.smithFailed += 1
                     } catch {
                         failure.withLock { $0 = "\(error)" }
                     }

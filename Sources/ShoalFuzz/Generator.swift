@@ -7,7 +7,12 @@ import FuzzSupport
 /// rebuilt alone: the exports' shape (names f0..fN, numeric parameters and results, written as a
 /// small module that smith's `--exports` copies), smith's input bytes and the arguments.
 struct Generator {
+    /// Which generator makes the modules: wasm-smith, Shoal's own register-pressure generator
+    /// (`PressureGenerator`), or both (every fourth module a pressure one).
+    enum Source: String, CaseIterable, Sendable { case smith, pressure, mixed }
+
     var wasmTools: String
+    var source: Source = .smith
     /// More smith options (they come after the defaults, so they override them).
     var extraFlags: [String] = []
 
@@ -47,6 +52,13 @@ struct Generator {
     /// Writes `<directory>/m<index>.wasm`; nil when smith could not make a module from the bytes
     /// (its exit status 2, which it says happens now and then).
     func generate(seed: UInt64, index: Int, directory: String) throws -> Module? {
+        if source == .pressure || (source == .mixed && index % 4 == 3) {
+            var generator = PressureGenerator(seed: seed, index: index)
+            let (bytes, calls) = generator.generate()
+            let path = "\(directory)/m\(index).wasm"
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            return Module(index: index, path: path, calls: calls)
+        }
         var rng = Self.stream(seed: seed, index: index)
         let kinds = Num.Kind.allCases
         var signatures: [(params: [Num.Kind], results: [Num.Kind])] = []
@@ -63,10 +75,14 @@ struct Generator {
         }
         try Data(Self.shapeModule(signatures)).write(to: URL(fileURLWithPath: shapePath))
         try Data(input).write(to: URL(fileURLWithPath: inputPath))
-        let smith = runProcess(wasmTools, ["smith"] + Self.flags(index: index) + extraFlags + ["--exports", shapePath, inputPath, "-o", path], timeout: 60)
+        // A smith killed or timed out (a loaded machine) is tried once more before it counts.
+        var smith = runProcess(wasmTools, ["smith"] + Self.flags(index: index) + extraFlags + ["--exports", shapePath, inputPath, "-o", path], timeout: 120)
+        if smith.signaled || smith.timedOut {
+            smith = runProcess(wasmTools, ["smith"] + Self.flags(index: index) + extraFlags + ["--exports", shapePath, inputPath, "-o", path], timeout: 120)
+        }
         guard smith.status == 0, !smith.signaled, !smith.timedOut else {
-            if smith.status == 2 { return nil }
-            throw HarnessError("wasm-tools smith failed on module \(index): status \(smith.status) \(smith.stderr.prefix(400))")
+            if smith.status == 2 && !smith.signaled { return nil }
+            throw SmithFailure(description: "wasm-tools smith failed on module \(index): \(smith.timedOut ? "timed out" : smith.signaled ? signalName(smith.status) : "status \(smith.status)") \(smith.stderr.prefix(400))")
         }
         var calls: [Call] = []
         for (i, signature) in signatures.enumerated() {
@@ -133,4 +149,9 @@ struct Generator {
         return [0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00]
             + section(1, types) + section(3, functions) + section(7, exports) + section(10, bodies)
     }
+}
+
+/// smith itself failed (not "could not make a module from these bytes"): counted, not fatal.
+struct SmithFailure: Error, CustomStringConvertible {
+    var description: String
 }

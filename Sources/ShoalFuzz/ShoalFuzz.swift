@@ -14,6 +14,7 @@ struct ShoalFuzz: ParsableCommand {
 }
 
 extension HeapMode: ExpressibleByArgument {}
+extension Generator.Source: ExpressibleByArgument {}
 
 struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -36,6 +37,8 @@ struct Diff: ParsableCommand {
     @Option(help: "Where shrunk findings go (default: OUT/findings).") var findings: String?
     @Option(help: "Seconds before a wasmtime call counts as timed out (then the call is skipped).") var referenceTimeout: Double = 10
     @Flag(help: "Print every call's outcomes, and keep every module.") var verbose = false
+    @Option(help: "Module source: smith (wasm-tools smith), pressure (Shoal's register-pressure generator) or mixed (every fourth module a pressure one).")
+    var generator: Generator.Source = .smith
     @Option(parsing: .singleValue, help: "An extra wasm-tools smith option (repeatable), e.g. --smith=--max-instructions=1000.") var smith: [String] = []
 
     func run() throws {
@@ -45,8 +48,8 @@ struct Diff: ParsableCommand {
         let directory = "\(out)/seed-\(seed)"
         let recorded = Mutex<[Int: (Finding, String)]>([:])
         let diff = DiffRun(seed: seed, indices: indices, jobs: jobs, directory: directory, tools: tools,
-                           referenceTimeout: referenceTimeout, verbose: verbose, smithFlags: smith)
-        print("diff: seed \(seed), modules \(indices.first ?? 0)..<\((indices.last ?? -1) + 1) (\(indices.count)), \(jobs) jobs, "
+                           referenceTimeout: referenceTimeout, verbose: verbose, smithFlags: smith, source: generator)
+        print("diff: \(generator) modules, seed \(seed), modules \(indices.first ?? 0)..<\((indices.last ?? -1) + 1) (\(indices.count)), \(jobs) jobs, "
               + "wasm-tools \(tools.wasmTools), wasmtime \(tools.wasmtime)")
         let tally = try diff.run { finding, path in
             print("FINDING \(finding.description) [\(path)]")
@@ -57,9 +60,9 @@ struct Diff: ParsableCommand {
         if shrink {
             let target = findings ?? "\(out)/findings"
             for (index, (finding, path)) in recorded.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
-                let name = "seed\(seed)-m\(index)-\(finding.kind.rawValue)"
+                let name = "\(generator)-seed\(seed)-m\(index)-\(finding.kind.rawValue)"
                 let line = try Shrinker.shrink(finding, module: path, name: name, directory: target,
-                                               origin: "shoal-fuzz diff --seed \(seed) --only \(index)", tools: tools, attempts: shrinkAttempts)
+                                               origin: "shoal-fuzz diff --generator \(generator) --seed \(seed) --only \(index)", tools: tools, attempts: shrinkAttempts)
                 print("shrunk: \(target)/\(name).wasm: \(line)")
             }
         }

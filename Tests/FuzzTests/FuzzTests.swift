@@ -23,7 +23,7 @@ private func runFuzzer(_ arguments: [String]) throws -> Output {
     process.executableURL = URL(fileURLWithPath: fuzzer!)
     process.arguments = arguments
     process.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
-    let log = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-fuzz-test-\(getpid())-\(arguments[0]).log")
+    let log = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-fuzz-test-\(getpid())-\(UUID().uuidString).log")
     FileManager.default.createFile(atPath: log.path, contents: nil)
     defer { try? FileManager.default.removeItem(at: log) }
     let handle = try FileHandle(forWritingTo: log)
@@ -48,7 +48,7 @@ private let referenceTools: Bool = {
     return out.status == 0
 }()
 
-@Suite("Differential fuzzing")
+@Suite("Differential fuzzing", .serialized)
 struct FuzzTests {
     @Test("The regression corpus (shrunk fuzzing findings) behaves as wasmtime did, in both heap modes")
     func regressions() throws {
@@ -58,14 +58,17 @@ struct FuzzTests {
         #expect(out.status == 0, "\(out.text)")
     }
 
-    /// 60 generated modules (seeded, so the same ones every run), every export called twice,
-    /// compared with wasmtime under both heap modes.
-    @Test("A seeded batch of wasm-tools smith modules runs as under wasmtime",
-          .enabled(if: referenceTools, "wasm-tools or wasmtime is not installed (bash ../shared/tools/install-peers.sh)"))
-    func seededBatch() throws {
-        let out = try runFuzzer(["diff", "--seed", "20261130", "--modules", "60", "--jobs", "2",
+    /// 60 wasm-smith modules and 20 of Shoal's register-pressure generator (seeded, so the same
+    /// ones every run; about 15 s on 2 cores), every export called twice, compared with wasmtime
+    /// under both heap modes.
+    @Test("A seeded batch of generated modules runs as under wasmtime",
+          .enabled(if: referenceTools, "wasm-tools or wasmtime is not installed (bash ../shared/tools/install-peers.sh)"),
+          arguments: [("smith", 20261130, 60), ("pressure", 7, 20)])
+    func seededBatch(generator: String, seed: Int, modules: Int) throws {
+        let out = try runFuzzer(["diff", "--generator", generator, "--seed", "\(seed)", "--modules", "\(modules)", "--jobs", "2",
                                  "--out", FileManager.default.temporaryDirectory.path + "/shoal-fuzz-test-\(getpid())"])
         for line in out.text.split(separator: "\n") where line.hasPrefix("diff:") { print(line) }
         #expect(out.status == 0, "\(out.text)")
+        #expect(out.text.contains("findings in 0 modules"), "\(out.text)")
     }
 }
