@@ -29,6 +29,7 @@ struct Tally: Sendable {
     var agreedTraps = 0
     var agreedValues = 0
     var workerRestarts = 0
+    var memoryRestarts = 0
     var byKind: [FindingKind: Int] = [:]
     var findingModules: Set<Int> = []
 
@@ -44,6 +45,7 @@ struct Tally: Sendable {
         agreedTraps += other.agreedTraps
         agreedValues += other.agreedValues
         workerRestarts += other.workerRestarts
+        memoryRestarts += other.memoryRestarts
         for (k, v) in other.byKind { byKind[k, default: 0] += v }
         findingModules.formUnion(other.findingModules)
     }
@@ -57,7 +59,7 @@ struct Tally: Sendable {
             \(calls) calls x 2 heap modes
             diff: \(compared) comparisons: \(agreedValues) same results, \(agreedTraps) same trap; skipped \(skippedStack) \
             (stack exhausted on a side), \(skippedReference) (wasmtime timed out or failed)
-            diff: findings in \(findingModules.count) modules: \(kinds); worker restarts \(workerRestarts); \
+            diff: findings in \(findingModules.count) modules: \(kinds); worker restarts \(workerRestarts) (+ \(memoryRestarts) for its size); \
             \(String(format: "%.1f", elapsed)) s
             """
     }
@@ -107,6 +109,7 @@ struct DiffRun {
                     }
                 }
                 tally.workerRestarts = client.restarts
+                tally.memoryRestarts = client.memoryRestarts
                 client.stop()
                 total.withLock { $0.add(tally) }
             }
@@ -129,6 +132,15 @@ struct DiffRun {
         let heaps: [HeapMode] = [.guarded, .bounded]
         let shoal = client.run(module: module.path, calls: module.calls, heaps: heaps)
         var keep = false
+        if client.lastGrowth >= 1 << 20 {
+            tally.byKind[.leak, default: 0] += 1
+            tally.findingModules.insert(index)
+            keep = true
+            if tally.byKind[.leak]! <= 3 || verbose {
+                print("FINDING leak: module \(index): the worker's address space grew by \(client.lastGrowth >> 20) GiB over its \(module.calls.count * 2) calls, every store dropped [\(module.path)]")
+                fflush(nil)
+            }
+        }
         for (i, call) in module.calls.enumerated() {
             let reference = Reference.run(wasmtime: tools.wasmtime, module: module.path, call: call, timeout: referenceTimeout)
             for heap in heaps {

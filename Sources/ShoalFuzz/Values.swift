@@ -195,6 +195,9 @@ struct Call: Equatable, Sendable {
 /// How a difference between Shoal and wasmtime is classified (a finding's kind).
 enum FindingKind: String, Sendable, CaseIterable {
     case crash, hang, result, trapVsValue = "trap-vs-value", trapKind = "trap-kind", rejected
+    /// The worker's address space grew by at least 1 GiB over one module's calls, every store
+    /// dropped (per module, not per call).
+    case leak
 }
 
 /// Compares one call: nil when Shoal agrees with wasmtime or the call is not comparable.

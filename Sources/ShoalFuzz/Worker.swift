@@ -12,7 +12,8 @@ import WasmText
 /// Request:  `module PATH`, `call EXPORT ARG...` (numbered from 0), `job HEAP CALL`..., `run`.
 /// Answers:  `begin HEAP CALL` before each job, then `outcome HEAP CALL values TOKENS...` |
 ///           `outcome HEAP CALL trap KIND MESSAGE` | `outcome HEAP CALL timeout` |
-///           `outcome HEAP CALL error MESSAGE`; `finished` after the last job.
+///           `outcome HEAP CALL error MESSAGE`; then `memory VMSIZE_KB RSS_KB` (after every store
+///           of the request is gone: growth from one request to the next is a leak) and `finished`.
 enum Worker {
     static let callTimeout = 4.0
 
@@ -42,11 +43,23 @@ enum Worker {
             case "job": jobs.append((HeapMode(rawValue: words[1])!, Int(words[2])!))
             case "run":
                 runJobs(path: path, calls: calls, jobs: jobs)
+                let (vm, rss) = memoryUse()
+                print("memory \(vm) \(rss)")
                 print("finished")
                 fflush(nil)
             default: print("error unknown request \(first)")
             }
         }
+    }
+
+    /// VmSize and VmRSS of this process, in KiB.
+    static func memoryUse() -> (Int, Int) {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return (0, 0) }
+        func field(_ name: String) -> Int {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) }) else { return 0 }
+            return Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "0") ?? 0
+        }
+        return (field("VmSize:"), field("VmRSS:"))
     }
 
     static func runJobs(path: String, calls: [[String]], jobs: [(HeapMode, Int)]) {
@@ -75,6 +88,7 @@ enum Worker {
     /// Self-test of the supervisor: SHOAL_FUZZ_SELFTEST=crash:EXPORT or hang:EXPORT makes the
     /// worker die or stop answering when it is about to call EXPORT.
     static let selfTest = ProcessInfo.processInfo.environment["SHOAL_FUZZ_SELFTEST"]
+    static let experiment = ProcessInfo.processInfo.environment["SHOAL_FUZZ_EXPERIMENT"]
 
     static func call(_ compiled: CompiledModule, heap: HeapMode, words: [String]) -> Outcome {
         let export = words[0]
@@ -84,7 +98,14 @@ enum Worker {
         do {
             let store = Store(heapMode: heap)
             let instance = try store.instantiate(compiled) { _, _ in nil }
+            if experiment == "instantiate-only" { return .values([]) }
             guard case .function(let function)? = instance.export(export) else { return .error("no exported function \(export)") }
+            if experiment == "invoke" { return .values(try function.invoke(arguments).map(num)) }
+            if experiment == "no-timer" {
+                let execution = try Execution(function, arguments: arguments, stackSize: 8 << 20)
+                if case .exited(let results) = try execution.resume() { return .values(results.map(num)) }
+                return .error("experiment")
+            }
             let execution = try Execution(function, arguments: arguments, stackSize: 8 << 20)
             let timer = DispatchSource.makeTimerSource(queue: .global())
             timer.schedule(deadline: .now() + callTimeout)
@@ -182,6 +203,13 @@ final class WorkerClient {
     private var output: Int32 = -1
     private var buffer: [UInt8] = []
     private(set) var restarts = 0
+    /// Restarts made because the worker grew too big (leaks), not because it died.
+    private(set) var memoryRestarts = 0
+    /// Address space (KiB) the last `run` left behind that the one before had not: every store is
+    /// gone by then, so this is leaked (0 when unknown, e.g. on a fresh worker).
+    private(set) var lastGrowth = 0
+    private var lastVM: Int?
+    private var lastRSS = 0
 
     /// Where the worker's stderr goes (a crash's backtrace), appended; nil: discarded.
     let log: String?
@@ -205,6 +233,7 @@ final class WorkerClient {
         input = nil
         output = -1
         buffer = []
+        lastVM = nil
     }
 
     private func start() throws {
@@ -259,6 +288,13 @@ final class WorkerClient {
 
     /// Outcomes of `calls` under each heap mode, keyed by heap and call index.
     func run(module path: String, calls: [Call], heaps: [HeapMode]) -> [HeapMode: [Outcome]] {
+        // A worker that has grown big (leaked address space or memory) starts afresh, so that a
+        // leak shows as a finding, not as the kernel killing the worker (a false crash) later on.
+        if process != nil, lastRSS > 1 << 20 || (lastVM ?? 0) > 16 << 30 {
+            stop()
+            memoryRestarts += 1
+        }
+        lastGrowth = 0
         var results: [HeapMode: [Outcome?]] = Dictionary(uniqueKeysWithValues: heaps.map { ($0, Array(repeating: nil, count: calls.count)) })
         var pending: [(HeapMode, Int)] = heaps.flatMap { h in calls.indices.map { (h, $0) } }
         while !pending.isEmpty {
@@ -280,6 +316,12 @@ final class WorkerClient {
                 if words.first == "finished" {
                     finished = true
                     break
+                }
+                if words.first == "memory", words.count == 3, let vm = Int(words[1]), let rss = Int(words[2]) {
+                    lastGrowth = lastVM.map { max(0, vm - $0) } ?? 0
+                    lastVM = vm
+                    lastRSS = rss
+                    continue
                 }
                 guard words.count >= 3, let h = HeapMode(rawValue: words[1]), let i = Int(words[2]) else { continue }
                 if words[0] == "begin" { current = (h, i) }
