@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Compiler", targets: ["Compiler"]),
         .executable(name: "shoal", targets: ["ShoalCLI"]),
+        .executable(name: "shoal-fuzz", targets: ["ShoalFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -54,6 +55,14 @@ let package = Package(
                            .product(name: "Histogram", package: "hdrhistogram-swift"),
                            .product(name: "Logging", package: "swift-log")]
         ),
+        // Shared by the robustness test and shoal-fuzz: the seeded generator and the byte mutator.
+        .target(name: "FuzzSupport"),
+        // Differential fuzzing against wasmtime (wasm-tools smith), the regression replay, the long
+        // mutation run. Shoal's side runs in process in a supervised worker; see Docs/TESTING.md.
+        .executableTarget(
+            name: "ShoalFuzz",
+            dependencies: ["FuzzSupport", "SpecRunner", "WasmDecoder", "WasmText", "Compiler", "Runtime", "RuntimeABI", "WasmCore",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "DecodeBench", dependencies: ["WasmDecoder"], path: "Bench/DecodeBench"),
         .executableTarget(name: "KernelBench", dependencies: ["Compiler", "Runtime", "RuntimeABI", "SpecRunner", "WasmDecoder"],
                           path: "Bench/KernelBench"),
@@ -73,6 +82,9 @@ let package = Package(
         .testTarget(name: "RuntimeUnitTests", dependencies: ["Runtime", "RuntimeABI", "CShoal"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "RuntimeABI", "Compiler", "WasmDecoder", "WasmText", "CShoal"]),
         .testTarget(name: "WasmDecoderTests", dependencies: ["WasmDecoder", "WasmText"]),
-        .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "WasmDecoder", "RuntimeABI", "Compiler"]),
+        .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "WasmDecoder", "RuntimeABI", "Compiler", "FuzzSupport"]),
+        // Runs the shoal-fuzz executable (a dependency, so that it is built): the regression corpus
+        // and a short seeded differential batch.
+        .testTarget(name: "FuzzTests", dependencies: ["ShoalFuzz"], exclude: ["Regressions"]),
     ]
 )
