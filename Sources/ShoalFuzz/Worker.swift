@@ -109,7 +109,8 @@ enum Worker {
             let execution = try Execution(function, arguments: arguments, stackSize: 8 << 20)
             let timer = DispatchSource.makeTimerSource(queue: .global())
             timer.schedule(deadline: .now() + callTimeout)
-            timer.setEventHandler { execution.requestYield() }
+            // Weak: a cancelled source may release its handler late, and the execution holds the store.
+            timer.setEventHandler { [weak execution] in execution?.requestYield() }
             timer.resume()
             let state = try execution.resume()
             timer.cancel()

@@ -65,10 +65,8 @@ struct FuzzTests {
           .enabled(if: referenceTools, "wasm-tools or wasmtime is not installed (bash ../shared/tools/install-peers.sh)"),
           arguments: [("smith", 20261130, 60), ("pressure", 7, 20)])
     func seededBatch(generator: String, seed: Int, modules: Int) throws {
-        // Tolerated while it is open: a Store dropped after instantiating a module with a memory
-        // and a global keeps the memory's reservation (Docs/TESTING.md, findings). Reported, not failed.
         let out = try runFuzzer(["diff", "--generator", generator, "--seed", "\(seed)", "--modules", "\(modules)", "--jobs", "2",
-                                 "--tolerate", "leak", "--out", FileManager.default.temporaryDirectory.path + "/shoal-fuzz-test-\(getpid())"])
+                                 "--out", FileManager.default.temporaryDirectory.path + "/shoal-fuzz-test-\(getpid())"])
         for line in out.text.split(separator: "\n") where line.hasPrefix("diff:") || line.hasPrefix("FINDING") { print(line) }
         #expect(out.status == 0, "\(out.text)")
     }

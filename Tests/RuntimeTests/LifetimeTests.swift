@@ -51,3 +51,36 @@ struct LifetimeTests {
         #expect(weakInstance == nil)
     }
 }
+
+@Suite("lifetimes: executions")
+struct ExecutionLifetimeTests {
+    static let wat = """
+        (module
+          (memory 2)
+          (global (mut i32) (i32.const 0))
+          (data (i32.const 1000) "")
+          (func (export "f") (param i64) (result i64) local.get 0)
+          (func (export "trap") unreachable))
+        """
+
+    @Test(arguments: HeapMode.allCases)
+    func anExecutionsStoreIsFreedAfterItFinishes(heapMode: HeapMode) throws {
+        weak var weakInstance: Instance?
+        weak var weakStore: Store?
+        weak var weakExecution: Execution?
+        do {
+            let store = Store(heapMode: heapMode)
+            weakStore = store
+            let instance = try store.instantiate(try compile(Self.wat, heapMode)) { _, _ in nil }
+            weakInstance = instance
+            for name in ["f", "trap"] {
+                let execution = try Execution(try export(instance, name), arguments: name == "f" ? [.i64(1)] : [])
+                weakExecution = execution
+                _ = try execution.resume()
+            }
+        }
+        #expect(weakExecution == nil)
+        #expect(weakStore == nil)
+        #expect(weakInstance == nil)
+    }
+}
