@@ -521,6 +521,32 @@ struct HostileGuestTests {
         #expect(!e.parentHasEscapee)
     }
 
+    @Test("A hostile C program (Tests/wasi-programs/hostile.c) stays inside through libc, and runs out of its own descriptors",
+          arguments: HeapMode.allCases)
+    func hostileCProgram(heap: HeapMode) throws {
+        let e = try Escape()
+        defer { e.remove() }
+        let before = e.outside.snapshot()
+        let outcome = try runWASI("hostile", preopens: [(e.sandbox.path, "/sandbox")], heap: heap)
+        #expect(outcome.exitCode == 0)
+        // (wasmtime 49 answers the escapes with EPERM and lets the loop open 19,987 descriptors,
+        // until the process has none left.)
+        #expect(outcome.stdout == """
+            utimensat through a symlink: Capabilities insufficient
+            stat through a symlink: Capabilities insufficient
+            stat through a symlink to nothing: Capabilities insufficient
+            open through a symlink: Capabilities insufficient
+            open ..: Capabilities insufficient
+            hard link through a symlink: Invalid argument
+            rename out: Capabilities insufficient
+            utimensat on the link itself: ALLOWED
+            opened 1020 descriptors, then: No file descriptors available
+
+            """)
+        #expect(e.outside.snapshot() == before)
+        #expect(Self.hostDescriptors(of: "\(e.sandbox.path)/f.txt") == 0, "all closed when the instance went away")
+    }
+
     @Test("path_filestat_set_times never follows a symlink out, and its errno does not reveal what exists outside")
     func setTimesThroughSymlinks() throws {
         let e = try Escape()
