@@ -544,6 +544,11 @@ struct HostileGuestTests {
 
             """)
         #expect(e.outside.snapshot() == before)
+        // The context goes away with the last reference to it, which may be an io_uring callback
+        // finishing on the shared ring's completion thread just after the run returned: wait
+        // for its descriptors to be closed (a hang guard, not a timing assertion).
+        let deadline = ContinuousClock.now + .seconds(30)
+        while Self.hostDescriptors(of: "\(e.sandbox.path)/f.txt") > 0, ContinuousClock.now < deadline { usleep(10_000) }
         #expect(Self.hostDescriptors(of: "\(e.sandbox.path)/f.txt") == 0, "all closed when the instance went away")
     }
 
