@@ -50,6 +50,9 @@ public final class Execution: @unchecked Sendable {
     let type: FuncType
     let funcRef: UnsafeMutableRawPointer
     let arguments: [Value]
+    /// A function of no parameters and no results run on the fiber before the call: an
+    /// instance's deferred start function (see `Store.instantiate(_:runningStart:resolver:)`).
+    let first: Function?
     let stack: UnsafeMutableRawPointer
     let stackSize: Int
     /// Whether `stack` was mapped for this execution (else it is the instance's region slot's).
@@ -74,11 +77,23 @@ public final class Execution: @unchecked Sendable {
     public static let hostStackMargin = 128 * 1024
 
     /// Runs on the instance's region slot stack when it has one (and `stackSize` is not given),
-    /// else on a stack mapped for this execution.
-    public init(_ function: Function, arguments: [Value], stackSize: Int? = nil) throws {
+    /// else on a stack mapped for this execution. `first`, a WebAssembly function of the same
+    /// store taking and returning nothing (a deferred start function), runs on the fiber before
+    /// the call, under the same yields, limits and cancellation; if it traps, so does the
+    /// execution, and the call does not run.
+    public init(_ function: Function, arguments: [Value], stackSize: Int? = nil, first: Function? = nil) throws {
         guard case .wasm(let instance, let funcRef) = function.kind else {
             throw RuntimeError("only WebAssembly functions run on fibers")
         }
+        if let first {
+            if case .wasm(let firstInstance, _) = first.kind, firstInstance.store !== instance.store {
+                throw RuntimeError("the function run first must belong to the same store")
+            }
+            guard first.type.params.isEmpty, first.type.results.isEmpty else {
+                throw RuntimeError("the function run first must take and return nothing, not \(first.type)")
+            }
+        }
+        self.first = first
         guard arguments.count == function.type.params.count, zip(arguments, function.type.params).allSatisfy({ $0.type == $1 }) else {
             throw RuntimeError("arguments \(arguments) do not match \(function.type)")
         }
@@ -217,8 +232,28 @@ public final class Execution: @unchecked Sendable {
         }
     }
 
-    /// Runs on the fiber: the call itself, through the module's entry trampoline.
+    /// Runs on the fiber: `first` if there is one, then the call itself, through the module's
+    /// entry trampoline.
     fileprivate func runOnFiber() {
+        switch first?.kind {
+        case .wasm(let firstInstance, let firstFuncRef)?:
+            var none: UInt64 = 0
+            let code = UnsafeRawPointer(bitPattern: firstFuncRef.load(fromByteOffset: FuncRefLayout.code, as: UInt.self))!
+            let vmctx = UnsafeMutableRawPointer(bitPattern: firstFuncRef.load(fromByteOffset: FuncRefLayout.vmctx, as: UInt.self))!
+            let trapCode = shoal_call_entry(firstInstance.module.entryTrampoline, vmctx, code, &none, 1)
+            if trapCode != 0 {
+                outcome = .trapped(store.trap(code: trapCode))
+                return
+            }
+        case .host?:  // a start function that is an imported host function
+            do {
+                _ = try first!.invoke([])
+            } catch {
+                outcome = .trapped(error as? Trap ?? Trap(code: .hostError, message: "\(error)"))
+                return
+            }
+        case nil: break
+        }
         var slots = [UInt64](repeating: 0, count: max(type.params.count, type.results.count, 1))
         for (i, v) in arguments.enumerated() { slots[i] = v.slot }
         let code = UnsafeRawPointer(bitPattern: funcRef.load(fromByteOffset: FuncRefLayout.code, as: UInt.self))!

@@ -5,7 +5,10 @@ extension Instance {
     /// Instantiation in the spec's order: resolve and check imports; set up memory, tables and
     /// globals; apply active element then data segments; run the start function. A trap in the
     /// last three leaves their effects on shared (imported) tables and memories in place.
-    static func instantiate(_ loaded: LoadedModule, in store: Store, resolver: (String, String) -> Extern?) throws -> Instance {
+    /// With `runningStart: false` the start function is left to the caller (see
+    /// `Store.instantiate(_:runningStart:resolver:)`).
+    static func instantiate(_ loaded: LoadedModule, in store: Store, runningStart: Bool = true,
+                            resolver: (String, String) -> Extern?) throws -> Instance {
         let module = loaded.compiled.module
         let layout = loaded.compiled.layout
         let slot = try store.region?.acquire()
@@ -165,7 +168,7 @@ extension Instance {
             instance.droppedData[i] = true
         }
 
-        if let start = module.start {
+        if runningStart, let start = module.start {
             _ = try instance.function(Int(start)).invoke([])
         }
         return instance

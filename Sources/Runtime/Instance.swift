@@ -101,6 +101,11 @@ public final class Instance: @unchecked Sendable {  // used by one thread at a t
         }
     }
 
+    /// The module's start function, if it has one. An instance made with
+    /// `Store.instantiate(_:runningStart: false, resolver:)` has not run it yet: run it first,
+    /// e.g. as the `first` of the `Execution` of the first call.
+    public var startFunction: Function? { wasmModule.start.map { function(Int($0)) } }
+
     /// The exported functions of the module, by name.
     public var exportNames: [String] { wasmModule.exports.map(\.name) }
 

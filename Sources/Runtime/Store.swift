@@ -92,20 +92,25 @@ public final class Store: @unchecked Sendable {
     /// The store owns its instances (as Wasmtime's does): keep it alive as long as any of them is
     /// used. Instances whose instantiation trapped stay in the store too, because their functions
     /// may already sit in tables they share with others.
-    public func instantiate(_ compiled: CompiledModule, resolver: (String, String) -> Extern?) throws -> Instance {
+    ///
+    /// `runningStart: false` leaves the start function unrun (`Instance.startFunction`): the
+    /// caller runs it, before anything else, on a fiber — as the `first` of an `Execution` — so
+    /// that time slices, time limits and cancellation apply to it as to any call. Run here, on
+    /// the calling thread, a start function that loops forever can only be stopped by fuel.
+    public func instantiate(_ compiled: CompiledModule, runningStart: Bool = true, resolver: (String, String) -> Extern?) throws -> Instance {
         guard compiled.heapMode == heapMode else {
             throw RuntimeError("module compiled for \(compiled.heapMode) heaps, store uses \(heapMode) heaps")
         }
-        return try instantiate(try LoadedModule(compiled), resolver: resolver)
+        return try instantiate(try LoadedModule(compiled), runningStart: runningStart, resolver: resolver)
     }
 
     /// Instantiates a module whose code is already loaded: many instances, in many stores, can
     /// share one `LoadedModule`.
-    public func instantiate(_ loaded: LoadedModule, resolver: (String, String) -> Extern?) throws -> Instance {
+    public func instantiate(_ loaded: LoadedModule, runningStart: Bool = true, resolver: (String, String) -> Extern?) throws -> Instance {
         guard loaded.compiled.heapMode == heapMode else {
             throw RuntimeError("module compiled for \(loaded.compiled.heapMode) heaps, store uses \(heapMode) heaps")
         }
-        return try Instance.instantiate(loaded, in: self, resolver: resolver)
+        return try Instance.instantiate(loaded, in: self, runningStart: runningStart, resolver: resolver)
     }
 
     /// Enters generated code through the entry trampoline and turns the outcome into results or a Trap.

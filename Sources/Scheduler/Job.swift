@@ -41,12 +41,14 @@ final class Job: @unchecked Sendable {
             store.fuelPolicy = .trap
         }
         store.memoryPageLimit = limits.memoryPages
-        let instance = try store.instantiate(module) { module, name -> Extern? in
+        // The start function is not run here, on the submitting thread, where no time slice or
+        // limit reaches it: it runs first on the execution's fiber, like the rest of the guest.
+        let instance = try store.instantiate(module, runningStart: false) { module, name -> Extern? in
             guard let host = imports.first(where: { $0.module == module && $0.name == name }) else { return nil }
             return .function(host.function)
         }
         guard case .function(let function)? = instance.export(entry) else { throw SchedulerError.noSuchFunction(entry) }
-        execution = try Execution(function, arguments: arguments)
+        execution = try Execution(function, arguments: arguments, first: instance.startFunction)
         self.store = store
     }
 

@@ -76,8 +76,14 @@ struct Run: ParsableCommand {
         }
         if invoke == nil, instances == nil, compiled.module.exports.contains(where: { $0.name == "_start" }) {
             let code = LargeStack.run { () -> Result<Int32, RunError> in
-                Self.runWASI(compiled, file: file, arguments: arguments, directories: directories, environment: environment,
-                             listeners: tcpListen, heap: heap, limits: Limits(fuel: fuel, timeout: timeout))
+                let configuration: WASIConfiguration
+                switch Self.wasiConfiguration(file: file, arguments: arguments, directories: directories, environment: environment) {
+                case .success(var c):
+                    c.tcpListeners = tcpListen
+                    configuration = c
+                case .failure(let error): return .failure(error)
+                }
+                return Self.runWASI(compiled, configuration: configuration, heap: heap, limits: Limits(fuel: fuel, timeout: timeout))
             }
             switch code {
             case .success(let status): if status != 0 { throw ExitCode(status) }
@@ -95,10 +101,18 @@ struct Run: ParsableCommand {
             guard instances > 0 else { throw ValidationError("--instances must be positive") }
             let loaded = try LoadedModule(compiled)
             if invoke == nil, compiled.module.imports.contains(where: { $0.module == WASIContext.moduleName }) {
-                // N instances of a WASI command: each gets its own context; listeners are shared.
-                let listeners = try tcpListen.map { try WASIContext.listen($0) }
-                var wasi = WASIConfiguration(arguments: [file] + arguments, captureOutput: true)
-                wasi.sharedListeners = listeners
+                // N instances of a WASI command, configured by the same flags as a single run
+                // (--dir, --env, arguments). Each gets its own context (its own preopened
+                // descriptors); listeners are shared. Standard output and error are the
+                // process's, written as the guests write them — nothing is held in memory.
+                var wasi: WASIConfiguration
+                switch Self.wasiConfiguration(file: file, arguments: arguments, directories: directories, environment: environment) {
+                case .success(let c): wasi = c
+                case .failure(let error):
+                    FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+                    throw ExitCode(error.exitCode)
+                }
+                wasi.sharedListeners = try tcpListen.map { try WASIContext.listen($0) }
                 let shared = wasi
                 let needed = WASIContext.importedNames(of: compiled.module)
                 let code = try RunMany.run(loaded: loaded, entry: "_start", arguments: [], instances: instances, slots: slots ?? instances,
@@ -142,9 +156,10 @@ struct Run: ParsableCommand {
         var exitCode: Int32
     }
 
-    /// Runs a WASI command's `_start` on a fiber; its exit code is the guest's proc_exit code.
-    static func runWASI(_ compiled: CompiledModule, file: String, arguments: [String], directories: [String], environment: [String],
-                        listeners: [String], heap: HeapMode, limits: Limits) -> Result<Int32, RunError> {
+    /// The WASI configuration that --dir, --env and the arguments describe: one function, so a
+    /// single run and every instance of --instances see the same thing.
+    static func wasiConfiguration(file: String, arguments: [String], directories: [String],
+                                  environment: [String]) -> Result<WASIConfiguration, RunError> {
         var preopens: [(host: String, guest: String)] = []
         for d in directories {
             let parts = d.components(separatedBy: "::")
@@ -155,17 +170,22 @@ struct Run: ParsableCommand {
             guard let eq = e.firstIndex(of: "=") else { return .failure(RunError(message: "--env wants NAME=VALUE, got \(e)", exitCode: 2)) }
             env.append((String(e[..<eq]), String(e[e.index(after: eq)...])))
         }
+        return .success(WASIConfiguration(arguments: [file] + arguments, environment: env, preopens: preopens))
+    }
+
+    /// Runs a WASI command's `_start` on a fiber; its exit code is the guest's proc_exit code.
+    /// The module's start function runs first on the same fiber, so --timeout (and --fuel)
+    /// apply from its first instruction.
+    static func runWASI(_ compiled: CompiledModule, configuration: WASIConfiguration, heap: HeapMode, limits: Limits) -> Result<Int32, RunError> {
         do {
-            var configuration = WASIConfiguration(arguments: [file] + arguments, environment: env, preopens: preopens)
-            configuration.tcpListeners = listeners
             let wasi = try WASIContext(configuration)
             let store = Store(heapMode: heap)
             if let fuel = limits.fuel { store.initialFuel = fuel }
-            let instance = try store.instantiate(compiled, resolver: wasi.resolver())
+            let instance = try store.instantiate(compiled, runningStart: false, resolver: wasi.resolver())
             guard case .function(let start)? = instance.export("_start") else {
                 return .failure(RunError(message: "no _start", exitCode: 1))
             }
-            let execution = try Execution(start, arguments: [], stackSize: 8 << 20)
+            let execution = try Execution(start, arguments: [], stackSize: 8 << 20, first: instance.startFunction)
             // This thread drives the guest, so it owns a worker ring, as a scheduler worker does:
             // the guest's I/O is submitted to it and its completions are run here, with no hand-off.
             let ring = try? Ring.worker()
@@ -174,15 +194,12 @@ struct Run: ParsableCommand {
                 Ring.setCurrent(nil)
                 ring?.close()
             }
-            var timer: DispatchSourceTimer?
-            if let timeout = limits.timeout {
-                let t = DispatchSource.makeTimerSource(queue: .global())
-                t.schedule(deadline: .now() + .nanoseconds(Int(timeout.nanoseconds)))
-                t.setEventHandler { execution.requestYield() }
-                t.resume()
-                timer = t
+            let deadline = limits.timeout.map { Deadline(after: $0, execution: execution, ring: ring) }
+            defer { deadline?.cancel() }
+            func timedOut() -> Result<Int32, RunError> {
+                execution.cancel()
+                return .failure(RunError(message: "time limit of \(limits.timeout!.text) exceeded; the guest was stopped", exitCode: 124))
             }
-            defer { timer?.cancel() }
             while true {
                 switch try execution.resume() {
                 case .exited: return .success(0)
@@ -190,23 +207,69 @@ struct Run: ParsableCommand {
                     if let code = wasi.exitCode { return .success(code) }
                     return .failure(RunError(message: "trap: \(trap.message)", exitCode: 134))
                 case .parked:
-                    // Waiting for I/O on this thread's ring: sleep in it until the completion has run.
-                    while !execution.isResumable, let ring, ring.inFlight > 0 { ring.wait() }
-                    if !execution.isResumable {  // (no ring of our own: the shared ring's thread delivers)
+                    // Waiting for I/O on this thread's ring: sleep in it until the completion has
+                    // run — or until the deadline, which wakes the ring.
+                    while !execution.isResumable, deadline?.passed != true, let ring, ring.inFlight > 0 { ring.wait() }
+                    if !execution.isResumable, deadline?.passed != true {  // (no ring of our own: the shared ring's thread delivers)
                         let ready = DispatchSemaphore(value: 0)
                         execution.whenResumable { ready.signal() }
+                        deadline?.onPass { ready.signal() }
                         ready.wait()
                     }
+                    if deadline?.passed == true { return timedOut() }
                 case .yielded:
-                    if limits.timeout != nil {
-                        execution.cancel()
-                        return .failure(RunError(message: "time limit of \(limits.timeout!.text) exceeded; the guest was stopped", exitCode: 124))
-                    }
+                    if deadline?.passed == true { return timedOut() }
                 default: continue
                 }
             }
         } catch {
             return .failure(RunError(message: "\(error)", exitCode: 1))
+        }
+    }
+
+    /// --timeout for a single run: when it passes, the running guest is asked to yield and a
+    /// guest parked in I/O is woken (its ring, or whoever waits in `onPass`), so the driving
+    /// loop sees `passed` and stops it — whether it computes, sleeps or waits for a connection.
+    /// The timer's handler runs under `lock` and does nothing once `cancel()` has returned, so it
+    /// never touches the ring after the run has closed it.
+    final class Deadline: @unchecked Sendable {  // state under `lock`
+        private let timer = DispatchSource.makeTimerSource(queue: .global())
+        private let lock = NSLock()
+        private var hasPassed = false
+        private var cancelled = false
+        private var waiter: (@Sendable () -> Void)?
+
+        init(after timeout: Duration, execution: Execution, ring: Ring?) {
+            timer.schedule(deadline: .now() + .nanoseconds(Int(timeout.nanoseconds)))
+            timer.setEventHandler { [self] in
+                let waiter = lock.withLock { () -> (@Sendable () -> Void)? in
+                    guard !cancelled else { return nil }
+                    hasPassed = true
+                    execution.requestYield()
+                    ring?.wake()
+                    defer { self.waiter = nil }
+                    return self.waiter
+                }
+                waiter?()
+            }
+            timer.resume()
+        }
+
+        var passed: Bool { lock.withLock { hasPassed } }
+
+        /// Calls `body` when the deadline passes (at once if it has).
+        func onPass(_ body: @escaping @Sendable () -> Void) {
+            let now = lock.withLock { () -> Bool in
+                if hasPassed { return true }
+                waiter = body
+                return false
+            }
+            if now { body() }
+        }
+
+        func cancel() {
+            lock.withLock { cancelled = true }
+            timer.cancel()
         }
     }
 
@@ -235,7 +298,8 @@ struct Run: ParsableCommand {
         let store = Store(heapMode: heap)
         if let fuel = limits.fuel { store.initialFuel = fuel }
         do {
-            let instance = try store.instantiate(compiled) { module, field in nil }
+            // The start function runs first on the call's fiber (not here), under the same limits.
+            let instance = try store.instantiate(compiled, runningStart: false) { module, field in nil }
             guard case .function(let function)? = instance.export(name) else {
                 return .failure(RunError(message: "no exported function named \(name)", exitCode: 1))
             }
@@ -251,7 +315,7 @@ struct Run: ParsableCommand {
                 values.append(value)
             }
             // The call runs on a fiber, so a time limit can interrupt it at any loop or call.
-            let execution = try Execution(function, arguments: values, stackSize: 8 << 20)
+            let execution = try Execution(function, arguments: values, stackSize: 8 << 20, first: instance.startFunction)
             if let timeout = limits.timeout {
                 let timer = DispatchSource.makeTimerSource(queue: .global())
                 timer.schedule(deadline: .now() + .nanoseconds(Int(timeout.nanoseconds)))

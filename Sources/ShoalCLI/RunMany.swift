@@ -33,8 +33,17 @@ enum RunMany {
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
-    /// Peak resident set size of the process (getrusage).
+    /// Peak resident set size of the process: VmHWM from /proc/self/status, the high-water mark
+    /// of this program's own address space. (getrusage's ru_maxrss is not: the kernel folds in
+    /// the peak of the address space replaced at exec, which for a process started with vfork or
+    /// posix_spawn is its parent's — a test runner with 300 MiB resident made every child report
+    /// at least that.) Falls back to ru_maxrss where /proc is missing.
     static func peakResidentBytes() -> Int {
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+           let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") {
+            return kib * 1024
+        }
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         return usage.ru_maxrss * 1024

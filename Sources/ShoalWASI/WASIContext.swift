@@ -21,6 +21,14 @@ public struct WASIConfiguration: Sendable {
     /// Listening sockets made by the host and shared by many instances (not closed by them),
     /// e.g. one listener for a thousand instances that each serve a connection.
     public var sharedListeners: [Int32] = []
+    /// The most descriptors the guest may have open at once, stdio, preopens and listeners
+    /// included; opening or accepting past it fails with EMFILE. It keeps one tenant from using
+    /// up the process's descriptors (RLIMIT_NOFILE), which every instance shares.
+    public var descriptorLimit = 1024
+    /// The most bytes one read or write call (fd_read, fd_pread, fd_write, fd_pwrite, sock_recv,
+    /// sock_send) moves; the guest gets a short count for the rest, as POSIX allows. It bounds
+    /// the host buffer a call holds while its guest is parked. See `defaultMaxTransferBytes`.
+    public var maxTransferBytes = WASIConfiguration.defaultMaxTransferBytes
 
     public init(arguments: [String] = [], environment: [(String, String)] = [], preopens: [(host: String, guest: String)] = [],
                 captureOutput: Bool = false) {
@@ -37,37 +45,24 @@ public struct WASIExit: Error, CustomStringConvertible {
     public var description: String { "exit(\(code))" }
 }
 
-/// One open descriptor in a guest's table.
-struct Descriptor {
-    enum Kind { case stdio, file, directory, socket }
-    var hostFD: Int32
-    var kind: Kind
-    /// For preopened directories: the name the guest knows it by.
-    var preopenName: String?
-    var ownsHostFD: Bool
-    /// WASI rights: what this descriptor may do, and what descriptors opened through it may get.
-    var rightsBase: UInt64 = Rights.all
-    var rightsInheriting: UInt64 = Rights.all
-}
-
 /// wasi_snapshot_preview1 rights bits that Shoal enforces.
 enum Rights {
-    static let fdDatasync: UInt64 = 1 << 0, fdRead: UInt64 = 1 << 1, fdSeek: UInt64 = 1 << 2, fdSync: UInt64 = 1 << 4
-    static let fdTell: UInt64 = 1 << 5, fdWrite: UInt64 = 1 << 6, fdAdvise: UInt64 = 1 << 7, fdAllocate: UInt64 = 1 << 8
-    static let pathCreateDirectory: UInt64 = 1 << 9, pathLinkSource: UInt64 = 1 << 11, pathLinkTarget: UInt64 = 1 << 12
-    static let pathOpen: UInt64 = 1 << 13, fdReaddir: UInt64 = 1 << 14, pathReadlink: UInt64 = 1 << 15
-    static let pathRenameSource: UInt64 = 1 << 16, pathRenameTarget: UInt64 = 1 << 17, pathFilestatGet: UInt64 = 1 << 18
+    static let fdDatasync: UInt64 = 1 << 0, fdRead: UInt64 = 1 << 1, fdSeek: UInt64 = 1 << 2, fdFdstatSetFlags: UInt64 = 1 << 3
+    static let fdSync: UInt64 = 1 << 4, fdTell: UInt64 = 1 << 5, fdWrite: UInt64 = 1 << 6, fdAdvise: UInt64 = 1 << 7
+    static let fdAllocate: UInt64 = 1 << 8, pathCreateDirectory: UInt64 = 1 << 9, pathCreateFile: UInt64 = 1 << 10
+    static let pathLinkSource: UInt64 = 1 << 11, pathLinkTarget: UInt64 = 1 << 12, pathOpen: UInt64 = 1 << 13
+    static let fdReaddir: UInt64 = 1 << 14, pathReadlink: UInt64 = 1 << 15, pathRenameSource: UInt64 = 1 << 16
+    static let pathRenameTarget: UInt64 = 1 << 17, pathFilestatGet: UInt64 = 1 << 18, pathFilestatSetTimes: UInt64 = 1 << 20
     static let fdFilestatGet: UInt64 = 1 << 21, fdFilestatSetSize: UInt64 = 1 << 22, fdFilestatSetTimes: UInt64 = 1 << 23
     static let pathSymlink: UInt64 = 1 << 24, pathRemoveDirectory: UInt64 = 1 << 25, pathUnlinkFile: UInt64 = 1 << 26
-    static let sockShutdown: UInt64 = 1 << 28, sockAccept: UInt64 = 1 << 29
+    static let pollFdReadwrite: UInt64 = 1 << 27, sockShutdown: UInt64 = 1 << 28, sockAccept: UInt64 = 1 << 29
     static let all: UInt64 = (1 << 30) - 1
 }
 
 /// The state of one WASI instance: descriptors, exit status, captured output.
 public final class WASIContext: @unchecked Sendable {  // used by the instance's fiber, one slice at a time
     public let configuration: WASIConfiguration
-    var descriptors: [Int32: Descriptor] = [:]
-    var nextFD: Int32 = 3
+    let table: DescriptorTable
     public private(set) var exitCode: Int32?
     let lock = NSLock()
     var capturedStdout: [UInt8] = []
@@ -80,22 +75,33 @@ public final class WASIContext: @unchecked Sendable {  // used by the instance's
     public init(_ configuration: WASIConfiguration, io: any AsyncIO = CurrentRing()) throws {
         self.configuration = configuration
         self.ring = io
-        descriptors[0] = Descriptor(hostFD: 0, kind: .stdio, ownsHostFD: false)
-        descriptors[1] = Descriptor(hostFD: 1, kind: .stdio, ownsHostFD: false)
-        descriptors[2] = Descriptor(hostFD: 2, kind: .stdio, ownsHostFD: false)
-        for (host, guest) in configuration.preopens {
-            let fd = Glibc.open(host, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard fd >= 0 else { throw WASIError("cannot open preopened directory \(host): \(String(cString: strerror(errno)))") }
-            descriptors[nextFD] = Descriptor(hostFD: fd, kind: .directory, preopenName: guest, ownsHostFD: true)
-            nextFD += 1
-        }
-        for listener in configuration.tcpListeners {
-            descriptors[nextFD] = Descriptor(hostFD: try Self.listen(listener), kind: .socket, ownsHostFD: true)
-            nextFD += 1
+        table = DescriptorTable(limit: configuration.descriptorLimit)
+        var initial = [
+            Descriptor(hostFD: 0, kind: .stdio, ownsHostFD: false),
+            Descriptor(hostFD: 1, kind: .stdio, ownsHostFD: false),
+            Descriptor(hostFD: 2, kind: .stdio, ownsHostFD: false),
+        ]
+        // Whatever fails below, what was opened so far is closed (by the table or here).
+        do {
+            for (host, guest) in configuration.preopens {
+                let fd = Glibc.open(host, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                guard fd >= 0 else { throw WASIError("cannot open preopened directory \(host): \(String(cString: strerror(errno)))") }
+                initial.append(Descriptor(hostFD: fd, kind: .directory, preopenName: guest, ownsHostFD: true))
+            }
+            for listener in configuration.tcpListeners {
+                initial.append(Descriptor(hostFD: try Self.listen(listener), kind: .socket, ownsHostFD: true))
+            }
+        } catch {
+            for d in initial where d.ownsHostFD { Glibc.close(d.hostFD) }
+            throw error
         }
         for fd in configuration.sharedListeners {
-            descriptors[nextFD] = Descriptor(hostFD: fd, kind: .socket, ownsHostFD: false)
-            nextFD += 1
+            initial.append(Descriptor(hostFD: fd, kind: .socket, ownsHostFD: false))
+        }
+        for (i, d) in initial.enumerated() where table.addInitial(d) == nil {
+            table.closeAll()  // what was added (and empties the table, so deinit closes nothing twice)
+            for rest in initial[i...] where rest.ownsHostFD { Glibc.close(rest.hostFD) }
+            throw WASIError("\(initial.count) preopened descriptors exceed the descriptor limit of \(configuration.descriptorLimit)")
         }
     }
 
@@ -127,57 +133,36 @@ public final class WASIContext: @unchecked Sendable {  // used by the instance's
         return fd
     }
 
-    deinit {
-        for d in descriptors.values where d.ownsHostFD { Glibc.close(d.hostFD) }
-    }
+    deinit { table.closeAll() }
 
     /// The ports of the preopened listening sockets (useful with port 0: the kernel picks).
     public var tcpPorts: [UInt16] {
-        lock.withLock {
-            descriptors.keys.sorted().compactMap { key -> UInt16? in
-                guard let d = descriptors[key], d.kind == .socket else { return nil }
-                var sin = sockaddr_in()
-                var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-                let ok = withUnsafeMutablePointer(to: &sin) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(d.hostFD, $0, &length) }
-                }
-                return ok == 0 ? UInt16(bigEndian: sin.sin_port) : nil
+        table.snapshot.compactMap { entry -> UInt16? in
+            guard entry.descriptor.kind == .socket else { return nil }
+            var sin = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let ok = withUnsafeMutablePointer(to: &sin) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(entry.descriptor.hostFD, $0, &length) }
             }
+            return ok == 0 ? UInt16(bigEndian: sin.sin_port) : nil
         }
     }
+
+    /// How many descriptors the guest has open (stdio, preopens and listeners included).
+    public var openDescriptorCount: Int { table.count }
 
     public var stdout: [UInt8] { lock.withLock { capturedStdout } }
     public var stderr: [UInt8] { lock.withLock { capturedStderr } }
 
     func recordExit(_ code: Int32) { exitCode = code }
 
-    func add(_ descriptor: Descriptor) -> Int32 {
-        lock.withLock {
-            let fd = nextFD
-            nextFD += 1
-            descriptors[fd] = descriptor
-            return fd
-        }
-    }
-
-    func descriptor(_ fd: UInt32) throws(Errno) -> Descriptor {
-        guard let d = lock.withLock({ descriptors[Int32(bitPattern: fd)] }) else { throw .badf }
-        return d
-    }
+    func descriptor(_ fd: UInt32) throws(Errno) -> Descriptor { try table.get(fd) }
 
     /// The descriptor, if it holds `right` (else ENOTCAPABLE).
     func descriptor(_ fd: UInt32, requiring right: UInt64) throws(Errno) -> Descriptor {
         let d = try descriptor(fd)
         guard d.rightsBase & right == right else { throw .notcapable }
         return d
-    }
-
-    func replace(_ fd: UInt32, with descriptor: Descriptor) {
-        lock.withLock { descriptors[Int32(bitPattern: fd)] = descriptor }
-    }
-
-    func remove(_ fd: UInt32) -> Descriptor? {
-        lock.withLock { descriptors.removeValue(forKey: Int32(bitPattern: fd)) }
     }
 
     /// An import resolver for wasi_snapshot_preview1. The functions hold the context (it lives
@@ -203,6 +188,18 @@ public final class WASIContext: @unchecked Sendable {  // used by the instance's
     }
 
     public static let moduleName = "wasi_snapshot_preview1"
+}
+
+extension WASIConfiguration {
+    /// 1 MiB. wasmtime (49) moves only the first non-empty iovec of a read or write, charges the
+    /// host memory a call makes it copy against a per-call "hostcall fuel" (128 MiB by default),
+    /// and caps host-side read buffers at 64 KiB (`MAX_READ_SIZE_ALLOC`). Shoal copies through a
+    /// host buffer that lives while the guest is parked, so the cap is what one parked call may
+    /// hold: 1 MiB is 16 times the 64 KiB chunks libc and most programs read and write in, and
+    /// the cut is further bounded by the guest's own memory size, so no call makes the host hold
+    /// more than the guest's memory. Measured: a guest reading a 512 MiB file in 4 MiB reads
+    /// took 494–527 ms with this cap and 498–570 ms with a 64 MiB one (Docs/SECURITY-WASI.md).
+    public static let defaultMaxTransferBytes = 1 << 20
 }
 
 public struct WASIError: Error, CustomStringConvertible {

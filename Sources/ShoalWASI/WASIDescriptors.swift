@@ -11,9 +11,9 @@ extension WASIContext {
     func addDescriptorFunctions(_ sync: (String, [ValueType], @escaping SyncBody) -> Void, _ async: (String, [ValueType], @escaping AsyncBody) -> Void) {
         let i32 = ValueType.i32, i64 = ValueType.i64
         sync("fd_readdir", [i32, i32, i32, i64, i32]) { m, a throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.fdReaddir)
+            let d = try self.descriptor(a.fd(0), requiring: Rights.fdReaddir)
             guard d.kind == .directory else { throw .notdir }
-            let buffer = UInt32(a[1]), length = UInt32(a[2]), cookie = a[3], result = UInt32(a[4])
+            let buffer = a.address(1), length = a.u32(2), cookie = a.u64(3), result = a.address(4)
             _ = try m.check(buffer, UInt64(length))
             _ = try m.check(result, 4)
             let entries = try Self.listDirectory(d.hostFD)
@@ -34,44 +34,46 @@ extension WASIContext {
             try m.write(buffer, Array(out[0..<written]))
             try m.storeU32(result, UInt32(written))
         }
+        // Renumbering a descriptor onto itself is a no-op (not "close it, then move it"). The
+        // descriptor displaced from `to` is closed on the host only if this instance owned it.
         sync("fd_renumber", [i32, i32]) { _, a throws(Errno) in
-            let from = try self.descriptor(UInt32(a[0]))
-            let to = try self.descriptor(UInt32(a[1]))
-            guard from.preopenName == nil, to.preopenName == nil else { throw .notsup }
-            if to.ownsHostFD, to.hostFD != from.hostFD { Glibc.close(to.hostFD) }
-            self.replace(UInt32(a[1]), with: from)
-            _ = self.remove(UInt32(a[0]))
+            if let displaced = try self.table.renumber(from: a.fd(0), to: a.fd(1)) { self.table.closeIfOwned(displaced) }
         }
         sync("fd_filestat_set_size", [i32, i64]) { _, a throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(a.fd(0), requiring: Rights.fdFilestatSetSize)
             guard d.kind == .file else { throw .inval }
-            guard a[1] <= UInt64(Int64.max), ftruncate(d.hostFD, off_t(a[1])) == 0 else { throw Errno(host: errno) }
+            guard a.u64(1) <= UInt64(Int64.max), ftruncate(d.hostFD, off_t(a.u64(1))) == 0 else { throw Errno(host: errno) }
         }
         sync("fd_allocate", [i32, i64, i64]) { _, a throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(a.fd(0), requiring: Rights.fdAllocate)
             guard d.kind == .file else { throw .badf }
-            guard a[1] <= UInt64(Int64.max), a[2] <= UInt64(Int64.max) else { throw .inval }
-            let e = posix_fallocate(d.hostFD, off_t(a[1]), off_t(a[2]))
+            guard a.u64(1) <= UInt64(Int64.max), a.u64(2) <= UInt64(Int64.max) else { throw .inval }
+            let e = posix_fallocate(d.hostFD, off_t(a.u64(1)), off_t(a.u64(2)))
             guard e == 0 else { throw Errno(host: e) }
         }
         sync("fd_advise", [i32, i64, i64, i32]) { _, a throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(a.fd(0), requiring: Rights.fdAdvise)
             guard d.kind == .file else { throw .badf }
-            guard a[3] <= 5 else { throw .inval }
+            guard a.u32(3) <= 5 else { throw .inval }
             // Advice is a hint: accepted and passed on where the kernel takes it.
-            _ = posix_fadvise(d.hostFD, off_t(Int64(bitPattern: a[1])), off_t(Int64(bitPattern: a[2])), Int32(a[3]))
+            _ = posix_fadvise(d.hostFD, off_t(Int64(bitPattern: a.u64(1))), off_t(Int64(bitPattern: a.u64(2))), Int32(a.u32(3)))
         }
         sync("fd_filestat_set_times", [i32, i64, i64, i32]) { _, a throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
-            var times = [Self.timespecFor(a[1], flags: a[3], setBit: 1, nowBit: 2), Self.timespecFor(a[2], flags: a[3], setBit: 4, nowBit: 8)]
+            let d = try self.descriptor(a.fd(0), requiring: Rights.fdFilestatSetTimes)
+            // Not the host's stdio (perhaps a file shared with other tenants), not a socket.
+            guard d.kind == .file || d.kind == .directory else { throw .badf }
+            var times = try Self.timespecs(atime: a.u64(1), mtime: a.u64(2), flags: a.u32(3))
             guard futimens(d.hostFD, &times) == 0 else { throw Errno(host: errno) }
         }
         sync("fd_fdstat_set_flags", [i32, i32]) { _, a throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(a.fd(0), requiring: Rights.fdFdstatSetFlags)
+            // File status flags belong to the open file description: on inherited stdio or a
+            // shared listener they would change it for every other user of the host descriptor.
+            guard d.kind == .file, d.ownsHostFD else { throw .badf }
+            guard a.u32(1) & ~1 == 0 else { throw .notsup }  // only APPEND can change on an open descriptor here
             let current = fcntl(d.hostFD, F_GETFL)
             guard current >= 0 else { throw Errno(host: errno) }
-            let flags = a[1] & 1 != 0 ? current | O_APPEND : current & ~O_APPEND
-            guard a[1] & ~1 == 0 else { throw .notsup }  // only APPEND can change on an open descriptor here
+            let flags = a.u32(1) & 1 != 0 ? current | O_APPEND : current & ~O_APPEND
             guard fcntl(d.hostFD, F_SETFL, flags) == 0 else { throw Errno(host: errno) }
         }
     }
@@ -99,31 +101,29 @@ extension WASIContext {
         return entries.sorted { $0.name.lexicographicallyPrecedes($1.name) }
     }
 
-    static func timespecFor(_ ns: UInt64, flags: UInt64, setBit: UInt64, nowBit: UInt64) -> timespec {
-        if flags & nowBit != 0 { return timespec(tv_sec: 0, tv_nsec: (1 << 30) - 1) }
-        if flags & setBit != 0 { return timespec(tv_sec: Int(ns / 1_000_000_000), tv_nsec: Int(ns % 1_000_000_000)) }
-        return timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2)
-    }
-
     func addSocketFunctions(_ sync: (String, [ValueType], @escaping SyncBody) -> Void, _ async: (String, [ValueType], @escaping AsyncBody) -> Void) {
         let i32 = ValueType.i32
         async("sock_accept", [i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.sockAccept)
+            let d = try self.descriptor(a.fd(0), requiring: Rights.sockAccept)
             guard d.kind == .socket else { throw .notsock }
-            let result = UInt32(a[2])
+            let result = a.address(2)
             _ = try m.check(result, 4)
+            try self.table.reserve()  // EMFILE past the limit, before a connection is taken
             self.ring.accept(fd: d.hostFD) { fd in
-                guard fd >= 0 else { return done(Errno(host: -fd)) }
-                let guestFD = self.add(Descriptor(hostFD: fd, kind: .socket, ownsHostFD: true))
-                done.then { () throws(Errno) in try m.storeU32(result, UInt32(guestFD)) }
+                guard fd >= 0 else {
+                    self.table.cancelReservation()
+                    return done(Errno(host: -fd))
+                }
+                let guestFD = self.table.insert(reserved: Descriptor(hostFD: fd, kind: .socket, ownsHostFD: true))
+                done.then { () throws(Errno) in try m.storeU32(result, guestFD) }
             }
         }
         async("sock_recv", [i32, i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(a.fd(0), requiring: Rights.fdRead)
             guard d.kind == .socket else { throw .notsock }
-            let iovs = try m.iovecs(UInt32(a[1]), UInt32(a[2]))
-            let flags: Int32 = (a[3] & 1 != 0 ? Int32(MSG_PEEK) : 0) | (a[3] & 2 != 0 ? Int32(MSG_WAITALL) : 0)
-            let dataLength = UInt32(a[4]), outFlags = UInt32(a[5])
+            let iovs = try m.iovecs(a.address(1), a.u32(2), limit: self.transferLimit(m))
+            let flags: Int32 = (a.u32(3) & 1 != 0 ? Int32(MSG_PEEK) : 0) | (a.u32(3) & 2 != 0 ? Int32(MSG_WAITALL) : 0)
+            let dataLength = a.address(4), outFlags = a.address(5)
             _ = try m.check(dataLength, 4)
             _ = try m.check(outFlags, 2)
             let total = iovs.reduce(0) { $0 + $1.1 }
@@ -139,10 +139,10 @@ extension WASIContext {
             }
         }
         async("sock_send", [i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(a.fd(0), requiring: Rights.fdWrite)
             guard d.kind == .socket else { throw .notsock }
-            let iovs = try m.iovecs(UInt32(a[1]), UInt32(a[2]))
-            let result = UInt32(a[4])
+            let iovs = try m.iovecs(a.address(1), a.u32(2), limit: self.transferLimit(m))
+            let result = a.address(4)
             _ = try m.check(result, 4)
             let buffer = IOBuffer(gathering: iovs)
             self.ring.send(fd: d.hostFD, from: buffer.pointer, count: buffer.count, flags: 0) { n in
@@ -152,15 +152,18 @@ extension WASIContext {
             }
         }
         async("sock_shutdown", [i32, i32]) { _, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(a.fd(0), requiring: Rights.sockShutdown)
             guard d.kind == .socket else { throw .notsock }
-            let how: Int32 = switch a[1] & 3 {
+            // shutdown acts on the socket, not the descriptor: on a listener shared with other
+            // instances it would stop it for all of them. Only the instance's own sockets.
+            guard d.ownsHostFD else { throw .notconn }
+            let how: Int32 = switch a.u32(1) & 3 {
             case 1: Int32(SHUT_RD)
             case 2: Int32(SHUT_WR)
             case 3: Int32(SHUT_RDWR)
             default: -1
             }
-            guard how >= 0 else { throw .inval }
+            guard how >= 0, a.u32(1) & ~3 == 0 else { throw .inval }
             self.ring.shutdown(fd: d.hostFD, how: how) { r in done(r < 0 ? Errno(host: -r) : .success) }
         }
     }

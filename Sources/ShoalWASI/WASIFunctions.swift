@@ -7,23 +7,26 @@ import WasmCore
 /// The wasi_snapshot_preview1 functions. I/O goes through io_uring: the function submits, the
 /// guest's fiber parks, the completion resumes it. Metadata calls that never wait on a device
 /// (fstat, lseek) are direct system calls.
+///
+/// Guest input is hostile: every pointer goes through `GuestMemory` (64-bit bounds checks, EFAULT),
+/// result pointers are checked before the operation runs (so an I/O is never done and then
+/// reported as failed), and every size the host allocates for is bounded by a fixed cap or by the
+/// guest's own memory.
 extension WASIContext {
-    typealias SyncBody = @Sendable (GuestMemory, [UInt64]) throws(Errno) -> Void
-    typealias AsyncBody = @Sendable (GuestMemory, [UInt64], Done) throws(Errno) -> Void
+    typealias SyncBody = @Sendable (GuestMemory, Arguments) throws(Errno) -> Void
+    typealias AsyncBody = @Sendable (GuestMemory, Arguments, Done) throws(Errno) -> Void
 
-    static let allRights: UInt64 = 0x1FFF_FFFF
     /// O_PATH (not exported by Swift's Glibc module).
     static let openPath: Int32 = 0o10000000
 
     /// Every function, as a maker: a Function (with its host context) is only built for the names
-    /// a module actually imports — a few of the 45, per instance.
+    /// a module actually imports — a few of the 46, per instance.
     func makeFunctions() -> [String: () -> Function] {
         var f: [String: () -> Function] = [:]
         func sync(_ name: String, _ params: [ValueType], _ body: @escaping SyncBody) {
             f[name] = { Function(HostFunction(type: FuncType(params: params, results: [.i32])) { caller, args in
-                let raw = args.map(\.slot)
                 do throws(Errno) {
-                    try body(GuestMemory(caller), raw)
+                    try body(GuestMemory(caller), Arguments(args.map(\.slot)))
                     return [.i32(0)]
                 } catch {
                     return [.i32(UInt32(error.rawValue))]
@@ -32,9 +35,8 @@ extension WASIContext {
         }
         func async(_ name: String, _ params: [ValueType], _ body: @escaping AsyncBody) {
             f[name] = { Function(AsyncHostFunction(type: FuncType(params: params, results: [.i32])) { caller, args, completion in
-                let raw = args.map(\.slot)
                 do throws(Errno) {
-                    try body(GuestMemory(caller), raw, Done(completion: completion))
+                    try body(GuestMemory(caller), Arguments(args.map(\.slot)), Done(completion: completion))
                 } catch {
                     completion.resume(returning: [.i32(UInt32(error.rawValue))])
                 }
@@ -47,19 +49,25 @@ extension WASIContext {
         let envv = configuration.environment.map { Array("\($0.0)=\($0.1)".utf8) + [0] }
         func sizes(_ list: [[UInt8]]) -> SyncBody {
             { m, a throws(Errno) in
-                try m.storeU32(UInt32(a[0]), UInt32(list.count))
-                try m.storeU32(UInt32(a[1]), UInt32(list.reduce(0) { $0 + $1.count }))
+                _ = try m.check(a.address(0), 4)
+                _ = try m.check(a.address(1), 4)
+                try m.storeU32(a.address(0), UInt32(clamping: list.count))
+                try m.storeU32(a.address(1), UInt32(clamping: list.reduce(0) { $0 + $1.count }))
             }
         }
         func fill(_ list: [[UInt8]]) -> SyncBody {
             { m, a throws(Errno) in
-                var pointer = UInt32(a[0])
-                var buffer = UInt32(a[1])
-                for item in list {
-                    try m.storeU32(pointer, buffer)
-                    try m.write(buffer, item)
-                    pointer &+= 4
-                    buffer &+= UInt32(item.count)
+                let pointers = a.address(0), strings = a.address(1)
+                // Both arrays are checked whole before anything is written: they must fit below
+                // the end of memory (computed in 64 bits, so they cannot wrap around to 0).
+                _ = try m.check(pointers, UInt64(list.count) * 4)
+                _ = try m.check(strings, list.reduce(0) { $0 + UInt64($1.count) })
+                var offset: UInt64 = 0
+                for (i, item) in list.enumerated() {
+                    let string = strings + offset
+                    try m.storeU32(pointers.element(UInt64(i), stride: 4), UInt32(truncatingIfNeeded: string.value))
+                    try m.write(string, item)
+                    offset += UInt64(item.count)
                 }
             }
         }
@@ -69,7 +77,7 @@ extension WASIContext {
         sync("environ_get", [i32, i32], fill(envv))
 
         // Clocks and randomness.
-        @Sendable func clock(_ id: UInt64) throws(Errno) -> clockid_t {
+        @Sendable func clock(_ id: UInt32) throws(Errno) -> clockid_t {
             switch id {
             case 0: return CLOCK_REALTIME
             case 1: return CLOCK_MONOTONIC
@@ -80,17 +88,18 @@ extension WASIContext {
         }
         sync("clock_res_get", [i32, i32]) { m, a throws(Errno) in
             var ts = timespec()
-            clock_getres(try clock(a[0]), &ts)
-            try m.storeU64(UInt32(a[1]), UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec))
+            clock_getres(try clock(a.u32(0)), &ts)
+            try m.storeU64(a.address(1), Self.nanoseconds(ts))
         }
         sync("clock_time_get", [i32, i64, i32]) { m, a throws(Errno) in
             var ts = timespec()
-            clock_gettime(try clock(a[0]), &ts)
-            try m.storeU64(UInt32(a[2]), UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec))
+            clock_gettime(try clock(a.u32(0)), &ts)
+            try m.storeU64(a.address(2), Self.nanoseconds(ts))
         }
         sync("random_get", [i32, i32]) { m, a throws(Errno) in
-            let count = Int(a[1] & 0xFFFF_FFFF)
-            let p = try m.check(UInt32(a[0]), UInt64(count))
+            // Written straight into guest memory: no host buffer, whatever the length.
+            let count = Int(a.u32(1))
+            let p = try m.check(a.address(0), UInt64(count))
             var generator = SystemRandomNumberGenerator()  // the OS's CSPRNG (getrandom)
             var filled = 0
             while filled < count {
@@ -120,14 +129,17 @@ extension WASIContext {
 
         // Descriptors.
         async("fd_write", [i32, i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.fdWrite)
-            let buffer = IOBuffer(gathering: try m.iovecs(UInt32(a[1]), UInt32(a[2])))
-            let resultPointer = UInt32(a[3])
+            let d = try self.descriptor(a.fd(0), requiring: Rights.fdWrite)
+            let iovs = try m.iovecs(a.address(1), a.u32(2), limit: self.transferLimit(m))
+            let resultPointer = a.address(3)
+            _ = try m.check(resultPointer, 4)
             if self.configuration.captureOutput, d.kind == .stdio, d.hostFD == 1 || d.hostFD == 2 {
+                let buffer = IOBuffer(gathering: iovs)
                 self.lock.withLock { if d.hostFD == 1 { self.capturedStdout += buffer.bytes } else { self.capturedStderr += buffer.bytes } }
                 try m.storeU32(resultPointer, UInt32(buffer.count))
                 return done(.success)
             }
+            let buffer = IOBuffer(gathering: iovs)
             self.ring.write(fd: d.hostFD, from: buffer.pointer, count: buffer.count) { result in
                 withExtendedLifetime(buffer) {}  // the kernel reads it until now
                 if result < 0 { return done(Errno(host: -result)) }
@@ -135,10 +147,11 @@ extension WASIContext {
             }
         }
         async("fd_read", [i32, i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.fdRead)
+            let d = try self.descriptor(a.fd(0), requiring: Rights.fdRead)
             if d.kind == .stdio, d.hostFD == 0, let input = self.configuration.stdin {
                 // Standard input from the embedder's buffer.
-                let iovs = try m.iovecs(UInt32(a[1]), UInt32(a[2]))
+                let iovs = try m.iovecs(a.address(1), a.u32(2), limit: self.transferLimit(m))
+                _ = try m.check(a.address(3), 4)
                 let n = self.lock.withLock { () -> Int in
                     var copied = 0
                     for (p, length) in iovs where self.stdinOffset < input.count {
@@ -149,111 +162,130 @@ extension WASIContext {
                     }
                     return copied
                 }
-                try m.storeU32(UInt32(a[3]), UInt32(n))
+                try m.storeU32(a.address(3), UInt32(n))
                 return done(.success)
             }
-            try self.read(d, m, iovecs: UInt32(a[1]), count: UInt32(a[2]), offset: -1, result: UInt32(a[3]), done)
+            try self.read(d, m, iovecs: a.address(1), count: a.u32(2), offset: -1, result: a.address(3), done)
         }
         async("fd_pread", [i32, i32, i32, i64, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.fdRead | Rights.fdSeek)
-            guard a[3] <= UInt64(Int64.max) else { throw .inval }
-            try self.read(d, m, iovecs: UInt32(a[1]), count: UInt32(a[2]), offset: Int64(a[3]), result: UInt32(a[4]), done)
+            let d = try self.descriptor(a.fd(0), requiring: Rights.fdRead | Rights.fdSeek)
+            guard a.u64(3) <= UInt64(Int64.max) else { throw .inval }
+            try self.read(d, m, iovecs: a.address(1), count: a.u32(2), offset: Int64(a.u64(3)), result: a.address(4), done)
         }
         async("fd_pwrite", [i32, i32, i32, i64, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.fdWrite | Rights.fdSeek)
-            guard a[3] <= UInt64(Int64.max) else { throw .inval }
-            let buffer = IOBuffer(gathering: try m.iovecs(UInt32(a[1]), UInt32(a[2])))
-            let resultPointer = UInt32(a[4])
-            self.ring.write(fd: d.hostFD, from: buffer.pointer, count: buffer.count, offset: Int64(a[3])) { result in
+            let d = try self.descriptor(a.fd(0), requiring: Rights.fdWrite | Rights.fdSeek)
+            guard a.u64(3) <= UInt64(Int64.max) else { throw .inval }
+            let iovs = try m.iovecs(a.address(1), a.u32(2), limit: self.transferLimit(m))
+            let resultPointer = a.address(4)
+            _ = try m.check(resultPointer, 4)
+            let buffer = IOBuffer(gathering: iovs)
+            self.ring.write(fd: d.hostFD, from: buffer.pointer, count: buffer.count, offset: Int64(a.u64(3))) { result in
                 withExtendedLifetime(buffer) {}  // the kernel reads it until now
                 if result < 0 { return done(Errno(host: -result)) }
                 done.then { () throws(Errno) in try m.storeU32(resultPointer, UInt32(result)) }
             }
         }
+        // Closing drops the guest's entry. The host descriptor is closed only if this instance
+        // owns it: inherited stdio and shared listeners stay open for everyone else using them
+        // (closing them would hand their number to the next open or accept in the process).
         async("fd_close", [i32]) { _, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
-            guard d.kind != .stdio, d.preopenName == nil else { throw .badf }
-            _ = self.remove(UInt32(a[0]))
-            self.ring.close(fd: d.hostFD) { result in done(result < 0 ? Errno(host: -result) : .success) }
+            let d = try self.table.remove(a.fd(0))
+            guard let hostFD = self.table.hostDescriptorToClose(d) else { return done(.success) }
+            self.ring.close(fd: hostFD) { result in done(result < 0 ? Errno(host: -result) : .success) }
         }
         async("fd_sync", [i32]) { _, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(a.fd(0), requiring: Rights.fdSync)
+            guard d.kind == .file || d.kind == .directory else { throw .badf }  // not the host's stdio
             self.ring.sync(fd: d.hostFD, dataOnly: false) { result in done(result < 0 ? Errno(host: -result) : .success) }
         }
         async("fd_datasync", [i32]) { _, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(a.fd(0), requiring: Rights.fdDatasync)
+            guard d.kind == .file || d.kind == .directory else { throw .badf }
             self.ring.sync(fd: d.hostFD, dataOnly: true) { result in done(result < 0 ? Errno(host: -result) : .success) }
         }
         sync("fd_seek", [i32, i64, i32, i32]) { m, a throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]), requiring: (a[1] == 0 && a[2] & 0xFF == 1) ? Rights.fdTell : Rights.fdSeek)
+            let whence = a.u32(2) & 0xFF
+            let d = try self.descriptor(a.fd(0), requiring: (a.u64(1) == 0 && whence == 1) ? Rights.fdTell : Rights.fdSeek)
             guard d.kind == .file else { throw d.kind == .directory ? .badf : .spipe }
-            let whence: Int32 = switch a[2] & 0xFF {
+            let hostWhence: Int32 = switch whence {
             case 0: SEEK_SET
             case 1: SEEK_CUR
             case 2: SEEK_END
             default: -1
             }
-            guard whence >= 0 else { throw .inval }
-            let position = lseek(d.hostFD, off_t(Int64(bitPattern: a[1])), whence)
+            guard hostWhence >= 0 else { throw .inval }
+            _ = try m.check(a.address(3), 8)  // before moving the offset
+            let position = lseek(d.hostFD, off_t(Int64(bitPattern: a.u64(1))), hostWhence)
             guard position >= 0 else { throw Errno(host: errno) }
-            try m.storeU64(UInt32(a[3]), UInt64(position))
+            try m.storeU64(a.address(3), UInt64(position))
         }
         sync("fd_tell", [i32, i32]) { m, a throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.fdTell)
+            let d = try self.descriptor(a.fd(0), requiring: Rights.fdTell)
             guard d.kind == .file else { throw .spipe }
+            _ = try m.check(a.address(1), 8)
             let position = lseek(d.hostFD, 0, SEEK_CUR)
             guard position >= 0 else { throw Errno(host: errno) }
-            try m.storeU64(UInt32(a[1]), UInt64(position))
+            try m.storeU64(a.address(1), UInt64(position))
         }
         sync("fd_fdstat_get", [i32, i32]) { m, a throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
-            let base = UInt32(a[1])
+            let d = try self.descriptor(a.fd(0))
+            let base = a.address(1)
             _ = try m.check(base, 24)
             try m.storeU8(base, Self.filetype(of: d))
             try m.storeU16(base + 2, 0)
             try m.storeU64(base + 8, d.rightsBase)
             try m.storeU64(base + 16, d.rightsInheriting)
         }
-        sync("fd_fdstat_set_flags", [i32, i32]) { _, _ throws(Errno) in throw .notsup }
         sync("fd_fdstat_set_rights", [i32, i64, i64]) { _, a throws(Errno) in
-            var d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(a.fd(0))
             // Rights can only be dropped.
-            guard a[1] & ~d.rightsBase == 0, a[2] & ~d.rightsInheriting == 0 else { throw .notcapable }
-            d.rightsBase = a[1]
-            d.rightsInheriting = a[2]
-            self.replace(UInt32(a[0]), with: d)
+            guard a.u64(1) & ~d.rightsBase == 0, a.u64(2) & ~d.rightsInheriting == 0 else { throw .notcapable }
+            try self.table.update(a.fd(0)) {
+                $0.rightsBase = a.u64(1)
+                $0.rightsInheriting = a.u64(2)
+            }
         }
         sync("fd_filestat_get", [i32, i32]) { m, a throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.fdFilestatGet)
+            let d = try self.descriptor(a.fd(0), requiring: Rights.fdFilestatGet)
+            _ = try m.check(a.address(1), 64)
             var s = stat()
-            guard fstat(d.hostFD, &s) == 0 else { throw Errno(host: errno) }
-            try Self.storeFilestat(m, UInt32(a[1]), s)
+            if d.kind == .stdio {
+                // The host's stdio may be a file shared with other tenants (a log): its inode,
+                // size and times are not this guest's business. wasmtime reports zeros too.
+                s.st_mode = S_IFCHR
+            } else {
+                guard fstat(d.hostFD, &s) == 0 else { throw Errno(host: errno) }
+            }
+            try Self.storeFilestat(m, a.address(1), s)
         }
         sync("fd_prestat_get", [i32, i32]) { m, a throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(a.fd(0))
             guard let name = d.preopenName else { throw .badf }
-            try m.storeU8(UInt32(a[1]), 0)
-            try m.storeU32(UInt32(a[1]) + 4, UInt32(name.utf8.count))
+            let base = a.address(1)
+            _ = try m.check(base, 8)
+            try m.storeU8(base, 0)
+            try m.storeU32(base + 4, UInt32(clamping: name.utf8.count))
         }
         sync("fd_prestat_dir_name", [i32, i32, i32]) { m, a throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]))
+            let d = try self.descriptor(a.fd(0))
             guard let name = d.preopenName else { throw .badf }
             let bytes = Array(name.utf8)
-            guard UInt32(a[2]) >= bytes.count else { throw .nametoolong }
-            try m.write(UInt32(a[1]), bytes)
+            guard a.u32(2) >= bytes.count else { throw .nametoolong }
+            try m.write(a.address(1), bytes)
         }
         async("path_open", [i32, i32, i32, i32, i32, i64, i64, i32, i32]) { m, a, done throws(Errno) in
-            let directory = try self.descriptor(UInt32(a[0]), requiring: Rights.pathOpen)
+            let directory = try self.descriptor(a.fd(0), requiring: Rights.pathOpen)
             guard directory.kind == .directory else { throw .notdir }
-            let path = try m.string(UInt32(a[2]), UInt32(a[3]))
-            let oflags = a[4], rightsBase = a[5], rightsInheriting = a[6], fdflags = a[7], resultPointer = UInt32(a[8])
+            let path = try m.path(a.address(2), a.u32(3))
+            let oflags = a.u32(4), rightsBase = a.u64(5), rightsInheriting = a.u64(6), fdflags = a.u32(7)
+            let resultPointer = a.address(8)
             // A descriptor gets at most what its directory may hand on.
             let grantedBase = rightsBase & directory.rightsInheriting
             let grantedInheriting = rightsInheriting & directory.rightsInheriting
-            if oflags & 1 != 0 { _ = try self.descriptor(UInt32(a[0]), requiring: 1 << 10) }  // PATH_CREATE_FILE
+            if oflags & 1 != 0 { _ = try self.descriptor(a.fd(0), requiring: Rights.pathCreateFile) }
             _ = try m.check(resultPointer, 4)
-            let wantsRead = rightsBase & (1 << 1) != 0 || rightsBase & (1 << 14) != 0
-            let wantsWrite = rightsBase & (1 << 6) != 0 || oflags & 8 != 0
+            let wantsRead = rightsBase & Rights.fdRead != 0 || rightsBase & Rights.fdReaddir != 0
+            let wantsWrite = rightsBase & Rights.fdWrite != 0 || oflags & 8 != 0
             var flags: Int32 = O_CLOEXEC
             flags |= wantsWrite ? (wantsRead ? O_RDWR : O_WRONLY) : O_RDONLY
             if oflags & 1 != 0 { flags |= O_CREAT }
@@ -261,37 +293,48 @@ extension WASIContext {
             if oflags & 4 != 0 { flags |= O_EXCL }
             if oflags & 8 != 0 { flags |= O_TRUNC }
             if fdflags & 1 != 0 { flags |= O_APPEND }
-            if a[1] & 1 == 0 { flags |= O_NOFOLLOW }
-            // RESOLVE_BENEATH (0x08): no "..", absolute path or symlink may leave the directory.
-            // RESOLVE_NO_MAGICLINKS (0x02): no /proc-style jumps.
+            if a.u32(1) & 1 == 0 { flags |= O_NOFOLLOW }
+            try self.table.reserve()  // EMFILE past the limit, before a host descriptor exists
             // openat2 refuses a mode without O_CREAT.
-            self.ring.open(path, in: directory.hostFD, flags: flags, mode: flags & O_CREAT != 0 ? 0o644 : 0, resolve: 0x08 | 0x02) { result in
-                guard result >= 0 else { return done(result == -EXDEV ? .notcapable : Errno(host: -result)) }
+            self.openBeneath(path, in: directory.hostFD, flags: flags, mode: flags & O_CREAT != 0 ? 0o644 : 0) { result in
+                guard case .success(let hostFD) = result else {
+                    self.table.cancelReservation()
+                    if case .failure(let error) = result { done(error) }
+                    return
+                }
                 var s = stat()
-                fstat(result, &s)
+                fstat(hostFD, &s)
                 let kind: Descriptor.Kind = (s.st_mode & S_IFMT) == S_IFDIR ? .directory : .file
-                let fd = self.add(Descriptor(hostFD: result, kind: kind, ownsHostFD: true, rightsBase: grantedBase,
-                                             rightsInheriting: grantedInheriting))
-                done.then { () throws(Errno) in try m.storeU32(resultPointer, UInt32(fd)) }
+                let fd = self.table.insert(reserved: Descriptor(hostFD: hostFD, kind: kind, ownsHostFD: true, rightsBase: grantedBase,
+                                                                rightsInheriting: grantedInheriting))
+                done.then { () throws(Errno) in try m.storeU32(resultPointer, fd) }
             }
         }
         async("path_filestat_get", [i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
-            let directory = try self.descriptor(UInt32(a[0]), requiring: Rights.pathFilestatGet)
-            let path = try m.string(UInt32(a[2]), UInt32(a[3]))
-            let resultPointer = UInt32(a[4])
-            let flags = Self.openPath | O_CLOEXEC | (a[1] & 1 == 0 ? O_NOFOLLOW : 0)
-            self.ring.open(path, in: directory.hostFD, flags: flags, resolve: 0x08 | 0x02) { result in
-                guard result >= 0 else { return done(result == -EXDEV ? .notcapable : Errno(host: -result)) }
+            let directory = try self.descriptor(a.fd(0), requiring: Rights.pathFilestatGet)
+            guard directory.kind == .directory else { throw .notdir }
+            let path = try m.path(a.address(2), a.u32(3))
+            let resultPointer = a.address(4)
+            _ = try m.check(resultPointer, 64)
+            // The object itself is opened beneath the directory (O_PATH: no access needed, no
+            // side effects), following a final symlink only when asked — and then only as far as
+            // RESOLVE_BENEATH allows — and stat is taken of that descriptor.
+            let flags = Self.openPath | O_CLOEXEC | (a.u32(1) & 1 == 0 ? O_NOFOLLOW : 0)
+            self.openBeneath(path, in: directory.hostFD, flags: flags) { result in
+                guard case .success(let fd) = result else {
+                    if case .failure(let error) = result { done(error) }
+                    return
+                }
                 var s = stat()
-                let ok = fstat(result, &s) == 0
-                Glibc.close(result)
+                let ok = fstat(fd, &s) == 0
+                Glibc.close(fd)
                 guard ok else { return done(.io) }
                 let status = s
                 done.then { () throws(Errno) in try Self.storeFilestat(m, resultPointer, status) }
             }
         }
         async("poll_oneoff", [i32, i32, i32, i32]) { m, a, done throws(Errno) in
-            try self.pollOneoff(m, input: UInt32(a[0]), output: UInt32(a[1]), count: UInt32(a[2]), result: UInt32(a[3]), done)
+            try self.pollOneoff(m, input: a.address(0), output: a.address(1), count: a.u32(2), result: a.address(3), done)
         }
         addPathFunctions(sync, async)
         addDescriptorFunctions(sync, async)
@@ -299,9 +342,15 @@ extension WASIContext {
         return f
     }
 
-    func read(_ d: Descriptor, _ m: GuestMemory, iovecs: UInt32, count: UInt32, offset: Int64, result: UInt32,
+    /// The most one read or write call may move for this guest: the configured cap, and never
+    /// more than the guest's whole memory (which no honest iovec list exceeds).
+    func transferLimit(_ m: GuestMemory) -> Int {
+        Int(min(UInt64(max(0, configuration.maxTransferBytes)), m.size))
+    }
+
+    func read(_ d: Descriptor, _ m: GuestMemory, iovecs: GuestAddress, count: UInt32, offset: Int64, result: GuestAddress,
               _ done: Done) throws(Errno) {
-        let iovs = try m.iovecs(iovecs, count)
+        let iovs = try m.iovecs(iovecs, count, limit: transferLimit(m))
         _ = try m.check(result, 4)
         let total = iovs.reduce(0) { $0 + $1.1 }
         // Reads land in a host buffer, then are scattered: the guest memory cannot move while the
@@ -322,7 +371,7 @@ extension WASIContext {
     /// The first completion ends the call with every event ready by then; completions that come
     /// later find the call finished and are dropped (a poll left armed ends when its socket
     /// becomes ready or is closed).
-    func pollOneoff(_ m: GuestMemory, input: UInt32, output: UInt32, count: UInt32, result: UInt32,
+    func pollOneoff(_ m: GuestMemory, input: GuestAddress, output: GuestAddress, count: UInt32, result: GuestAddress,
                     _ done: Done) throws(Errno) {
         guard count > 0, count <= 4096 else { throw .inval }
         _ = try m.check(input, UInt64(count) * 48)
@@ -333,11 +382,11 @@ extension WASIContext {
         var waits: [(userdata: UInt64, type: UInt8, fd: Int32)] = []
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        let realtime = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        let realtime = Self.nanoseconds(now)
         clock_gettime(CLOCK_MONOTONIC, &now)
-        let monotonic = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-        for i in 0..<count {
-            let p = try m.check(input + 48 * i, 48)
+        let monotonic = Self.nanoseconds(now)
+        for i in 0..<UInt64(count) {
+            let p = try m.check(input.element(i, stride: 48), 48)
             let userdata = p.loadUnaligned(as: UInt64.self)
             let tag = p.load(fromByteOffset: 8, as: UInt8.self)
             switch tag {
@@ -353,7 +402,7 @@ extension WASIContext {
             case 1, 2:
                 let fd = p.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
                 do throws(Errno) {
-                    let d = try descriptor(fd, requiring: 1 << 27)  // POLL_FD_READWRITE
+                    let d = try descriptor(fd, requiring: Rights.pollFdReadwrite)
                     if d.kind == .socket {
                         waits.append((userdata, tag, d.hostFD))
                     } else {
@@ -409,9 +458,10 @@ extension WASIContext {
         }
     }
 
-    static func writeEvents(_ m: GuestMemory, _ events: [Event], output: UInt32, result: UInt32) throws(Errno) {
+    static func writeEvents(_ m: GuestMemory, _ events: [Event], output: GuestAddress, result: GuestAddress) throws(Errno) {
         for (i, event) in events.enumerated() {
-            let e = output + 32 * UInt32(i)
+            let e = output.element(UInt64(i), stride: 32)
+            _ = try m.check(e, 32)
             try m.storeU64(e, event.userdata)
             try m.storeU16(e + 8, event.error)
             try m.storeU8(e + 10, event.type)
@@ -430,7 +480,13 @@ extension WASIContext {
         }
     }
 
-    static func storeFilestat(_ m: GuestMemory, _ base: UInt32, _ s: stat) throws(Errno) {
+    /// A timespec in nanoseconds; times before 1970 (or negative garbage) read as 0 rather than
+    /// trapping in a conversion.
+    static func nanoseconds(_ t: timespec) -> UInt64 {
+        UInt64(max(0, t.tv_sec)).multipliedReportingOverflow(by: 1_000_000_000).partialValue &+ UInt64(max(0, t.tv_nsec))
+    }
+
+    static func storeFilestat(_ m: GuestMemory, _ base: GuestAddress, _ s: stat) throws(Errno) {
         _ = try m.check(base, 64)
         let type: UInt8 = switch s.st_mode & S_IFMT {
         case S_IFDIR: 3
@@ -441,15 +497,14 @@ extension WASIContext {
         case S_IFSOCK: 6
         default: 0
         }
-        func ns(_ t: timespec) -> UInt64 { UInt64(max(0, t.tv_sec)) * 1_000_000_000 + UInt64(max(0, t.tv_nsec)) }
-        try m.storeU64(base, UInt64(s.st_dev))
-        try m.storeU64(base + 8, UInt64(s.st_ino))
+        try m.storeU64(base, UInt64(truncatingIfNeeded: s.st_dev))
+        try m.storeU64(base + 8, UInt64(truncatingIfNeeded: s.st_ino))
         try m.storeU8(base + 16, type)
-        try m.storeU64(base + 24, UInt64(s.st_nlink))
-        try m.storeU64(base + 32, UInt64(s.st_size))
-        try m.storeU64(base + 40, ns(s.st_atim))
-        try m.storeU64(base + 48, ns(s.st_mtim))
-        try m.storeU64(base + 56, ns(s.st_ctim))
+        try m.storeU64(base + 24, UInt64(truncatingIfNeeded: s.st_nlink))
+        try m.storeU64(base + 32, UInt64(truncatingIfNeeded: s.st_size))
+        try m.storeU64(base + 40, nanoseconds(s.st_atim))
+        try m.storeU64(base + 48, nanoseconds(s.st_mtim))
+        try m.storeU64(base + 56, nanoseconds(s.st_ctim))
     }
 }
 

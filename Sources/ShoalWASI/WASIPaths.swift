@@ -4,11 +4,39 @@ import IOUring
 import Runtime
 import WasmCore
 
-/// Path operations other than open. They must not escape the preopened directory either, but the
-/// kernel's mkdirat/unlinkat/renameat/... have no RESOLVE_BENEATH: so the parent directory is
-/// opened first with openat2(O_PATH, RESOLVE_BENEATH), and the operation then names only a
-/// single, checked final component relative to it.
+/// Path operations. Nothing may reach outside the preopened directory, and nothing may follow a
+/// symlink out of it, so every path is resolved by the kernel with openat2(RESOLVE_BENEATH |
+/// RESOLVE_NO_MAGICLINKS), relative to the directory:
+///
+/// - Operations on the object a path names — open, stat, set times — open that object itself
+///   beneath the directory (O_PATH, so no access is needed and nothing happens to it; following a
+///   final symlink only when the guest asked, and then only as far as RESOLVE_BENEATH allows) and
+///   work on the descriptor: fstat, utimensat(fd, "", AT_EMPTY_PATH). A plain
+///   `utimensat(parent, leaf, 0)` would follow a final symlink to anywhere on the host.
+/// - Operations on a name — mkdir, unlink, rmdir, rename, link, symlink, readlink — have no
+///   RESOLVE_BENEATH of their own: the parent directory is opened beneath first (O_PATH), and the
+///   operation names a single final component relative to it, which none of them follows.
+///
+/// An escape — "..", an absolute path, a symlink that leaves — is EXDEV from the kernel, reported
+/// as ENOTCAPABLE. The kernel refuses it before looking at anything outside, so the answer is the
+/// same whether or not the outside path exists: errno reveals nothing about the host.
 extension WASIContext {
+    /// RESOLVE_BENEATH (0x08): no "..", absolute path or symlink may leave the directory.
+    /// RESOLVE_NO_MAGICLINKS (0x02): no /proc-style jumps.
+    static let resolveBeneath: UInt64 = 0x08 | 0x02
+    /// AT_EMPTY_PATH (not exported by Swift's Glibc module): operate on the descriptor itself.
+    static let atEmptyPath: Int32 = 0x1000
+
+    /// The WASI errno for a failed resolution: EXDEV (an escape) is ENOTCAPABLE.
+    static func sandboxErrno(_ hostErrno: Int32) -> Errno { hostErrno == EXDEV ? .notcapable : Errno(host: hostErrno) }
+
+    /// openat2 of `path` beneath `directory`: the new host descriptor, or the errno.
+    func openBeneath(_ path: String, in directory: Int32, flags: Int32, mode: UInt32 = 0,
+                     _ completion: @escaping @Sendable (Result<Int32, Errno>) -> Void) {
+        ring.open(path, in: directory, flags: flags, mode: mode, resolve: Self.resolveBeneath) { result in
+            completion(result >= 0 ? .success(result) : .failure(Self.sandboxErrno(-result)))
+        }
+    }
 
     /// Splits "a/b/c" into ("a/b", "c"); the leaf may not be empty, "." or "..".
     static func split(_ path: String) throws(Errno) -> (parent: String, leaf: String) {
@@ -21,66 +49,101 @@ extension WASIContext {
         return (parent.isEmpty ? "." : parent, String(leaf))
     }
 
-    /// Opens the parent of `path` beneath `directory`, runs `body(parentFD, leaf, finish)`; the
-    /// parent is closed when the operation calls `finish` with its result.
+    /// How an operation on a name reports, closing the parent it was given first: with the
+    /// kernel's result (>= 0 or -errno) or with a WASI errno.
+    struct ParentFinish: Sendable {
+        let parentFD: Int32
+        let done: Done
+
+        func callAsFunction(_ result: Int32) {
+            Glibc.close(parentFD)
+            done(result < 0 ? Errno(host: -result) : .success)
+        }
+
+        func fail(_ error: Errno) {
+            Glibc.close(parentFD)
+            done(error)
+        }
+
+        /// As a completion for the ring.
+        var completion: @Sendable (Int32) -> Void { { self($0) } }
+    }
+
+    /// Opens the parent of `path` beneath `directory` and runs `body(parentFD, leaf, finish)`.
     func withParent(_ directory: Descriptor, _ path: String, _ done: Done,
-                    _ body: @escaping @Sendable (Int32, String, @escaping @Sendable (Int32) -> Void) -> Void) throws(Errno) {
+                    _ body: @escaping @Sendable (Int32, String, ParentFinish) -> Void) throws(Errno) {
         guard directory.kind == .directory else { throw .notdir }
         let (parent, leaf) = try Self.split(path)
-        ring.open(parent, in: directory.hostFD, flags: Self.openPath | O_DIRECTORY | O_CLOEXEC, resolve: 0x08 | 0x02) { parentFD in
-            guard parentFD >= 0 else { return done(parentFD == -EXDEV ? .notcapable : Errno(host: -parentFD)) }
-            body(parentFD, leaf) { result in
-                Glibc.close(parentFD)
-                done(result < 0 ? Errno(host: -result) : .success)
+        openBeneath(parent, in: directory.hostFD, flags: Self.openPath | O_DIRECTORY | O_CLOEXEC) { opened in
+            switch opened {
+            case .failure(let error): done(error)
+            case .success(let parentFD): body(parentFD, leaf, ParentFinish(parentFD: parentFD, done: done))
             }
         }
+    }
+
+    /// The two timespecs of a set-times call. WASI's fstflags: ATIM 1, ATIM_NOW 2, MTIM 4,
+    /// MTIM_NOW 8; asking for a time and "now" at once is EINVAL (as wasmtime).
+    static func timespecs(atime: UInt64, mtime: UInt64, flags: UInt32) throws(Errno) -> [timespec] {
+        func one(_ ns: UInt64, set: Bool, now: Bool) throws(Errno) -> timespec {
+            if set && now { throw .inval }
+            if now { return timespec(tv_sec: 0, tv_nsec: (1 << 30) - 1) }  // UTIME_NOW
+            if set { return timespec(tv_sec: Int(ns / 1_000_000_000), tv_nsec: Int(ns % 1_000_000_000)) }
+            return timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2)  // UTIME_OMIT
+        }
+        return [try one(atime, set: flags & 1 != 0, now: flags & 2 != 0), try one(mtime, set: flags & 4 != 0, now: flags & 8 != 0)]
     }
 
     func addPathFunctions(_ sync: (String, [ValueType], @escaping SyncBody) -> Void, _ async: (String, [ValueType], @escaping AsyncBody) -> Void) {
         let i32 = ValueType.i32, i64 = ValueType.i64
         async("path_create_directory", [i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.pathCreateDirectory)
-            let path = try m.string(UInt32(a[1]), UInt32(a[2]))
-            try self.withParent(d, path, done) { parent, leaf, finish in self.ring.makeDirectory(leaf, in: parent, completion: finish) }
+            let d = try self.descriptor(a.fd(0), requiring: Rights.pathCreateDirectory)
+            let path = try m.path(a.address(1), a.u32(2))
+            try self.withParent(d, path, done) { parent, leaf, finish in self.ring.makeDirectory(leaf, in: parent, completion: finish.completion) }
         }
         async("path_remove_directory", [i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.pathRemoveDirectory)
-            let path = try m.string(UInt32(a[1]), UInt32(a[2]))
+            let d = try self.descriptor(a.fd(0), requiring: Rights.pathRemoveDirectory)
+            let path = try m.path(a.address(1), a.u32(2))
             try self.withParent(d, path, done) { parent, leaf, finish in
-                self.ring.unlink(leaf, in: parent, removeDirectory: true, completion: finish)
+                self.ring.unlink(leaf, in: parent, removeDirectory: true, completion: finish.completion)
             }
         }
         async("path_unlink_file", [i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.pathUnlinkFile)
-            let path = try m.string(UInt32(a[1]), UInt32(a[2]))
+            let d = try self.descriptor(a.fd(0), requiring: Rights.pathUnlinkFile)
+            let path = try m.path(a.address(1), a.u32(2))
             guard !path.hasSuffix("/") else { throw .notdir }
             try self.withParent(d, path, done) { parent, leaf, finish in
-                self.ring.unlink(leaf, in: parent, removeDirectory: false, completion: finish)
+                self.ring.unlink(leaf, in: parent, removeDirectory: false, completion: finish.completion)
             }
         }
         async("path_symlink", [i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
-            let target = try m.string(UInt32(a[0]), UInt32(a[1]))
-            let d = try self.descriptor(UInt32(a[2]), requiring: Rights.pathSymlink)
-            let path = try m.string(UInt32(a[3]), UInt32(a[4]))
+            let target = try m.path(a.address(0), a.u32(1))
+            let d = try self.descriptor(a.fd(2), requiring: Rights.pathSymlink)
+            let path = try m.path(a.address(3), a.u32(4))
             // The link's target is only text; following it later still cannot leave the sandbox.
             try self.withParent(d, path, done) { parent, leaf, finish in
-                self.ring.symlink(target: target, at: leaf, in: parent, completion: finish)
+                self.ring.symlink(target: target, at: leaf, in: parent, completion: finish.completion)
             }
         }
         // Two parents: open the old one, then the new one, then rename or link between them.
         func twoPaths(_ name: String, link: Bool) {
             async(name, link ? [i32, i32, i32, i32, i32, i32, i32] : [i32, i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
                 let base = link ? 1 : 0  // path_link has lookup flags after the first fd
-                let oldDirectory = try self.descriptor(UInt32(a[0]), requiring: link ? Rights.pathLinkSource : Rights.pathRenameSource)
-                let oldPath = try m.string(UInt32(a[base + 1]), UInt32(a[base + 2]))
-                let newDirectory = try self.descriptor(UInt32(a[base + 3]), requiring: link ? Rights.pathLinkTarget : Rights.pathRenameTarget)
-                let newPath = try m.string(UInt32(a[base + 4]), UInt32(a[base + 5]))
+                let oldDirectory = try self.descriptor(a.fd(0), requiring: link ? Rights.pathLinkSource : Rights.pathRenameSource)
+                let oldPath = try m.path(a.address(base + 1), a.u32(base + 2))
+                let newDirectory = try self.descriptor(a.fd(base + 3), requiring: link ? Rights.pathLinkTarget : Rights.pathRenameTarget)
+                let newPath = try m.path(a.address(base + 4), a.u32(base + 5))
+                // A hard link to what a symlink points to is not made (as wasmtime): linkat's
+                // AT_SYMLINK_FOLLOW has no RESOLVE_BENEATH, and the link is made to the name.
+                if link, a.u32(1) & 1 != 0 { throw .inval }
                 let (newParent, newLeaf) = try Self.split(newPath)
                 guard newDirectory.kind == .directory else { throw .notdir }
                 try self.withParent(oldDirectory, oldPath, done) { oldParentFD, oldLeaf, finish in
-                    self.ring.open(newParent, in: newDirectory.hostFD, flags: Self.openPath | O_DIRECTORY | O_CLOEXEC,
-                                   resolve: 0x08 | 0x02) { newParentFD in
-                        guard newParentFD >= 0 else { return finish(newParentFD == -EXDEV ? -EXDEV : newParentFD) }
+                    self.openBeneath(newParent, in: newDirectory.hostFD, flags: Self.openPath | O_DIRECTORY | O_CLOEXEC) { opened in
+                        guard case .success(let newParentFD) = opened else {
+                            if case .failure(let error) = opened { finish.fail(error) }
+                            return
+                        }
                         let close: @Sendable (Int32) -> Void = { result in
                             Glibc.close(newParentFD)
                             finish(result)
@@ -97,37 +160,52 @@ extension WASIContext {
         twoPaths("path_rename", link: false)
         twoPaths("path_link", link: true)
         async("path_readlink", [i32, i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]), requiring: Rights.pathReadlink)
-            let path = try m.string(UInt32(a[1]), UInt32(a[2]))
-            let buffer = UInt32(a[3]), length = UInt32(a[4]), result = UInt32(a[5])
-            _ = try m.check(buffer, UInt64(length))
+            let d = try self.descriptor(a.fd(0), requiring: Rights.pathReadlink)
             guard d.kind == .directory else { throw .notdir }
+            let path = try m.path(a.address(1), a.u32(2))
+            let buffer = a.address(3), length = a.u32(4), result = a.address(5)
+            _ = try m.check(buffer, UInt64(length))
+            _ = try m.check(result, 4)
             let (parent, leaf) = try Self.split(path)
-            self.ring.open(parent, in: d.hostFD, flags: Self.openPath | O_DIRECTORY | O_CLOEXEC, resolve: 0x08 | 0x02) { parentFD in
-                guard parentFD >= 0 else { return done(parentFD == -EXDEV ? .notcapable : Errno(host: -parentFD)) }
-                // readlinkat is not an io_uring operation; it reads one inode and does not wait on a device.
-                var bytes = [UInt8](repeating: 0, count: Int(length))
-                let n = leaf.withCString { readlinkat(parentFD, $0, &bytes, Int(length)) }
+            self.openBeneath(parent, in: d.hostFD, flags: Self.openPath | O_DIRECTORY | O_CLOEXEC) { opened in
+                guard case .success(let parentFD) = opened else {
+                    if case .failure(let error) = opened { done(error) }
+                    return
+                }
+                // readlinkat is not an io_uring operation; it reads one inode and does not wait on
+                // a device. The host buffer is PATH_MAX, whatever the guest's buffer: no link is
+                // longer. readlinkat does not follow the (final) link it reads.
+                var bytes = [UInt8](repeating: 0, count: Int(GuestMemory.maxPathBytes) + 1)
+                let n = leaf.withCString { readlinkat(parentFD, $0, &bytes, bytes.count) }
                 let error = errno
                 Glibc.close(parentFD)
                 guard n >= 0 else { return done(Errno(host: error)) }
-                let link = Array(bytes[0..<n])
+                let link = Array(bytes[0..<min(n, Int(length))])  // truncated to the guest's buffer, as readlink
                 done.then { () throws(Errno) in
                     try m.write(buffer, link)
-                    try m.storeU32(result, UInt32(n))
+                    try m.storeU32(result, UInt32(link.count))
                 }
             }
         }
         async("path_filestat_set_times", [i32, i32, i32, i32, i64, i64, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(UInt32(a[0]), requiring: 1 << 20)  // PATH_FILESTAT_SET_TIMES
-            let path = try m.string(UInt32(a[2]), UInt32(a[3]))
-            let follow = a[1] & 1 != 0
-            let times = [Self.timespecFor(a[4], flags: a[6], setBit: 1, nowBit: 2), Self.timespecFor(a[5], flags: a[6], setBit: 4, nowBit: 8)]
-            try self.withParent(d, path, done) { parent, leaf, finish in
+            let d = try self.descriptor(a.fd(0), requiring: Rights.pathFilestatSetTimes)
+            guard d.kind == .directory else { throw .notdir }
+            let path = try m.path(a.address(2), a.u32(3))
+            let times = try Self.timespecs(atime: a.u64(4), mtime: a.u64(5), flags: a.u32(6))
+            // The object is opened beneath the directory (following a final symlink only when
+            // asked, and never out), and its times are set through that descriptor.
+            let flags = Self.openPath | O_CLOEXEC | (a.u32(1) & 1 == 0 ? O_NOFOLLOW : 0)
+            self.openBeneath(path, in: d.hostFD, flags: flags) { opened in
+                guard case .success(let fd) = opened else {
+                    if case .failure(let error) = opened { done(error) }
+                    return
+                }
                 // utimensat is not an io_uring operation; it updates one inode's metadata.
                 var t = times
-                let r = leaf.withCString { utimensat(parent, $0, &t, follow ? 0 : AT_SYMLINK_NOFOLLOW) }
-                finish(r == 0 ? 0 : -errno)
+                let r = "".withCString { utimensat(fd, $0, &t, Self.atEmptyPath | AT_SYMLINK_NOFOLLOW) }
+                let error = errno
+                Glibc.close(fd)
+                done(r == 0 ? .success : Errno(host: error))
             }
         }
     }

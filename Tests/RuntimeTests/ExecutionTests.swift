@@ -218,4 +218,53 @@ struct ExecutionTests {
         again.start()
         guard case .yielded = try first.resume() else { Issue.record("\(first.state)"); return }
     }
+
+    /// A start function counts to 10,000 (one fuel unit per iteration) and stores the count.
+    static let countingStart = """
+        (module
+          (global $g (mut i32) (i32.const 0))
+          (func $start (local $i i32)
+            (loop $again
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $again (i32.lt_u (local.get $i) (i32.const 10000))))
+            (global.set $g (local.get $i)))
+          (start $start)
+          (func (export "read") (result i32) (global.get $g))
+          (func (export "spin") (loop (br 0))))
+        """
+
+    @Test(arguments: HeapMode.allCases)
+    func aDeferredStartFunctionRunsFirstOnTheFiberUnderItsLimits(heapMode: HeapMode) throws {
+        let compiled = try ModuleCompiler.compile(bytes: try TextFormat.wat2wasm(Self.countingStart),
+                                                  options: CompileOptions(heapMode: heapMode, fuel: true))
+        let store = Store(heapMode: heapMode)
+        store.fuelPolicy = .yield
+        let instance = try store.instantiate(compiled, runningStart: false) { _, _ in nil }
+        #expect(try export(instance, "read").invoke([]) == [.i32(0)], "instantiation left the start function unrun")
+        store.setFuel(1_000)
+        let execution = try Execution(try export(instance, "read"), arguments: [], first: instance.startFunction)
+        var slices = 0
+        while !execution.state.isFinished {
+            if case .yielded(.outOfFuel) = try execution.resume() {
+                slices += 1
+                store.setFuel(1_000)
+            }
+        }
+        #expect(slices >= 9, "the start function ran out of fuel, as any call does")
+        guard case .exited(let values) = execution.state else { Issue.record("\(execution.state)"); return }
+        #expect(values == [.i32(10_000)], "then the call ran, after it")
+    }
+
+    @Test func aLoopingDeferredStartFunctionYieldsAndCanBeCancelled() throws {
+        let store = Store()
+        let spinning = Self.countingStart.replacingOccurrences(of: "(start $start)", with: "(func $forever (loop (br 0))) (start $forever)")
+        let instance = try store.instantiate(try compile(spinning, .guarded), runningStart: false) { _, _ in nil }
+        let execution = try Execution(try export(instance, "read"), arguments: [], first: instance.startFunction)
+        let timer = Thread { usleep(20_000); execution.requestYield() }
+        timer.start()
+        guard case .yielded(.requested) = try execution.resume() else { Issue.record("\(execution.state)"); return }
+        execution.cancel()
+        guard case .trapped(let trap) = execution.state else { Issue.record("\(execution.state)"); return }
+        #expect(trap.code == .interrupted)
+    }
 }

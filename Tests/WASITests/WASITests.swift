@@ -23,12 +23,12 @@ struct Outcome {
 }
 
 func runWASI(_ program: String, arguments: [String] = [], environment: [(String, String)] = [],
-             preopens: [(host: String, guest: String)] = [], context: WASIContext? = nil) throws -> Outcome {
+             preopens: [(host: String, guest: String)] = [], context: WASIContext? = nil, heap: HeapMode = .bounded) throws -> Outcome {
     let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(programs)/\(program).wasm")))
-    let compiled = try ModuleCompiler.compile(bytes: bytes, heapMode: .bounded)
+    let compiled = try ModuleCompiler.compile(bytes: bytes, heapMode: heap)
     let wasi = try context ?? WASIContext(WASIConfiguration(arguments: [program] + arguments, environment: environment, preopens: preopens,
                                                             captureOutput: true))
-    let store = Store(heapMode: .bounded)
+    let store = Store(heapMode: heap)
     let instance = try store.instantiate(compiled, resolver: wasi.resolver())
     guard case .function(let start)? = instance.export("_start") else { throw WASIError("no _start") }
     let execution = try Execution(start, arguments: [], stackSize: 4 << 20)

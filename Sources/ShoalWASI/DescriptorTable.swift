@@ -1,0 +1,154 @@
+import Foundation
+import Glibc
+
+/// One open descriptor in a guest's table.
+struct Descriptor {
+    enum Kind { case stdio, file, directory, socket }
+    var hostFD: Int32
+    var kind: Kind
+    /// For preopened directories: the name the guest knows it by.
+    var preopenName: String?
+    /// Whether this entry owns `hostFD` (opened or accepted for this instance, closed with it).
+    /// Inherited stdio and listeners shared between instances are not owned: other instances, or
+    /// the embedder, use the same host descriptor, so this instance must never close it.
+    var ownsHostFD: Bool
+    /// WASI rights: what this descriptor may do, and what descriptors opened through it may get.
+    var rightsBase: UInt64 = Rights.all
+    var rightsInheriting: UInt64 = Rights.all
+}
+
+/// A guest's descriptor table: guest numbers to host descriptors, with a cap on how many may be
+/// open at once.
+///
+/// - **Ownership.** Some entries name host descriptors the instance does not own (inherited
+///   stdio, listeners shared by every instance of `shoal run --instances`). Closing one of those
+///   on the host would free its number for the next open or accept anywhere in the process, and
+///   other instances' entries for it would then read and write a stranger's file or connection.
+///   So removing an entry only drops it; `closeIfOwned` closes the host descriptor of an entry
+///   that owned it, and nothing else does.
+/// - **The cap** (`limit`, 1,024 by default). Host descriptors are a process-wide resource
+///   (RLIMIT_NOFILE) shared by every tenant: one guest opening files in a loop must run out of its
+///   own descriptors (EMFILE), not the process's.
+/// - **Reservations.** An open or accept takes its slot before it is submitted, so the cap holds
+///   before any host descriptor exists, and two opens in flight cannot both take the last slot.
+/// - **Numbers** are the lowest free ones, as POSIX allocates them: they stay small and are never
+///   exhausted, however many descriptors a guest opens and closes over its life.
+final class DescriptorTable: @unchecked Sendable {  // every access is under `lock`
+    private let lock = NSLock()
+    private var entries: [UInt32: Descriptor] = [:]
+    private var reserved = 0
+    /// The most descriptors (stdio, preopens and listeners included) open at once.
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Adds one of the descriptors a context starts with, at the lowest free number; past the
+    /// limit, nil (a configuration error, not a guest's).
+    func addInitial(_ descriptor: Descriptor) -> UInt32? {
+        lock.withLock {
+            guard entries.count + reserved < limit else { return nil }
+            return insertLocked(descriptor)
+        }
+    }
+
+    /// Takes a slot for a descriptor about to be opened; EMFILE when the table is full. Follow
+    /// with exactly one `insert(reserved:)` or `cancelReservation()`.
+    func reserve() throws(Errno) {
+        let ok = lock.withLock {
+            guard entries.count + reserved < limit else { return false }
+            reserved += 1
+            return true
+        }
+        guard ok else { throw .mfile }
+    }
+
+    func cancelReservation() {
+        lock.withLock { reserved -= 1 }
+    }
+
+    /// Fills a reserved slot; the descriptor's guest number.
+    func insert(reserved descriptor: Descriptor) -> UInt32 {
+        lock.withLock {
+            reserved -= 1
+            return insertLocked(descriptor)
+        }
+    }
+
+    private func insertLocked(_ descriptor: Descriptor) -> UInt32 {
+        var fd: UInt32 = 0
+        while entries[fd] != nil { fd += 1 }  // at most `limit` steps
+        entries[fd] = descriptor
+        return fd
+    }
+
+    func get(_ fd: UInt32) throws(Errno) -> Descriptor {
+        guard let d = lock.withLock({ entries[fd] }) else { throw .badf }
+        return d
+    }
+
+    /// Changes an entry in place (rights); EBADF if it is gone.
+    func update(_ fd: UInt32, _ change: (inout Descriptor) -> Void) throws(Errno) {
+        let found = lock.withLock { () -> Bool in
+            guard entries[fd] != nil else { return false }
+            change(&entries[fd]!)
+            return true
+        }
+        guard found else { throw .badf }
+    }
+
+    /// Drops an entry and returns it (EBADF if there is none). The host descriptor stays open:
+    /// the caller decides with `closeIfOwned`.
+    func remove(_ fd: UInt32) throws(Errno) -> Descriptor {
+        guard let d = lock.withLock({ entries.removeValue(forKey: fd) }) else { throw .badf }
+        return d
+    }
+
+    /// fd_renumber: `from`'s entry moves to `to`, and the entry `to` had is returned (the caller
+    /// closes it if owned). Both must exist (EBADF). Renumbering a descriptor onto itself changes
+    /// nothing and displaces nothing — it must not close it, as a naive "close `to`, move `from`"
+    /// would.
+    func renumber(from: UInt32, to: UInt32) throws(Errno) -> Descriptor? {
+        let outcome = lock.withLock { () -> Result<Descriptor?, Errno> in
+            guard let moving = entries[from], let displaced = entries[to] else { return .failure(.badf) }
+            if from == to { return .success(nil) }
+            entries[to] = moving
+            entries[from] = nil
+            return .success(displaced)
+        }
+        return try outcome.get()
+    }
+
+    /// Whether some entry still names `hostFD`.
+    func references(host hostFD: Int32) -> Bool {
+        lock.withLock { entries.values.contains { $0.hostFD == hostFD } }
+    }
+
+    /// The host descriptor to close for an entry already removed from the table: its own, if it
+    /// owned one and no other entry still names it; nil for everything the instance must leave
+    /// open (inherited stdio, shared listeners).
+    func hostDescriptorToClose(_ descriptor: Descriptor) -> Int32? {
+        guard descriptor.ownsHostFD, !references(host: descriptor.hostFD) else { return nil }
+        return descriptor.hostFD
+    }
+
+    /// Closes what `hostDescriptorToClose` names, now, on this thread.
+    func closeIfOwned(_ descriptor: Descriptor) {
+        if let fd = hostDescriptorToClose(descriptor) { Glibc.close(fd) }
+    }
+
+    /// Every entry, by number.
+    var snapshot: [(fd: UInt32, descriptor: Descriptor)] {
+        lock.withLock { entries.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+    }
+
+    var count: Int { lock.withLock { entries.count } }
+
+    /// Empties the table, closing the host descriptors it owned (the context is going away).
+    func closeAll() {
+        let all = lock.withLock { () -> [Descriptor] in
+            defer { entries.removeAll() }
+            return Array(entries.values)
+        }
+        for d in all where d.ownsHostFD { Glibc.close(d.hostFD) }
+    }
+}

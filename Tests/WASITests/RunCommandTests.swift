@@ -1,0 +1,181 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `shoal run` as a user runs it: the built executable (next to the test bundle, built by
+/// `swift build --build-tests`) in a child process. A watchdog kills a child that has not ended
+/// after `watchdog` — a guard against a hang (which is what some of these tests caught), not a
+/// timing assertion.
+struct ShoalCommand {
+    static let executable: String? = {
+        let bundle = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
+        let candidates = [bundle.deletingLastPathComponent(), bundle.deletingLastPathComponent().deletingLastPathComponent()]
+        return candidates.map { $0.appendingPathComponent("shoal").path }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
+    struct Outcome {
+        var status: Int32
+        /// Bytes written to standard output, and the last 64 KiB of them.
+        var stdoutBytes: Int
+        var stdoutTail: String
+        var stderr: String
+        var killedByWatchdog: Bool
+    }
+
+    static func run(_ arguments: [String], watchdog: Duration = .seconds(120)) throws -> Outcome {
+        let shoal = try #require(executable, "the shoal executable was not built next to the tests")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: shoal)
+        process.arguments = ["run"] + arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Both pipes are drained on threads of their own: a child writing hundreds of MiB must
+        // never block on a full pipe.
+        final class Drained: @unchecked Sendable {  // written by the drain threads, read after `done`
+            var count = 0
+            var tail = Data()
+            var all = Data()
+            let done = DispatchSemaphore(value: 0)
+        }
+        func drain(_ handle: FileHandle, keepAll: Bool) -> Drained {
+            let d = Drained()
+            Thread {
+                while true {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { break }
+                    d.count += chunk.count
+                    if keepAll { d.all += chunk }
+                    d.tail = (d.tail + chunk).suffix(65536)
+                }
+                d.done.signal()
+            }.start()
+            return d
+        }
+        let stdout = drain(out.fileHandleForReading, keepAll: false)
+        let stderr = drain(err.fileHandleForReading, keepAll: true)
+        let exited = DispatchSemaphore(value: 0)
+        Thread {
+            process.waitUntilExit()
+            exited.signal()
+        }.start()
+        var killed = false
+        if exited.wait(timeout: .now() + .nanoseconds(Int(watchdog.components.seconds) * 1_000_000_000)) == .timedOut {
+            killed = true
+            kill(process.processIdentifier, SIGKILL)
+            exited.wait()
+        }
+        stdout.done.wait()
+        stderr.done.wait()
+        return Outcome(status: process.terminationStatus, stdoutBytes: stdout.count, stdoutTail: String(decoding: stdout.tail, as: UTF8.self),
+                       stderr: String(decoding: stderr.all, as: UTF8.self), killedByWatchdog: killed)
+    }
+
+    /// Writes `text` to a fresh temporary file named `name` and returns its path.
+    static func file(_ name: String, _ text: String) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent(name).path
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+        return path
+    }
+}
+
+@Suite("shoal run", .enabled(if: ShoalCommand.executable != nil, "the shoal executable is not built"))
+struct RunCommandTests {
+    /// A WASI command whose start function (run at instantiation, before _start) never ends.
+    static let loopingStart = """
+        (module
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (func $spin (loop $forever (br $forever)))
+          (start $spin)
+          (func (export "_start") (call $exit (i32.const 0)))
+          (func (export "f") (result i32) (i32.const 7)))
+        """
+
+    @Test("--timeout stops a start function that loops forever, in a single run")
+    func timeoutStopsALoopingStartFunction() throws {
+        let module = try ShoalCommand.file("spin.wat", Self.loopingStart)
+        let outcome = try ShoalCommand.run(["--timeout", "300ms", module])
+        #expect(!outcome.killedByWatchdog, "shoal run hung")
+        #expect(outcome.status == 124)
+        #expect(outcome.stderr.contains("time limit of 300ms exceeded"), "\(outcome.stderr)")
+    }
+
+    @Test("--timeout stops a looping start function before an --invoke")
+    func timeoutStopsALoopingStartFunctionBeforeInvoke() throws {
+        let module = try ShoalCommand.file("spin.wat", Self.loopingStart.replacingOccurrences(
+            of: "(import \"wasi_snapshot_preview1\" \"proc_exit\" (func $exit (param i32)))", with: "")
+            .replacingOccurrences(of: "(call $exit (i32.const 0))", with: ""))
+        let outcome = try ShoalCommand.run(["--timeout", "300ms", "--invoke", "f", module])
+        #expect(!outcome.killedByWatchdog, "shoal run hung")
+        #expect(outcome.status == 124)
+    }
+
+    @Test("--timeout stops looping start functions under --instances")
+    func timeoutStopsLoopingStartFunctionsUnderInstances() throws {
+        let module = try ShoalCommand.file("spin.wat", Self.loopingStart)
+        let outcome = try ShoalCommand.run(["--instances", "3", "--timeout", "300ms", module])
+        #expect(!outcome.killedByWatchdog, "shoal run --instances hung")
+        #expect(outcome.status == 1)
+        #expect(outcome.stdoutTail.contains("completed:      0"), "\(outcome.stdoutTail)")
+        #expect(outcome.stdoutTail.contains("failed:         3"), "\(outcome.stdoutTail)")
+    }
+
+    @Test("--timeout also stops a guest parked in I/O (waiting for a connection, or sleeping)")
+    func timeoutStopsAParkedGuest() throws {
+        let accepting = try ShoalCommand.run(["--timeout", "300ms", "--tcplisten", "127.0.0.1:0", "\(programs)/echo.wasm", "1"])
+        #expect(!accepting.killedByWatchdog, "shoal run hung")
+        #expect(accepting.status == 124, "\(accepting.stderr)")
+        let sleeping = try ShoalCommand.run(["--timeout", "300ms", "\(programs)/sleep.wasm", "600000"])
+        #expect(!sleeping.killedByWatchdog, "shoal run hung")
+        #expect(sleeping.status == 124, "\(sleeping.stderr)")
+    }
+
+    @Test("--fuel also applies to the start function, from its first instruction")
+    func fuelStopsALoopingStartFunction() throws {
+        let module = try ShoalCommand.file("spin.wat", Self.loopingStart)
+        let single = try ShoalCommand.run(["--fuel", "100000", module])
+        #expect(!single.killedByWatchdog)
+        #expect(single.status == 134 && single.stderr.contains("fuel"), "\(single.stderr)")
+        let many = try ShoalCommand.run(["--instances", "2", "--fuel", "100000", module])
+        #expect(!many.killedByWatchdog)
+        #expect(many.stdoutTail.contains("trapped:        2"), "\(many.stdoutTail)")
+    }
+
+    @Test("--instances honours --dir, --env and the guest's arguments, as a single run does")
+    func instancesHonourEveryFlag() throws {
+        let input = try ShoalCommand.file("in.txt", "from the host")
+        let sandbox = URL(fileURLWithPath: input).deletingLastPathComponent().path
+        let flags = ["--dir", "\(sandbox)::/sandbox", "--env", "GREETING=hi", "\(programs)/configured.wasm", "one"]
+        let expected = "arg 1: one\nGREETING=hi\nin.txt: from the host\n"
+        let single = try ShoalCommand.run(flags)
+        #expect(single.status == 0)
+        #expect(single.stdoutTail == expected)
+        let many = try ShoalCommand.run(["--instances", "3"] + flags)
+        #expect(many.status == 0, "\(many.stderr)")
+        // The instances write at once, so their lines interleave: compare them as a multiset.
+        let guestOutput = many.stdoutTail.components(separatedBy: "instances:").first ?? ""
+        let lines = guestOutput.split(separator: "\n").map(String.init).sorted()
+        let wanted = expected.split(separator: "\n").map(String.init).flatMap { Array(repeating: $0, count: 3) }.sorted()
+        #expect(lines == wanted, "\(many.stdoutTail)")
+        #expect(many.stdoutTail.contains("completed:      3"))
+    }
+
+    @Test("Under --instances a guest's standard output is streamed, not held in memory")
+    func instancesStreamStandardOutput() throws {
+        let outcome = try ShoalCommand.run(["--instances", "1", "\(programs)/spew.wasm", "256"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let summary = outcome.stdoutTail.components(separatedBy: "instances:").last ?? ""
+        #expect(outcome.stdoutBytes == 256 << 20 + "instances:".utf8.count + summary.utf8.count, "all 256 MiB reached stdout")
+        // The process's peak RSS, from its own summary: 256 MiB held would show as more than that.
+        let peak = summary.split(separator: "\n").first { $0.hasPrefix("peak RSS:") }
+            .flatMap { Double($0.split(separator: " ").dropFirst(2).first ?? "") }
+        let peakMiB = try #require(peak, "\(summary)")
+        #expect(peakMiB < 192, "peak RSS \(peakMiB) MiB while writing 256 MiB")
+    }
+}
