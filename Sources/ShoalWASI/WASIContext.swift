@@ -198,7 +198,7 @@ extension WASIConfiguration {
     /// hold: 1 MiB is 16 times the 64 KiB chunks libc and most programs read and write in, and
     /// the cut is further bounded by the guest's own memory size, so no call makes the host hold
     /// more than the guest's memory. Measured: a guest reading a 512 MiB file in 4 MiB reads
-    /// took 494–527 ms with this cap and 498–570 ms with a 64 MiB one (Docs/SECURITY-WASI.md).
+    /// took 494–527 ms with this cap and 498–570 ms with a 64 MiB one (Docs/SECURITY.md ("The WASI sandbox")).
     public static let defaultMaxTransferBytes = 1 << 20
 }
 
