@@ -113,23 +113,7 @@ enum Builtins {
     /// Runs on the trapping stack before the unwind: saves the trap and the return addresses of
     /// the frames between the trap and the entry trampoline (frame pointers chain them).
     static let recordTrap: @convention(c) (VM, UInt32, UInt, UInt) -> UInt32 = { vmctx, code, pc, fp in
-        let state = instance(vmctx).store.state
-        state.storeBytes(of: UInt64(code), toByteOffset: ExecutionStateLayout.trapCode, as: UInt64.self)
-        state.storeBytes(of: pc, toByteOffset: ExecutionStateLayout.trapPC, as: UInt.self)
-        state.storeBytes(of: fp, toByteOffset: ExecutionStateLayout.trapFP, as: UInt.self)
-        let entrySP = state.load(fromByteOffset: ExecutionStateLayout.entrySP, as: UInt.self)
-        var frame = fp
-        var count = 0
-        while frame != 0, frame % 8 == 0, frame < entrySP, count < ExecutionStateLayout.maxBacktrace {
-            guard let pointer = UnsafeRawPointer(bitPattern: frame) else { break }
-            let returnAddress = pointer.load(fromByteOffset: 8, as: UInt.self)
-            state.storeBytes(of: returnAddress, toByteOffset: ExecutionStateLayout.backtrace + 8 * count, as: UInt.self)
-            count += 1
-            let next = pointer.load(as: UInt.self)
-            guard next > frame else { break }  // frames only go up the stack
-            frame = next
-        }
-        state.storeBytes(of: UInt64(count), toByteOffset: ExecutionStateLayout.backtraceCount, as: UInt64.self)
+        ExecutionState(raw: instance(vmctx).store.state).recordTrap(code: code, pc: pc, fp: fp)
         return ok
     }
 }

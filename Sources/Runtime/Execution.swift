@@ -238,8 +238,7 @@ public final class Execution: @unchecked Sendable {
         switch first?.kind {
         case .wasm(let firstInstance, let firstFuncRef)?:
             var none: UInt64 = 0
-            let code = UnsafeRawPointer(bitPattern: firstFuncRef.load(fromByteOffset: FuncRefLayout.code, as: UInt.self))!
-            let vmctx = UnsafeMutableRawPointer(bitPattern: firstFuncRef.load(fromByteOffset: FuncRefLayout.vmctx, as: UInt.self))!
+            let (code, vmctx) = FuncRefRecord(firstFuncRef).entry
             let trapCode = shoal_call_entry(firstInstance.module.entryTrampoline, vmctx, code, &none, 1)
             if trapCode != 0 {
                 outcome = .trapped(store.trap(code: trapCode))
@@ -256,8 +255,7 @@ public final class Execution: @unchecked Sendable {
         }
         var slots = [UInt64](repeating: 0, count: max(type.params.count, type.results.count, 1))
         for (i, v) in arguments.enumerated() { slots[i] = v.slot }
-        let code = UnsafeRawPointer(bitPattern: funcRef.load(fromByteOffset: FuncRefLayout.code, as: UInt.self))!
-        let vmctx = UnsafeMutableRawPointer(bitPattern: funcRef.load(fromByteOffset: FuncRefLayout.vmctx, as: UInt.self))!
+        let (code, vmctx) = FuncRefRecord(funcRef).entry
         let trapCode = slots.withUnsafeMutableBufferPointer {
             shoal_call_entry(instance.module.entryTrampoline, vmctx, code, $0.baseAddress!, $0.count)
         }

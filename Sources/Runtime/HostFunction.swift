@@ -80,10 +80,8 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
 
     func reference(stubFrom module: LoadedModule) -> UnsafeMutableRawPointer {
         if let funcRef { return funcRef }
-        let record = UnsafeMutableRawPointer.allocate(byteCount: FuncRefLayout.size, alignment: 16)
-        record.storeBytes(of: UInt(bitPattern: module.hostStub), toByteOffset: FuncRefLayout.code, as: UInt.self)
-        record.storeBytes(of: UInt(bitPattern: context), toByteOffset: FuncRefLayout.vmctx, as: UInt.self)
-        record.storeBytes(of: UInt64(typeID), toByteOffset: FuncRefLayout.typeID, as: UInt64.self)
+        let record = FuncRefRecord.allocate(count: 1)
+        FuncRefRecord(record).set(code: module.hostStub, vmctx: context, typeID: typeID)
         funcRef = record
         stubOwner = module
         return record

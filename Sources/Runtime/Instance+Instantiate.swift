@@ -22,6 +22,7 @@ extension Instance {
         // From here on the store owns the instance (and releases its slot), whatever happens.
         store.instances.append(instance)
         let vmctx = instance.vmctx
+        let context = VMContext(vmctx)
 
         // Imports.
         var functionIndex = 0
@@ -35,19 +36,16 @@ extension Instance {
                 guard f.type == module.types[Int(typeIndex)] else {
                     throw LinkError("incompatible import type for \(imp.module).\(imp.name): \(f.type), expected \(module.types[Int(typeIndex)])")
                 }
-                let record: UnsafeMutableRawPointer
+                let record: FuncRefRecord
                 switch f.kind {
                 case .wasm(let owner, let funcRef):
                     guard owner.store === store else { throw LinkError("incompatible import type: functions cannot be linked across stores") }
-                    record = funcRef
+                    record = FuncRefRecord(funcRef)
                 case .host(let box):
-                    record = box.reference(stubFrom: loaded)
+                    record = FuncRefRecord(box.reference(stubFrom: loaded))
                 }
-                let target = instance.funcRef(functionIndex)
-                target.copyMemory(from: record, byteCount: FuncRefLayout.size)
-                let slot = layout.importedFunction(functionIndex)
-                vmctx.storeBytes(of: record.load(fromByteOffset: FuncRefLayout.code, as: UInt.self), toByteOffset: slot, as: UInt.self)
-                vmctx.storeBytes(of: record.load(fromByteOffset: FuncRefLayout.vmctx, as: UInt.self), toByteOffset: slot + 8, as: UInt.self)
+                FuncRefRecord(instance.funcRef(functionIndex)).copy(from: record)
+                context.setImportedFunction(layout, functionIndex, to: record)
                 instance.functions[functionIndex] = f
                 instance.importedFunctions.append(f)
                 functionIndex += 1
@@ -70,7 +68,7 @@ extension Instance {
             case (.global(let type), .global(let global)):
                 guard global.storeID == store.id else { throw LinkError("incompatible import type: globals cannot be linked across stores") }
                 guard global.type == type else { throw LinkError("incompatible import type for \(imp.module).\(imp.name)") }
-                vmctx.storeBytes(of: UInt(bitPattern: global.address), toByteOffset: layout.global(globalIndex), as: UInt.self)
+                context.setImportedGlobal(layout, globalIndex, storage: global.address)
                 instance.globals.append(global.unretained)  // the store keeps its instances alive itself
                 globalIndex += 1
             default:
@@ -81,11 +79,8 @@ extension Instance {
         // Defined functions.
         for i in module.functionBodies.indices {
             let index = module.importedFunctionCount + i
-            let record = instance.funcRef(index)
-            record.storeBytes(of: UInt(bitPattern: loaded.function(defined: i)), toByteOffset: FuncRefLayout.code, as: UInt.self)
-            record.storeBytes(of: UInt(bitPattern: vmctx), toByteOffset: FuncRefLayout.vmctx, as: UInt.self)
-            record.storeBytes(of: UInt64(TypeRegistry.id(of: module.types[Int(module.functionTypeIndices[i])])),
-                              toByteOffset: FuncRefLayout.typeID, as: UInt64.self)
+            FuncRefRecord(instance.funcRef(index)).set(code: loaded.function(defined: i), vmctx: vmctx,
+                                                       typeID: TypeRegistry.id(of: module.types[Int(module.functionTypeIndices[i])]))
         }
 
         // Memory and tables.
@@ -111,19 +106,16 @@ extension Instance {
             instance.tables.append(table)
         }
         for (i, table) in instance.tables.enumerated() {
-            vmctx.storeBytes(of: UInt(bitPattern: table.block), toByteOffset: layout.table(i), as: UInt.self)
+            context.setTable(layout, i, block: table.block)
         }
 
         // Header fields.
-        vmctx.storeBytes(of: UInt(bitPattern: store.state), toByteOffset: VMContextLayout.executionState, as: UInt.self)
-        vmctx.storeBytes(of: UInt(bitPattern: Builtins.table), toByteOffset: VMContextLayout.builtins, as: UInt.self)
-        vmctx.storeBytes(of: UInt(bitPattern: instance.funcRefs), toByteOffset: VMContextLayout.funcRefs, as: UInt.self)
-        vmctx.storeBytes(of: UInt(bitPattern: instance.typeIDs), toByteOffset: VMContextLayout.typeIDs, as: UInt.self)
-        vmctx.storeBytes(of: store.initialFuel, toByteOffset: VMContextLayout.fuel, as: Int64.self)
+        context.setHeader(executionState: store.state, builtins: UnsafeRawPointer(Builtins.table), funcRefs: instance.funcRefs,
+                          typeIDs: instance.typeIDs, fuel: store.initialFuel)
 
         // Defined globals, in order (an initializer may read an imported global).
         for global in module.globals {
-            let address = vmctx + layout.global(globalIndex)
+            let address = context.definedGlobal(layout, globalIndex)
             address.storeBytes(of: instance.evaluate(global.initializer), as: UInt64.self)
             instance.globals.append(Global(type: global.type, address: address, keepAlive: nil, storeID: store.id))
             globalIndex += 1

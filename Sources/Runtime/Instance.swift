@@ -48,8 +48,7 @@ public final class Instance: @unchecked Sendable {  // used by one thread at a t
         allocation.initializeMemory(as: UInt8.self, repeating: 0, count: size)
         vmctx = allocation + Self.headerSize
         let functionCount = module.compiled.module.importedFunctionCount + module.compiled.module.functionBodies.count
-        funcRefs = UnsafeMutableRawPointer.allocate(byteCount: max(1, functionCount) * FuncRefLayout.size, alignment: 16)
-        funcRefs.initializeMemory(as: UInt8.self, repeating: 0, count: max(1, functionCount) * FuncRefLayout.size)
+        funcRefs = FuncRefRecord.allocate(count: functionCount)
         typeIDs = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, module.typeIDs.count))
         for (i, id) in module.typeIDs.enumerated() { typeIDs[i] = id }
         functions = Array(repeating: nil, count: functionCount)
@@ -82,7 +81,7 @@ public final class Instance: @unchecked Sendable {  // used by one thread at a t
         return Unmanaged<Instance>.fromOpaque(pointer).takeUnretainedValue()
     }
 
-    func funcRef(_ index: Int) -> UnsafeMutableRawPointer { funcRefs + index * FuncRefLayout.size }
+    func funcRef(_ index: Int) -> UnsafeMutableRawPointer { FuncRefRecord.at(funcRefs, index: index).raw }
 
     // MARK: Exports
 

@@ -105,8 +105,7 @@ public final class LinearMemory: @unchecked Sendable {  // used by one thread at
     }
 
     private func publish(to vmctx: UnsafeMutableRawPointer) {
-        vmctx.storeBytes(of: UInt(bitPattern: base), toByteOffset: VMContextLayout.memoryBase, as: UInt.self)
-        vmctx.storeBytes(of: UInt64(byteCount), toByteOffset: VMContextLayout.memorySize, as: UInt64.self)
+        VMContext(vmctx).setMemory(base: base, byteCount: byteCount)
     }
 
     /// The memory's current bytes. Valid until the next grow.

@@ -30,8 +30,8 @@ public final class Store: @unchecked Sendable {
     }
 
     public var fuelPolicy: FuelPolicy {
-        get { FuelPolicy(rawValue: state.load(fromByteOffset: ExecutionStateLayout.fuelPolicy, as: UInt64.self)) ?? .trap }
-        set { state.storeBytes(of: newValue.rawValue, toByteOffset: ExecutionStateLayout.fuelPolicy, as: UInt64.self) }
+        get { FuelPolicy(rawValue: ExecutionState(raw: state).fuelPolicy) ?? .trap }
+        set { ExecutionState(raw: state).fuelPolicy = newValue.rawValue }
     }
 
     /// A cap on every memory made in this store from now on, in 64 KiB pages (a per-instance limit
@@ -43,7 +43,7 @@ public final class Store: @unchecked Sendable {
 
     /// Sets the remaining fuel of every instance in the store.
     public func setFuel(_ fuel: Int64) {
-        for instance in instances { instance.vmctx.storeBytes(of: fuel, toByteOffset: VMContextLayout.fuel, as: Int64.self) }
+        for instance in instances { VMContext(instance.vmctx).fuel = fuel }
     }
 
     /// The store's instances, oldest first.
@@ -51,7 +51,7 @@ public final class Store: @unchecked Sendable {
 
     /// Fuel left in `instance` (negative once exhausted).
     public func fuel(of instance: Instance) -> Int64 {
-        instance.vmctx.load(fromByteOffset: VMContextLayout.fuel, as: Int64.self)
+        VMContext(instance.vmctx).fuel
     }
 
     /// How much of the thread's stack stays reserved for the host below the WebAssembly frames.
@@ -63,8 +63,7 @@ public final class Store: @unchecked Sendable {
     public init(heapMode: HeapMode = .guarded) {
         self.heapMode = heapMode
         region = nil
-        state = UnsafeMutableRawPointer.allocate(byteCount: ExecutionStateLayout.size, alignment: 16)
-        state.initializeMemory(as: UInt8.self, repeating: 0, count: ExecutionStateLayout.size)
+        state = ExecutionState.allocate().raw
     }
 
     /// A store whose instances live in slots of `region` (each instantiation takes one; they are
@@ -72,8 +71,7 @@ public final class Store: @unchecked Sendable {
     public init(region: Region) {
         self.heapMode = region.configuration.heapMode
         self.region = region
-        state = UnsafeMutableRawPointer.allocate(byteCount: ExecutionStateLayout.size, alignment: 16)
-        state.initializeMemory(as: UInt8.self, repeating: 0, count: ExecutionStateLayout.size)
+        state = ExecutionState.allocate().raw
     }
 
     deinit {
@@ -119,20 +117,16 @@ public final class Store: @unchecked Sendable {
         shoal_ensure_alternate_signal_stack()
         // A nested call (a host function calling back into WebAssembly) runs on the stack that
         // the outer entry set the limits for — possibly a fiber's, not this thread's: keep them.
-        if state.load(fromByteOffset: ExecutionStateLayout.entrySP, as: UInt.self) == 0 {
+        if ExecutionState(raw: state).entrySP == 0 {
             var low: UInt = 0
             var high: UInt = 0
             guard shoal_thread_stack_bounds(&low, &high) == 0 else { throw RuntimeError("cannot read the thread's stack bounds") }
             let limit = low + UInt(Self.hostStackMargin)
-            for instance in instances {
-                instance.vmctx.storeBytes(of: limit, toByteOffset: VMContextLayout.realStackLimit, as: UInt.self)
-                instance.vmctx.storeBytes(of: limit, toByteOffset: VMContextLayout.stackLimit, as: UInt.self)
-            }
+            for instance in instances { VMContext(instance.vmctx).setStackLimits(limit) }
         }
         var slots = [UInt64](repeating: 0, count: max(type.params.count, type.results.count, 1))
         for (i, v) in arguments.enumerated() { slots[i] = v.slot }
-        let code = UnsafeRawPointer(bitPattern: funcRef.load(fromByteOffset: FuncRefLayout.code, as: UInt.self))!
-        let vmctx = UnsafeMutableRawPointer(bitPattern: funcRef.load(fromByteOffset: FuncRefLayout.vmctx, as: UInt.self))!
+        let (code, vmctx) = FuncRefRecord(funcRef).entry
         let trapCode = slots.withUnsafeMutableBufferPointer {
             shoal_call_entry(module.entryTrampoline, vmctx, code, $0.baseAddress!, $0.count)
         }
@@ -144,12 +138,9 @@ public final class Store: @unchecked Sendable {
     func trap(code raw: UInt32) -> Trap {
         let code = TrapCode(rawValue: raw) ?? .unreachable
         var frames: [Trap.Frame] = []
-        var pcs = [state.load(fromByteOffset: ExecutionStateLayout.trapPC, as: UInt.self)]
-        let count = min(Int(state.load(fromByteOffset: ExecutionStateLayout.backtraceCount, as: UInt64.self)), ExecutionStateLayout.maxBacktrace)
-        for i in 0..<count {
-            // Return addresses point after the call: step back into the calling instruction.
-            pcs.append(state.load(fromByteOffset: ExecutionStateLayout.backtrace + 8 * i, as: UInt.self) - 1)
-        }
+        let recorded = ExecutionState(raw: state)
+        // Return addresses point after the call: step back into the calling instruction.
+        let pcs = [recorded.trapPC] + recorded.backtrace.map { $0 - 1 }
         for pc in pcs {
             for instance in instances {
                 if let index = instance.module.functionIndex(pc: pc) {
