@@ -135,8 +135,8 @@ struct DiffRun {
         if client.lastGrowth >= 1 << 20 {
             tally.byKind[.leak, default: 0] += 1
             tally.findingModules.insert(index)
-            keep = true
             if tally.byKind[.leak]! <= 3 || verbose {
+                keep = true  // the ones printed (any other is rebuilt by --only)
                 print("FINDING leak: module \(index): the worker's address space grew by \(client.lastGrowth >> 20) GiB over its \(module.calls.count * 2) calls, every store dropped [\(module.path)]")
                 fflush(nil)
             }

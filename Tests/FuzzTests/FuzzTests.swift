@@ -65,8 +65,10 @@ struct FuzzTests {
           .enabled(if: referenceTools, "wasm-tools or wasmtime is not installed (bash ../shared/tools/install-peers.sh)"),
           arguments: [("smith", 20261130, 60), ("pressure", 7, 20)])
     func seededBatch(generator: String, seed: Int, modules: Int) throws {
+        let directory = FileManager.default.temporaryDirectory.path + "/shoal-fuzz-test-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let out = try runFuzzer(["diff", "--generator", generator, "--seed", "\(seed)", "--modules", "\(modules)", "--jobs", "2",
-                                 "--out", FileManager.default.temporaryDirectory.path + "/shoal-fuzz-test-\(getpid())"])
+                                 "--out", directory])
         for line in out.text.split(separator: "\n") where line.hasPrefix("diff:") || line.hasPrefix("FINDING") { print(line) }
         #expect(out.status == 0, "\(out.text)")
     }
