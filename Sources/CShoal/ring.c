@@ -243,6 +243,10 @@ int shoal_ring_shutdown(shoal_ring *r, uint64_t tag, int fd, int how) {
     QUEUE(r, tag, io_uring_prep_shutdown(sqe, fd, how));
 }
 
+int shoal_ring_cancel(shoal_ring *r, uint64_t target) {
+    QUEUE(r, SHOAL_CANCEL_TAG, io_uring_prep_cancel64(sqe, target, 0));
+}
+
 int shoal_ring_poll(shoal_ring *r, uint64_t tag, int fd, unsigned events) {
     QUEUE(r, tag, io_uring_prep_poll_add(sqe, fd, events));
 }

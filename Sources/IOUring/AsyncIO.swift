@@ -1,6 +1,17 @@
 /// The asynchronous operations the WASI layer needs, each reporting a result (>= 0) or -errno to
 /// its completion. `Ring` is the production implementation (io_uring); tests can inject another
 /// (see WASITests' InlineIO), so the WASI layer is testable without a ring.
+/// Withdraws an operation that may still be waiting (a poll or a timeout nobody needs any more),
+/// so that it does not stay armed in the kernel. Call it where the operation's own completions run
+/// (a worker ring's owner thread); cancelling an operation that already completed does nothing.
+public struct IOCancellation: Sendable {
+    private let action: @Sendable () -> Void
+    public init(_ action: @escaping @Sendable () -> Void) { self.action = action }
+    public func cancel() { action() }
+    /// For operations that completed inline.
+    public static let none = IOCancellation {}
+}
+
 public protocol AsyncIO: Sendable {
     func read(fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int, offset: Int64, completion: @escaping @Sendable (Int32) -> Void)
     func write(fd: Int32, from buffer: UnsafeRawPointer, count: Int, offset: Int64, completion: @escaping @Sendable (Int32) -> Void)
@@ -18,9 +29,9 @@ public protocol AsyncIO: Sendable {
     func send(fd: Int32, from buffer: UnsafeRawPointer, count: Int, flags: Int32, completion: @escaping @Sendable (Int32) -> Void)
     func shutdown(fd: Int32, how: Int32, completion: @escaping @Sendable (Int32) -> Void)
     /// Completes when `fd` is ready for any of `events`, with the ready mask.
-    func poll(fd: Int32, events: UInt32, completion: @escaping @Sendable (Int32) -> Void)
+    func poll(fd: Int32, events: UInt32, completion: @escaping @Sendable (Int32) -> Void) -> IOCancellation
     /// Completes after `nanoseconds` (with -ETIME, as an io_uring timeout does).
-    func sleep(nanoseconds: UInt64, completion: @escaping @Sendable (Int32) -> Void)
+    func sleep(nanoseconds: UInt64, completion: @escaping @Sendable (Int32) -> Void) -> IOCancellation
 }
 
 extension Ring: AsyncIO {}
@@ -90,10 +101,10 @@ public struct CurrentRing: AsyncIO {
     public func shutdown(fd: Int32, how: Int32, completion: @escaping @Sendable (Int32) -> Void) {
         ring.shutdown(fd: fd, how: how, completion: completion)
     }
-    public func poll(fd: Int32, events: UInt32, completion: @escaping @Sendable (Int32) -> Void) {
+    public func poll(fd: Int32, events: UInt32, completion: @escaping @Sendable (Int32) -> Void) -> IOCancellation {
         ring.poll(fd: fd, events: events, completion: completion)
     }
-    public func sleep(nanoseconds: UInt64, completion: @escaping @Sendable (Int32) -> Void) {
+    public func sleep(nanoseconds: UInt64, completion: @escaping @Sendable (Int32) -> Void) -> IOCancellation {
         ring.sleep(nanoseconds: nanoseconds, completion: completion)
     }
 }

@@ -95,8 +95,9 @@ public final class Ring: @unchecked Sendable {  // callbacks under `lock`; an ow
     }
 
     /// Registers the callback for a new tag, then submits; a failed submission reports at once.
-    /// On a worker ring, only its owner thread may submit.
-    private func submit(_ callback: @escaping @Sendable (Int32) -> Void, _ operation: (UInt64) -> Int32) {
+    /// On a worker ring, only its owner thread may submit. Returns the operation's tag.
+    @discardableResult
+    private func submit(_ callback: @escaping @Sendable (Int32) -> Void, _ operation: (UInt64) -> Int32) -> UInt64 {
         let tag: UInt64 = guarded {
             let tag = nextTag
             nextTag += 1
@@ -108,6 +109,18 @@ public final class Ring: @unchecked Sendable {  // callbacks under `lock`; an ow
             let callback = guarded { callbacks.removeValue(forKey: tag) }
             callback?(result)
         }
+        return tag
+    }
+
+    /// Operations submitted whose completion has not run yet (the shared ring's, or the owner's).
+    public var pendingOperations: Int { guarded { callbacks.count } }
+
+    /// Cancels an operation of this ring that may still be in flight: it completes with
+    /// -ECANCELED (its callback runs), or it has already completed and nothing happens. On a
+    /// worker ring, owner thread only — as from one of its own callbacks.
+    func cancel(tag: UInt64) {
+        let pending = guarded { callbacks[tag] != nil }
+        if pending { _ = shoal_ring_cancel(ring, tag) }
     }
 
     private func complete() {
@@ -254,8 +267,10 @@ public final class Ring: @unchecked Sendable {  // callbacks under `lock`; an ow
     }
 
     /// Completes when `fd` is ready for any of `events` (POLLIN, POLLOUT, ...), with the ready mask.
-    public func poll(fd: Int32, events: UInt32, completion: @escaping @Sendable (Int32) -> Void) {
-        submit(completion) { shoal_ring_poll(ring, $0, fd, events) }
+    @discardableResult
+    public func poll(fd: Int32, events: UInt32, completion: @escaping @Sendable (Int32) -> Void) -> IOCancellation {
+        let tag = submit(completion) { shoal_ring_poll(ring, $0, fd, events) }
+        return IOCancellation { [self] in cancel(tag: tag) }
     }
 
     /// A no-op: completes at once (for measuring the ring's own overhead).
@@ -264,8 +279,10 @@ public final class Ring: @unchecked Sendable {  // callbacks under `lock`; an ow
     }
 
     /// Completes after `nanoseconds` with -ETIME (the normal outcome of a timeout).
-    public func sleep(nanoseconds: UInt64, completion: @escaping @Sendable (Int32) -> Void) {
-        submit(completion) { shoal_ring_timeout(ring, $0, nanoseconds) }
+    @discardableResult
+    public func sleep(nanoseconds: UInt64, completion: @escaping @Sendable (Int32) -> Void) -> IOCancellation {
+        let tag = submit(completion) { shoal_ring_timeout(ring, $0, nanoseconds) }
+        return IOCancellation { [self] in cancel(tag: tag) }
     }
 }
 

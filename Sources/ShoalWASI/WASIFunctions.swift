@@ -368,9 +368,10 @@ extension WASIContext {
 
     /// poll_oneoff. Regular files and stdio are always ready, so their subscriptions are reported
     /// at once; sockets wait with io_uring poll operations and clocks with an io_uring timeout.
-    /// The first completion ends the call with every event ready by then; completions that come
-    /// later find the call finished and are dropped (a poll left armed ends when its socket
-    /// becomes ready or is closed).
+    /// The first completion ends the call with every event ready by then and cancels the
+    /// operations still armed (a guest polling a quiet socket in a loop would otherwise pile up
+    /// polls in the kernel and callbacks in the host); their late completions find the call
+    /// finished and are dropped.
     func pollOneoff(_ m: GuestMemory, input: GuestAddress, output: GuestAddress, count: UInt32, result: GuestAddress,
                     _ done: Done) throws(Errno) {
         guard count > 0, count <= 4096 else { throw .inval }
@@ -421,20 +422,21 @@ extension WASIContext {
         }
         let call = PollCall()
         let finish: @Sendable ([Event]) -> Void = { events in
-            guard call.finishOnce() else { return }
+            guard let armed = call.finish() else { return }
+            for operation in armed { operation.cancel() }
             done.then { () throws(Errno) in try Self.writeEvents(m, events, output: output, result: result) }
         }
         for wait in waits {
             let events: UInt32 = wait.type == 1 ? UInt32(POLLIN) : UInt32(POLLOUT)
-            ring.poll(fd: wait.fd, events: events) { mask in
+            call.armed(ring.poll(fd: wait.fd, events: events) { mask in
                 let hangup = mask > 0 && Int16(truncatingIfNeeded: mask) & Int16(POLLHUP) != 0
                 let error: UInt16 = mask < 0 ? Errno(host: -mask).rawValue : 0
                 finish([Event(userdata: wait.userdata, error: error, type: wait.type, hangup: hangup)])
-            }
+            })
         }
         if let shortest = clocks.min(by: { $0.timeout < $1.timeout }) {
             let due = clocks.filter { $0.timeout <= shortest.timeout }.map { Event(userdata: $0.userdata, error: 0, type: 0, hangup: false) }
-            ring.sleep(nanoseconds: shortest.timeout) { _ in finish(due) }
+            call.armed(ring.sleep(nanoseconds: shortest.timeout) { _ in finish(due) })
         }
     }
 
@@ -445,15 +447,30 @@ extension WASIContext {
         var hangup: Bool
     }
 
-    /// Marks a poll_oneoff call finished exactly once.
-    final class PollCall: @unchecked Sendable {
+    /// One poll_oneoff call: finished exactly once, and the operations it armed, to cancel then.
+    final class PollCall: @unchecked Sendable {  // state under `lock`
         private let lock = NSLock()
         private var finished = false
-        func finishOnce() -> Bool {
+        private var operations: [IOCancellation] = []
+
+        /// Records an armed operation; one armed after the call finished (a submission that
+        /// completed inline ended it) is cancelled at once.
+        func armed(_ operation: IOCancellation) {
+            let late: Bool = lock.withLock {
+                if finished { return true }
+                operations.append(operation)
+                return false
+            }
+            if late { operation.cancel() }
+        }
+
+        /// Marks the call finished; the operations to cancel the first time, nil afterwards.
+        func finish() -> [IOCancellation]? {
             lock.withLock {
-                if finished { return false }
+                if finished { return nil }
                 finished = true
-                return true
+                defer { operations = [] }
+                return operations
             }
         }
     }

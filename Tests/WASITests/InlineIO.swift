@@ -56,13 +56,15 @@ final class InlineIO: AsyncIO, @unchecked Sendable {
     func shutdown(fd: Int32, how: Int32, completion: @escaping @Sendable (Int32) -> Void) {
         completion(result(Int(Glibc.shutdown(fd, how))))
     }
-    func poll(fd: Int32, events: UInt32, completion: @escaping @Sendable (Int32) -> Void) {
+    func poll(fd: Int32, events: UInt32, completion: @escaping @Sendable (Int32) -> Void) -> IOCancellation {
         var descriptor = pollfd(fd: fd, events: Int16(truncatingIfNeeded: events), revents: 0)
         let n = Glibc.poll(&descriptor, 1, -1)
         completion(n < 0 ? -errno : Int32(descriptor.revents))
+        return .none
     }
-    func sleep(nanoseconds: UInt64, completion: @escaping @Sendable (Int32) -> Void) {
+    func sleep(nanoseconds: UInt64, completion: @escaping @Sendable (Int32) -> Void) -> IOCancellation {
         lock.withLock { sleepRecord.append(nanoseconds) }
         completion(-ETIME)
+        return .none
     }
 }

@@ -37,6 +37,10 @@ int shoal_ring_wait_owned(shoal_ring *ring);
 void shoal_ring_wake(shoal_ring *ring);
 /// Asks the kernel to cancel every operation in flight (owner only); each still completes.
 int shoal_ring_cancel_all(shoal_ring *ring);
+/// Asks the kernel to cancel the operation submitted with `target` (which then completes with
+/// -ECANCELED, or not at all if it already completed). The cancel's own completion is dropped.
+/// On an owned ring, owner only.
+int shoal_ring_cancel(shoal_ring *ring, uint64_t target);
 /// The calling thread's ring (an opaque owner pointer set by the scheduler's worker), or NULL.
 void shoal_set_current_ring(void *ring);
 void *shoal_current_ring(void);
