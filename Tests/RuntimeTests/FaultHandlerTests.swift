@@ -108,11 +108,17 @@ struct StackGuardFaultTests {
         target.vmctx = instance.vmctx
         let execution = try Execution(try export(instance, "run"), arguments: [], stackSize: 1 << 20)
         #expect(execution.stackGuard.count > 0)
+        // The resume from the signal handler into the trampoline's exit keeps the host's registers.
+        shoal_entry_set_violations_fatal(0)
+        defer { shoal_entry_set_violations_fatal(1) }
+        let before = shoal_entry_thread_stats()
         guard case .trapped(let trap) = try execution.resume() else {
             Issue.record("expected a trap, got \(execution.state)")
             return
         }
+        let after = shoal_entry_thread_stats()
         #expect(trap.code == .callStackExhausted)
+        #expect(after.checked == before.checked + 1 && after.violations == before.violations)
         let again = try Execution(try export(instance, "ok"), arguments: [])
         guard case .exited(let values) = try again.resume() else { Issue.record("\(again.state)"); return }
         #expect(values == [.i64(42)])
