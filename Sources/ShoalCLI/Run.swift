@@ -113,6 +113,9 @@ struct Run: ParsableCommand {
                     throw ExitCode(error.exitCode)
                 }
                 wasi.sharedListeners = try tcpListen.map { try WASIContext.listen($0) }
+                // Not the host's stdin: instances would race for its bytes, each reading what
+                // another tenant was sent. Each guest reads an empty standard input.
+                wasi.stdin = []
                 let shared = wasi
                 let needed = WASIContext.importedNames(of: compiled.module)
                 let code = try RunMany.run(loaded: loaded, entry: "_start", arguments: [], instances: instances, slots: slots ?? instances,

@@ -24,7 +24,8 @@ struct ShoalCommand {
         var killedByWatchdog: Bool
     }
 
-    static func run(_ arguments: [String], watchdog: Duration = .seconds(120)) throws -> Outcome {
+    /// `input`: what the child reads on standard input (a file), or nil to inherit the test's.
+    static func run(_ arguments: [String], input: String? = nil, watchdog: Duration = .seconds(120)) throws -> Outcome {
         let shoal = try #require(executable, "the shoal executable was not built next to the tests")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: shoal)
@@ -32,6 +33,7 @@ struct ShoalCommand {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        if let input { process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: try file("stdin.txt", input))) }
         try process.run()
         // Both pipes are drained on threads of their own: a child writing hundreds of MiB must
         // never block on a full pipe.
@@ -163,6 +165,16 @@ struct RunCommandTests {
         let lines = guestOutput.split(separator: "\n").map(String.init).sorted()
         let wanted = expected.split(separator: "\n").map(String.init).flatMap { Array(repeating: $0, count: 3) }.sorted()
         #expect(lines == wanted, "\(many.stdoutTail)")
+        #expect(many.stdoutTail.contains("completed:      3"))
+    }
+
+    @Test("Under --instances no guest reads the host's standard input (tenants would share its bytes)")
+    func instancesDoNotShareStandardInput() throws {
+        let single = try ShoalCommand.run(["\(programs)/cat.wasm"], input: "meant for one reader\n")
+        #expect(single.status == 0 && single.stdoutTail == "meant for one reader\n")
+        let many = try ShoalCommand.run(["--instances", "3", "\(programs)/cat.wasm"], input: "meant for one reader\n")
+        #expect(many.status == 0, "\(many.stderr)")
+        #expect(!many.stdoutTail.contains("meant for one reader"), "\(many.stdoutTail)")
         #expect(many.stdoutTail.contains("completed:      3"))
     }
 
