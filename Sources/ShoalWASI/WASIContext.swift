@@ -29,6 +29,10 @@ public struct WASIConfiguration: Sendable {
     /// sock_send) moves; the guest gets a short count for the rest, as POSIX allows. It bounds
     /// the host buffer a call holds while its guest is parked. See `defaultMaxTransferBytes`.
     public var maxTransferBytes = WASIConfiguration.defaultMaxTransferBytes
+    /// With `captureOutput`, the most bytes kept of each of stdout and stderr (64 MiB by
+    /// default): a write that would go past it stores what fits and the next one fails with
+    /// ENOSPC, as on a full disk, so a guest cannot make the host hold unbounded output.
+    public var captureLimit = 64 << 20
 
     public init(arguments: [String] = [], environment: [(String, String)] = [], preopens: [(host: String, guest: String)] = [],
                 captureOutput: Bool = false) {

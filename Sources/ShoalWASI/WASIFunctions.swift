@@ -136,8 +136,16 @@ extension WASIContext {
             _ = try m.check(resultPointer, 4)
             if self.configuration.captureOutput, d.kind == .stdio, d.hostFD == 1 || d.hostFD == 2 {
                 let buffer = IOBuffer(gathering: iovs)
-                self.lock.withLock { if d.hostFD == 1 { self.capturedStdout += buffer.bytes } else { self.capturedStderr += buffer.bytes } }
-                try m.storeU32(resultPointer, UInt32(buffer.count))
+                let limit = self.configuration.captureLimit
+                let stored: Int = self.lock.withLock {
+                    let held = d.hostFD == 1 ? self.capturedStdout.count : self.capturedStderr.count
+                    let room = max(0, limit - held)
+                    let bytes = buffer.bytes.prefix(room)
+                    if d.hostFD == 1 { self.capturedStdout += bytes } else { self.capturedStderr += bytes }
+                    return bytes.count
+                }
+                if stored == 0 && buffer.count > 0 { return done(.nospc) }
+                try m.storeU32(resultPointer, UInt32(stored))
                 return done(.success)
             }
             let buffer = IOBuffer(gathering: iovs)

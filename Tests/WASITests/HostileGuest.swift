@@ -125,7 +125,7 @@ struct WASIErrno: Error, Equatable, CustomStringConvertible {
     init(_ value: UInt32) { self.value = value }
     static let success = WASIErrno(0), badf = WASIErrno(8), exist = WASIErrno(20), fault = WASIErrno(21), inval = WASIErrno(28)
     static let loop = WASIErrno(32), mfile = WASIErrno(33), nametoolong = WASIErrno(37), noent = WASIErrno(44)
-    static let notconn = WASIErrno(53), notdir = WASIErrno(54), notcapable = WASIErrno(76)
+    static let notconn = WASIErrno(53), notdir = WASIErrno(54), nospc = WASIErrno(51), notcapable = WASIErrno(76)
     var description: String { "errno \(value)" }
 }
 
