@@ -45,7 +45,7 @@ struct HostileGuestTests {
     /// object straddles it), lengths up to 2^32 - 1, and arrays that would wrap around.
     static func cases(end: UInt64) -> [Case] {
         let top = end - 1, straddle = end - 2, huge: UInt64 = 0xFFFF_FFFF
-        let all: UInt64 = (1 << 30) - 1
+        let all = WASIRights.all
         var c: [Case] = []
         func fault(_ function: String, _ arguments: UInt64...) { c.append(Case(function: function, arguments: arguments, expected: .fault)) }
         func expect(_ errno: WASIErrno, _ function: String, _ arguments: UInt64...) {
@@ -472,7 +472,7 @@ struct HostileGuestTests {
             let errno = try guest.call(call, arguments)
             #expect(WASIErrno(errno) == expected, "\(call) \(note)")
         }
-        let all: UInt64 = (1 << 30) - 1
+        let all = WASIRights.all
         for path in Self.escapingPaths(e) {
             // Open to read (following symlinks), to create, as a directory.
             try check("path_open", [3, 1] + string(a, path) + [0, all, all, 0, 0x40], .notcapable, "read \(path)")

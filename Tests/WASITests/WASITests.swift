@@ -116,7 +116,7 @@ let wasmtime: [String]? = {
 
 @Suite("WASI preview1 on io_uring")
 struct WASITests {
-    @Test(.enabled(if: wasmtime != nil, "wasmtime is not installed"), arguments: ["hello", "clocks", "files", "dirs"])
+    @Test(.enabled(if: wasmtime != nil, "wasmtime is not installed"), arguments: ["hello", "clocks", "files", "dirs", "rustfs"])
     func sameOutputAsWasmtime(program: String) throws {
         // Programs that touch files get a fresh directory each, preopened as /sandbox.
         func sandbox() throws -> String {
@@ -176,6 +176,36 @@ struct WASITests {
 
             """)
         #expect(!FileManager.default.fileExists(atPath: directory.deletingLastPathComponent().appendingPathComponent("escaped").path))
+    }
+
+    /// Rust's std opens the preopen itself as "." with O_DIRECTORY and its read rights
+    /// (fs::read_dir("/sandbox")), and reads what a preopen may do from fd_fdstat_get:
+    /// Tests/wasi-programs/rustfs.c makes the same calls (also compared with wasmtime above).
+    @Test func whatRustsStdAsksOfTheFileSystem() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-rustfs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outcome = try runWASI("rustfs", preopens: [(directory.path, "/sandbox")])
+        #expect(outcome.exitCode == 0)
+        #expect(outcome.stdout == """
+            preopen fdstat: 0 type 3 base 7b7fe00 inheriting ff7ffff
+            File::create: 0
+              write: 0 (10 bytes)
+            create_dir a: 0
+            create_dir a/b: 0
+            read_dir("/sandbox"): 0
+              readdir: 0, entries: . .. a hello.txt
+            read_dir("/sandbox/a"): 0
+              readdir: 0, entries: . .. b
+            read_to_string: 0: from rust
+            metadata(a): 0, type 3
+            open . read+write as a directory: 31
+            remove_dir_all: open 0, rmdir b 0, rmdir a 0
+            remove_file: 0
+              readdir: 0, entries: . ..
+
+            """)
+        #expect(WASIRights.directoryBase == 0x7b7_fe00 && WASIRights.directoryInheriting == 0xff7_ffff && WASIRights.all == 0x3fff_ffff)
     }
 
     @Test func everyPreview1FunctionIsProvided() throws {
