@@ -232,7 +232,7 @@ extension WASIContext {
             let base = a.address(1)
             _ = try m.check(base, 24)
             try m.storeU8(base, Self.filetype(of: d))
-            try m.storeU16(base + 2, 0)
+            try m.storeU16(base + 2, Self.fdflags(of: d))
             try m.storeU64(base + 8, d.rightsBase)
             try m.storeU64(base + 16, d.rightsInheriting)
         }
@@ -292,7 +292,11 @@ extension WASIContext {
             if oflags & 2 != 0 { flags |= O_DIRECTORY }
             if oflags & 4 != 0 { flags |= O_EXCL }
             if oflags & 8 != 0 { flags |= O_TRUNC }
-            if fdflags & 1 != 0 { flags |= O_APPEND }
+            // SYNC, DSYNC and RSYNC are refused rather than dropped (as wasmtime): a program that
+            // asks for synchronous writes must not believe it has them.
+            guard fdflags & ~(Self.fdflagAppend | Self.fdflagNonblock) == 0 else { throw .notsup }
+            if fdflags & Self.fdflagAppend != 0 { flags |= O_APPEND }
+            if fdflags & Self.fdflagNonblock != 0 { flags |= O_NONBLOCK }
             if a.u32(1) & 1 == 0 { flags |= O_NOFOLLOW }
             try self.table.reserve()  // EMFILE past the limit, before a host descriptor exists
             // openat2 refuses a mode without O_CREAT.
@@ -469,6 +473,18 @@ extension WASIContext {
             try m.storeU16(e + 24, event.hangup ? 1 : 0)
         }
         try m.storeU32(result, UInt32(events.count))
+    }
+
+    /// fdflags APPEND and NONBLOCK, the two a descriptor may carry here.
+    static let fdflagAppend: UInt32 = 1, fdflagNonblock: UInt32 = 4
+
+    /// The fdflags of a descriptor, from its open file description: APPEND and NONBLOCK as they
+    /// were set at open or by fd_fdstat_set_flags. The host's stdio is not this guest's: 0.
+    static func fdflags(of d: Descriptor) -> UInt16 {
+        guard d.kind != .stdio else { return 0 }
+        let flags = fcntl(d.hostFD, F_GETFL)
+        guard flags >= 0 else { return 0 }
+        return (flags & O_APPEND != 0 ? UInt16(fdflagAppend) : 0) | (flags & O_NONBLOCK != 0 ? UInt16(fdflagNonblock) : 0)
     }
 
     static func filetype(of d: Descriptor) -> UInt8 {
