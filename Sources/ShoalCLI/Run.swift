@@ -82,16 +82,31 @@ struct Run: ParsableCommand {
         // no --invoke) only instantiates, runs its start function and exits 0.
         let wasiEntry = exportNames.contains("") ? "" : exportNames.contains("_start") ? "_start" : nil
         let isWASI = compiled.module.imports.contains { $0.module == WASIContext.moduleName }
-        if invoke == nil, instances == nil, wasiEntry != nil || exportNames.contains("_initialize") || isWASI {
+        if instances == nil, invoke == nil ? (wasiEntry != nil || exportNames.contains("_initialize") || isWASI) : isWASI {
+            // With --invoke (a WASI module only), ARGS are the function's, parsed by its types,
+            // and its results are printed; the program's own arguments are just FILE.
+            var values: [Value] = []
+            if let invoke {
+                let type = try Self.exportType(compiled.module, invoke)
+                guard type.params.count == arguments.count else {
+                    throw ValidationError("\(invoke) takes \(type.params.count) arguments, got \(arguments.count)")
+                }
+                for (t, text) in zip(type.params, arguments) {
+                    guard let v = ValueText.parse(text, as: t) else { throw ValidationError("cannot read \"\(text)\" as \(t)") }
+                    values.append(v)
+                }
+            }
             let code = LargeStack.run { () -> Result<Int32, RunError> in
                 let configuration: WASIConfiguration
-                switch Self.wasiConfiguration(file: file, arguments: arguments, directories: directories, environment: environment) {
+                switch Self.wasiConfiguration(file: file, arguments: invoke == nil ? arguments : [], directories: directories,
+                                              environment: environment) {
                 case .success(var c):
                     c.tcpListeners = tcpListen
                     configuration = c
                 case .failure(let error): return .failure(error)
                 }
-                return Self.runWASI(compiled, configuration: configuration, entry: wasiEntry, initialize: exportNames.contains("_initialize"),
+                return Self.runWASI(compiled, configuration: configuration, entry: invoke ?? wasiEntry,
+                                    initialize: exportNames.contains("_initialize"), arguments: values, printResults: invoke != nil,
                                     heap: heap, limits: Limits(fuel: fuel, timeout: timeout))
             }
             switch code {
@@ -193,8 +208,10 @@ struct Run: ParsableCommand {
     /// Runs a WASI command's `_start` on a fiber; its exit code is the guest's proc_exit code.
     /// The module's start function runs first on the same fiber, so --timeout (and --fuel)
     /// apply from its first instruction.
+    /// `arguments` go to the entry; with `printResults`, its results are printed one per line
+    /// (--invoke).
     static func runWASI(_ compiled: CompiledModule, configuration: WASIConfiguration, entry: String? = "_start", initialize: Bool = false,
-                        heap: HeapMode, limits: Limits) -> Result<Int32, RunError> {
+                        arguments: [Value] = [], printResults: Bool = false, heap: HeapMode, limits: Limits) -> Result<Int32, RunError> {
         do {
             let wasi = try WASIContext(configuration)
             let store = Store(heapMode: heap)
@@ -223,10 +240,12 @@ struct Run: ParsableCommand {
                 ring?.close()
             }
             for (i, function) in calls.enumerated() {
-                let execution = try Execution(function, arguments: [], stackSize: 8 << 20, first: i == 0 ? first : nil)
+                let isEntry = entry != nil && i == calls.count - 1
+                let execution = try Execution(function, arguments: isEntry ? arguments : [], stackSize: 8 << 20, first: i == 0 ? first : nil)
                 switch drive(execution, wasi: wasi, ring: ring, limits: limits) {
-                case .success(nil): continue
-                case .success(let code?): return .success(code)
+                case .success(.returned(let results)):
+                    if isEntry, printResults { for value in results { print(ValueText.format(value)) } }
+                case .success(.exited(let code)): return .success(code)
                 case .failure(let error): return .failure(error)
                 }
             }
@@ -236,21 +255,26 @@ struct Run: ParsableCommand {
         }
     }
 
-    /// Runs one execution of a WASI instance to its end: nil when it returned, the exit code when
-    /// the guest exited (proc_exit), or the error (a trap, with its backtrace; the time limit).
-    static func drive(_ execution: Execution, wasi: WASIContext, ring: Ring?, limits: Limits) -> Result<Int32?, RunError> {
+    /// Runs one execution of a WASI instance to its end: its results when it returned, the exit
+    /// code when the guest exited (proc_exit), or the error (a trap, with its backtrace; the time limit).
+    enum Ending {
+        case returned([Value])
+        case exited(Int32)
+    }
+
+    static func drive(_ execution: Execution, wasi: WASIContext, ring: Ring?, limits: Limits) -> Result<Ending, RunError> {
         do {
             let deadline = limits.timeout.map { Deadline(after: $0, execution: execution, ring: ring) }
             defer { deadline?.cancel() }
-            func timedOut() -> Result<Int32?, RunError> {
+            func timedOut() -> Result<Ending, RunError> {
                 execution.cancel()
                 return .failure(RunError(message: "time limit of \(limits.timeout!.text) exceeded; the guest was stopped", exitCode: 124))
             }
             while true {
                 switch try execution.resume() {
-                case .exited: return .success(nil)
+                case .exited(let results): return .success(.returned(results))
                 case .trapped(let trap):
-                    if let code = wasi.exitCode { return .success(code) }
+                    if let code = wasi.exitCode { return .success(.exited(code)) }
                     return .failure(RunError(message: trapReport(trap), exitCode: 134))
                 case .parked:
                     // Waiting for I/O on this thread's ring: sleep in it until the completion has

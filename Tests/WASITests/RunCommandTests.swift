@@ -196,7 +196,7 @@ struct RunCommandTests {
         return text + body + ")\n"
     }
 
-    @Test("A reactor's _initialize runs before the entry, an export named \"\" is the entry, and a module with neither exits 0 (as wasmtime)")
+    @Test("A reactor's _initialize runs before the entry or --invoke, an export named \"\" is the entry, and a module with neither exits 0 (as wasmtime)")
     func entryPoints() throws {
         let reactor = try ShoalCommand.run([try ShoalCommand.file("r.wat", Self.printing([("_initialize", "init"), ("_start", "start")]))])
         #expect(reactor.status == 0 && reactor.stdoutTail == "init\nstart\n", "\(reactor.stderr)")
@@ -206,6 +206,11 @@ struct RunCommandTests {
         #expect(initializeOnly.status == 0 && initializeOnly.stdoutTail == "init\n", "\(initializeOnly.stderr)")
         let nothing = try ShoalCommand.run([try ShoalCommand.file("n.wat", Self.printing([("f", "f")]))])
         #expect(nothing.status == 0 && nothing.stdoutTail.isEmpty && nothing.stderr.isEmpty, "\(nothing.stderr)")
+        // --invoke on a WASI reactor: WASI is linked, _initialize runs first, the result is printed.
+        let invoked = try ShoalCommand.run(["--invoke", "add", try ShoalCommand.file("a.wat", Self.printing([("_initialize", "init")], body: """
+              (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+            """)), "2", "40"])
+        #expect(invoked.status == 0 && invoked.stdoutTail == "init\n42\n", "\(invoked.stderr)")
         let plain = try ShoalCommand.run([try ShoalCommand.file("p.wat", "(module (func (export \"f\")))")])
         #expect(plain.status == 0 && plain.stderr.isEmpty, "\(plain.stderr)")
     }
