@@ -91,10 +91,12 @@ public final class WASIContext: @unchecked Sendable {  // used by the instance's
         self.configuration = configuration
         self.ring = io
         table = DescriptorTable(limit: configuration.descriptorLimit)
+        // Stdio's rights are wasmtime's: stdin reads, stdout and stderr write. (Without FD_SEEK
+        // and FD_TELL, wasi-libc's isatty() is true when the host's stream is a terminal.)
         var initial = [
-            Descriptor(hostFD: 0, kind: .stdio, ownsHostFD: false),
-            Descriptor(hostFD: 1, kind: .stdio, ownsHostFD: false),
-            Descriptor(hostFD: 2, kind: .stdio, ownsHostFD: false),
+            Descriptor(hostFD: 0, kind: .stdio, ownsHostFD: false, rightsBase: Rights.fdRead, rightsInheriting: Rights.fdRead),
+            Descriptor(hostFD: 1, kind: .stdio, ownsHostFD: false, rightsBase: Rights.fdWrite, rightsInheriting: Rights.fdWrite),
+            Descriptor(hostFD: 2, kind: .stdio, ownsHostFD: false, rightsBase: Rights.fdWrite, rightsInheriting: Rights.fdWrite),
         ]
         // Whatever fails below, what was opened so far is closed (by the table or here).
         do {

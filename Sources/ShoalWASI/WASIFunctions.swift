@@ -205,8 +205,10 @@ extension WASIContext {
         }
         sync("fd_seek", [i32, i64, i32, i32]) { m, a throws(Errno) in
             let whence = a.u32(2) & 0xFF
-            let d = try self.descriptor(a.fd(0), requiring: (a.u64(1) == 0 && whence == 1) ? Rights.fdTell : Rights.fdSeek)
-            guard d.kind == .file else { throw d.kind == .directory ? .badf : .spipe }
+            let d = try self.descriptor(a.fd(0))
+            guard d.kind != .stdio, d.kind != .socket else { throw .spipe }  // before rights: stdio holds no seek right
+            _ = try self.descriptor(a.fd(0), requiring: (a.u64(1) == 0 && whence == 1) ? Rights.fdTell : Rights.fdSeek)
+            guard d.kind == .file else { throw .badf }
             let hostWhence: Int32 = switch whence {
             case 0: SEEK_SET
             case 1: SEEK_CUR
@@ -220,8 +222,9 @@ extension WASIContext {
             try m.storeU64(a.address(3), UInt64(position))
         }
         sync("fd_tell", [i32, i32]) { m, a throws(Errno) in
-            let d = try self.descriptor(a.fd(0), requiring: Rights.fdTell)
+            let d = try self.descriptor(a.fd(0))
             guard d.kind == .file else { throw .spipe }
+            _ = try self.descriptor(a.fd(0), requiring: Rights.fdTell)
             _ = try m.check(a.address(1), 8)
             let position = lseek(d.hostFD, 0, SEEK_CUR)
             guard position >= 0 else { throw Errno(host: errno) }
@@ -231,7 +234,7 @@ extension WASIContext {
             let d = try self.descriptor(a.fd(0))
             let base = a.address(1)
             _ = try m.check(base, 24)
-            try m.storeU8(base, Self.filetype(of: d))
+            try m.storeU8(base, d.kind == .stdio ? (self.stdioIsTerminal(d) ? 2 : 0) : Self.filetype(of: d))
             try m.storeU16(base + 2, Self.fdflags(of: d))
             try m.storeU64(base + 8, d.rightsBase)
             try m.storeU64(base + 16, d.rightsInheriting)
@@ -246,13 +249,16 @@ extension WASIContext {
             }
         }
         sync("fd_filestat_get", [i32, i32]) { m, a throws(Errno) in
-            let d = try self.descriptor(a.fd(0), requiring: Rights.fdFilestatGet)
+            // Stdio holds no FD_FILESTAT_GET (its rights are wasmtime's), but answers as wasmtime does.
+            let d = try self.descriptor(a.fd(0))
+            if d.kind != .stdio { _ = try self.descriptor(a.fd(0), requiring: Rights.fdFilestatGet) }
             _ = try m.check(a.address(1), 64)
             var s = stat()
             if d.kind == .stdio {
                 // The host's stdio may be a file shared with other tenants (a log): its inode,
-                // size and times are not this guest's business. wasmtime reports zeros too.
-                s.st_mode = S_IFCHR
+                // size and times are not this guest's business. wasmtime reports zeros too, and
+                // the filetype: character device for a terminal, else unknown.
+                s.st_mode = self.stdioIsTerminal(d) ? S_IFCHR : 0
             } else {
                 guard fstat(d.hostFD, &s) == 0 else { throw Errno(host: errno) }
             }
@@ -406,7 +412,10 @@ extension WASIContext {
             case 1, 2:
                 let fd = p.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
                 do throws(Errno) {
-                    let d = try descriptor(fd, requiring: Rights.pollFdReadwrite)
+                    // Stdio holds only FD_READ (stdin) or FD_WRITE: that is what polling it needs.
+                    let d = try descriptor(fd)
+                    let right = d.kind != .stdio ? Rights.pollFdReadwrite : tag == 1 ? Rights.fdRead : Rights.fdWrite
+                    _ = try descriptor(fd, requiring: right)
                     if d.kind == .socket {
                         waits.append((userdata, tag, d.hostFD))
                     } else {
@@ -473,6 +482,14 @@ extension WASIContext {
             try m.storeU16(e + 24, event.hangup ? 1 : 0)
         }
         try m.storeU32(result, UInt32(events.count))
+    }
+
+    /// Whether a stdio descriptor is the host's terminal (wasmtime's test: its filetype is then
+    /// character device, else unknown). Captured output and an embedder's stdin buffer are not.
+    func stdioIsTerminal(_ d: Descriptor) -> Bool {
+        if d.hostFD == 0 && configuration.stdin != nil { return false }
+        if d.hostFD != 0 && configuration.captureOutput { return false }
+        return isatty(d.hostFD) == 1
     }
 
     /// fdflags APPEND and NONBLOCK, the two a descriptor may carry here.

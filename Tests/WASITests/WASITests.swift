@@ -116,7 +116,7 @@ let wasmtime: [String]? = {
 
 @Suite("WASI preview1 on io_uring")
 struct WASITests {
-    @Test(.enabled(if: wasmtime != nil, "wasmtime is not installed"), arguments: ["hello", "clocks", "files", "dirs", "rustfs", "slashes"])
+    @Test(.enabled(if: wasmtime != nil, "wasmtime is not installed"), arguments: ["hello", "clocks", "files", "dirs", "rustfs", "slashes", "stdio"])
     func sameOutputAsWasmtime(program: String) throws {
         // Programs that touch files get a fresh directory each, preopened as /sandbox.
         func sandbox() throws -> String {
@@ -269,6 +269,24 @@ struct WASITests {
 
             """)
         #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/abs1") && !FileManager.default.fileExists(atPath: "\(directory.path)/sl"))
+    }
+
+    /// Standard streams carry wasmtime's rights (stdin FD_READ, stdout and stderr FD_WRITE) and
+    /// filetype (character device only for a terminal, else unknown), so wasi-libc's isatty()
+    /// answers as under wasmtime (Tests/wasi-programs/stdio.c).
+    @Test func standardStreamsReportWhatWasmtimeReports() throws {
+        let outcome = try runWASI("stdio")
+        #expect(outcome.exitCode == 0)
+        #expect(outcome.stdout == """
+            fd 0: fdstat 0 base 2 inheriting 2
+            fd 1: fdstat 0 base 40 inheriting 40 type 0
+            fd 2: fdstat 0 base 40 inheriting 40 type 0
+            stdout filestat: 0 type 0 size 0
+            isatty(stdout): 0
+            seek stdout: 70
+            tell stdout: 70
+
+            """)
     }
 
     @Test func everyPreview1FunctionIsProvided() throws {
