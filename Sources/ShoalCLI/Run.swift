@@ -16,8 +16,10 @@ struct Run: ParsableCommand {
         abstract: "Compile and run a WebAssembly module (.wasm or .wat).",
         discussion: """
             With --invoke, calls the named export with ARGS parsed by its parameter types and prints its
-            results one per line (i32/i64 as signed decimals, f32/f64 as decimals). A trap prints the
-            trap message and a WebAssembly backtrace to stderr and exits with status 134, as wasmtime does.
+            results one per line (i32/i64 as signed decimals, f32/f64 as decimals). Without it, a WASI
+            program runs its entry (the export named "", else _start), after _initialize for a reactor.
+            A trap prints the trap message and a WebAssembly backtrace to stderr and exits with status
+            134, as wasmtime does.
             """
     )
 
@@ -74,16 +76,38 @@ struct Run: ParsableCommand {
             FileHandle.standardError.write(Data("error: \(file): \(error)\n".utf8))
             throw ExitCode(1)
         }
-        if invoke == nil, instances == nil, compiled.module.exports.contains(where: { $0.name == "_start" }) {
+        let exportNames = Set(compiled.module.exports.filter { $0.kind == .function }.map(\.name))
+        // A WASI program's entry, as wasmtime's CLI finds it: the export named "" if there is
+        // one, else _start. A reactor's _initialize runs first. A module with none of them (and
+        // no --invoke) only instantiates, runs its start function and exits 0.
+        let wasiEntry = exportNames.contains("") ? "" : exportNames.contains("_start") ? "_start" : nil
+        let isWASI = compiled.module.imports.contains { $0.module == WASIContext.moduleName }
+        if instances == nil, invoke == nil ? (wasiEntry != nil || exportNames.contains("_initialize") || isWASI) : isWASI {
+            // With --invoke (a WASI module only), ARGS are the function's, parsed by its types,
+            // and its results are printed; the program's own arguments are just FILE.
+            var values: [Value] = []
+            if let invoke {
+                let type = try Self.exportType(compiled.module, invoke)
+                guard type.params.count == arguments.count else {
+                    throw ValidationError("\(invoke) takes \(type.params.count) arguments, got \(arguments.count)")
+                }
+                for (t, text) in zip(type.params, arguments) {
+                    guard let v = ValueText.parse(text, as: t) else { throw ValidationError("cannot read \"\(text)\" as \(t)") }
+                    values.append(v)
+                }
+            }
             let code = LargeStack.run { () -> Result<Int32, RunError> in
                 let configuration: WASIConfiguration
-                switch Self.wasiConfiguration(file: file, arguments: arguments, directories: directories, environment: environment) {
+                switch Self.wasiConfiguration(file: file, arguments: invoke == nil ? arguments : [], directories: directories,
+                                              environment: environment) {
                 case .success(var c):
                     c.tcpListeners = tcpListen
                     configuration = c
                 case .failure(let error): return .failure(error)
                 }
-                return Self.runWASI(compiled, configuration: configuration, heap: heap, limits: Limits(fuel: fuel, timeout: timeout))
+                return Self.runWASI(compiled, configuration: configuration, entry: invoke ?? wasiEntry,
+                                    initialize: exportNames.contains("_initialize"), arguments: values, printResults: invoke != nil,
+                                    heap: heap, limits: Limits(fuel: fuel, timeout: timeout))
             }
             switch code {
             case .success(let status): if status != 0 { throw ExitCode(status) }
@@ -93,9 +117,17 @@ struct Run: ParsableCommand {
             }
             return
         }
-        guard let name = invoke ?? (compiled.module.exports.contains { $0.name == "_start" } ? "_start" : nil) else {
-            FileHandle.standardError.write(Data("error: no --invoke given and the module has no _start export\n".utf8))
-            throw ExitCode(1)
+        guard let name = invoke ?? wasiEntry else {
+            // As wasmtime: a module with nothing to run is instantiated (its start function runs)
+            // and exits 0.
+            let outcome = LargeStack.run { () -> Result<[String], RunError> in
+                Self.execute(compiled, export: nil, arguments: [], heap: heap, limits: Limits(fuel: fuel, timeout: timeout))
+            }
+            if case .failure(let error) = outcome {
+                FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+                throw ExitCode(error.exitCode)
+            }
+            return
         }
         if let instances {
             guard instances > 0 else { throw ValidationError("--instances must be positive") }
@@ -118,7 +150,7 @@ struct Run: ParsableCommand {
                 wasi.stdin = []
                 let shared = wasi
                 let needed = WASIContext.importedNames(of: compiled.module)
-                let code = try RunMany.run(loaded: loaded, entry: "_start", arguments: [], instances: instances, slots: slots ?? instances,
+                let code = try RunMany.run(loaded: loaded, entry: name, arguments: [], instances: instances, slots: slots ?? instances,
                                            heap: heap, guardPages: guardPages, limits: InstanceLimits(fuel: fuel, wallTime: timeout.map { Swift.Duration.nanoseconds(Int64($0.nanoseconds)) })) {
                     try WASIContext(shared).hostFunctions(named: needed).map {
                         HostImport(module: WASIContext.moduleName, name: $0.key, function: $0.value)
@@ -179,16 +211,29 @@ struct Run: ParsableCommand {
     /// Runs a WASI command's `_start` on a fiber; its exit code is the guest's proc_exit code.
     /// The module's start function runs first on the same fiber, so --timeout (and --fuel)
     /// apply from its first instruction.
-    static func runWASI(_ compiled: CompiledModule, configuration: WASIConfiguration, heap: HeapMode, limits: Limits) -> Result<Int32, RunError> {
+    /// `arguments` go to the entry; with `printResults`, its results are printed one per line
+    /// (--invoke).
+    static func runWASI(_ compiled: CompiledModule, configuration: WASIConfiguration, entry: String? = "_start", initialize: Bool = false,
+                        arguments: [Value] = [], printResults: Bool = false, heap: HeapMode, limits: Limits) -> Result<Int32, RunError> {
         do {
             let wasi = try WASIContext(configuration)
             let store = Store(heapMode: heap)
             if let fuel = limits.fuel { store.initialFuel = fuel }
             let instance = try store.instantiate(compiled, runningStart: false, resolver: wasi.resolver())
-            guard case .function(let start)? = instance.export("_start") else {
-                return .failure(RunError(message: "no _start", exitCode: 1))
+            // What runs, in order, on fibers of the same instance: the start function (first, on
+            // the first fiber), a reactor's _initialize, the entry.
+            var calls: [Function] = []
+            for name in [initialize ? "_initialize" : nil, entry].compactMap({ $0 }) {
+                guard case .function(let function)? = instance.export(name) else {
+                    return .failure(RunError(message: "no exported function named \(name)", exitCode: 1))
+                }
+                calls.append(function)
             }
-            let execution = try Execution(start, arguments: [], stackSize: 8 << 20, first: instance.startFunction)
+            var first = instance.startFunction
+            if calls.isEmpty, let start = first {
+                calls = [start]
+                first = nil
+            }
             // This thread drives the guest, so it owns a worker ring, as a scheduler worker does:
             // the guest's I/O is submitted to it and its completions are run here, with no hand-off.
             let ring = try? Ring.worker()
@@ -197,18 +242,43 @@ struct Run: ParsableCommand {
                 Ring.setCurrent(nil)
                 ring?.close()
             }
+            for (i, function) in calls.enumerated() {
+                let isEntry = entry != nil && i == calls.count - 1
+                let execution = try Execution(function, arguments: isEntry ? arguments : [], stackSize: 8 << 20, first: i == 0 ? first : nil)
+                switch drive(execution, wasi: wasi, ring: ring, limits: limits) {
+                case .success(.returned(let results)):
+                    if isEntry, printResults { for value in results { print(ValueText.format(value)) } }
+                case .success(.exited(let code)): return .success(code)
+                case .failure(let error): return .failure(error)
+                }
+            }
+            return .success(0)
+        } catch {
+            return .failure(RunError(message: "\(error)", exitCode: 1))
+        }
+    }
+
+    /// Runs one execution of a WASI instance to its end: its results when it returned, the exit
+    /// code when the guest exited (proc_exit), or the error (a trap, with its backtrace; the time limit).
+    enum Ending {
+        case returned([Value])
+        case exited(Int32)
+    }
+
+    static func drive(_ execution: Execution, wasi: WASIContext, ring: Ring?, limits: Limits) -> Result<Ending, RunError> {
+        do {
             let deadline = limits.timeout.map { Deadline(after: $0, execution: execution, ring: ring) }
             defer { deadline?.cancel() }
-            func timedOut() -> Result<Int32, RunError> {
+            func timedOut() -> Result<Ending, RunError> {
                 execution.cancel()
                 return .failure(RunError(message: "time limit of \(limits.timeout!.text) exceeded; the guest was stopped", exitCode: 124))
             }
             while true {
                 switch try execution.resume() {
-                case .exited: return .success(0)
+                case .exited(let results): return .success(.returned(results))
                 case .trapped(let trap):
-                    if let code = wasi.exitCode { return .success(code) }
-                    return .failure(RunError(message: "trap: \(trap.message)", exitCode: 134))
+                    if let code = wasi.exitCode { return .success(.exited(code)) }
+                    return .failure(RunError(message: trapReport(trap), exitCode: 134))
                 case .parked:
                     // Waiting for I/O on this thread's ring: sleep in it until the completion has
                     // run — or until the deadline, which wakes the ring.
@@ -295,7 +365,8 @@ struct Run: ParsableCommand {
         var timeout: Duration?
     }
 
-    static func execute(_ compiled: CompiledModule, export name: String, arguments: [String], heap: HeapMode, limits: Limits)
+    /// Calls `name` (nil: nothing but the start function) and returns its results as text.
+    static func execute(_ compiled: CompiledModule, export name: String?, arguments: [String], heap: HeapMode, limits: Limits)
         -> Result<[String], RunError>
     {
         let store = Store(heapMode: heap)
@@ -303,12 +374,22 @@ struct Run: ParsableCommand {
         do {
             // The start function runs first on the call's fiber (not here), under the same limits.
             let instance = try store.instantiate(compiled, runningStart: false) { module, field in nil }
-            guard case .function(let function)? = instance.export(name) else {
-                return .failure(RunError(message: "no exported function named \(name)", exitCode: 1))
+            var first = instance.startFunction
+            let function: Function
+            if let name {
+                guard case .function(let exported)? = instance.export(name) else {
+                    return .failure(RunError(message: "no exported function named \(name)", exitCode: 1))
+                }
+                function = exported
+            } else if let start = first {
+                function = start
+                first = nil
+            } else {
+                return .success([])
             }
             let params = function.type.params
             guard params.count == arguments.count else {
-                return .failure(RunError(message: "\(name) takes \(params.count) arguments, got \(arguments.count)", exitCode: 1))
+                return .failure(RunError(message: "\(name ?? "the start function") takes \(params.count) arguments, got \(arguments.count)", exitCode: 1))
             }
             var values: [Value] = []
             for (type, text) in zip(params, arguments) {
@@ -318,7 +399,7 @@ struct Run: ParsableCommand {
                 values.append(value)
             }
             // The call runs on a fiber, so a time limit can interrupt it at any loop or call.
-            let execution = try Execution(function, arguments: values, stackSize: 8 << 20, first: instance.startFunction)
+            let execution = try Execution(function, arguments: values, stackSize: 8 << 20, first: first)
             if let timeout = limits.timeout {
                 let timer = DispatchSource.makeTimerSource(queue: .global())
                 timer.schedule(deadline: .now() + .nanoseconds(Int(timeout.nanoseconds)))
@@ -339,6 +420,14 @@ struct Run: ParsableCommand {
             default: return .failure(RunError(message: "the guest stopped: \(execution.state)", exitCode: 1))
             }
         } catch let trap as Trap {
+            return .failure(RunError(message: trapReport(trap), exitCode: 134))
+        } catch {
+            return .failure(RunError(message: "\(error)", exitCode: 1))
+        }
+    }
+
+    /// A trap as `shoal run` prints it: the message, then the WebAssembly backtrace.
+    static func trapReport(_ trap: Trap) -> String {
             var message = "trap: \(trap.message)\nwasm backtrace:"
             // Runs of the same frame (deep recursion) are printed once with a count.
             var i = 0
@@ -351,10 +440,7 @@ struct Run: ParsableCommand {
                 i = j
             }
             if frames.count >= 65 { message += "\n  ... (the backtrace keeps the innermost 65 frames)" }
-            return .failure(RunError(message: message, exitCode: 134))
-        } catch {
-            return .failure(RunError(message: "\(error)", exitCode: 1))
-        }
+            return message
     }
 }
 

@@ -49,19 +49,34 @@ public struct WASIExit: Error, CustomStringConvertible {
     public var description: String { "exit(\(code))" }
 }
 
-/// wasi_snapshot_preview1 rights bits that Shoal enforces.
-enum Rights {
-    static let fdDatasync: UInt64 = 1 << 0, fdRead: UInt64 = 1 << 1, fdSeek: UInt64 = 1 << 2, fdFdstatSetFlags: UInt64 = 1 << 3
-    static let fdSync: UInt64 = 1 << 4, fdTell: UInt64 = 1 << 5, fdWrite: UInt64 = 1 << 6, fdAdvise: UInt64 = 1 << 7
-    static let fdAllocate: UInt64 = 1 << 8, pathCreateDirectory: UInt64 = 1 << 9, pathCreateFile: UInt64 = 1 << 10
-    static let pathLinkSource: UInt64 = 1 << 11, pathLinkTarget: UInt64 = 1 << 12, pathOpen: UInt64 = 1 << 13
-    static let fdReaddir: UInt64 = 1 << 14, pathReadlink: UInt64 = 1 << 15, pathRenameSource: UInt64 = 1 << 16
-    static let pathRenameTarget: UInt64 = 1 << 17, pathFilestatGet: UInt64 = 1 << 18, pathFilestatSetTimes: UInt64 = 1 << 20
-    static let fdFilestatGet: UInt64 = 1 << 21, fdFilestatSetSize: UInt64 = 1 << 22, fdFilestatSetTimes: UInt64 = 1 << 23
-    static let pathSymlink: UInt64 = 1 << 24, pathRemoveDirectory: UInt64 = 1 << 25, pathUnlinkFile: UInt64 = 1 << 26
-    static let pollFdReadwrite: UInt64 = 1 << 27, sockShutdown: UInt64 = 1 << 28, sockAccept: UInt64 = 1 << 29
-    static let all: UInt64 = (1 << 30) - 1
+/// wasi_snapshot_preview1 rights bits that Shoal enforces, and the sets descriptors start with.
+/// Every "all rights" in the layer (and in its tests) is `WASIRights.all`: there is one definition.
+public enum WASIRights {
+    public static let fdDatasync: UInt64 = 1 << 0, fdRead: UInt64 = 1 << 1, fdSeek: UInt64 = 1 << 2, fdFdstatSetFlags: UInt64 = 1 << 3
+    public static let fdSync: UInt64 = 1 << 4, fdTell: UInt64 = 1 << 5, fdWrite: UInt64 = 1 << 6, fdAdvise: UInt64 = 1 << 7
+    public static let fdAllocate: UInt64 = 1 << 8, pathCreateDirectory: UInt64 = 1 << 9, pathCreateFile: UInt64 = 1 << 10
+    public static let pathLinkSource: UInt64 = 1 << 11, pathLinkTarget: UInt64 = 1 << 12, pathOpen: UInt64 = 1 << 13
+    public static let fdReaddir: UInt64 = 1 << 14, pathReadlink: UInt64 = 1 << 15, pathRenameSource: UInt64 = 1 << 16
+    public static let pathRenameTarget: UInt64 = 1 << 17, pathFilestatGet: UInt64 = 1 << 18, pathFilestatSetSize: UInt64 = 1 << 19
+    public static let pathFilestatSetTimes: UInt64 = 1 << 20
+    public static let fdFilestatGet: UInt64 = 1 << 21, fdFilestatSetSize: UInt64 = 1 << 22, fdFilestatSetTimes: UInt64 = 1 << 23
+    public static let pathSymlink: UInt64 = 1 << 24, pathRemoveDirectory: UInt64 = 1 << 25, pathUnlinkFile: UInt64 = 1 << 26
+    public static let pollFdReadwrite: UInt64 = 1 << 27, sockShutdown: UInt64 = 1 << 28, sockAccept: UInt64 = 1 << 29
+    /// Every right preview1 defines (bits 0–29).
+    public static let all: UInt64 = (1 << 30) - 1
+    /// What a preopened directory may do itself: list, stat and set its times, and every path
+    /// operation — no data rights (no FD_READ, FD_WRITE, FD_SEEK...), which make no sense on a
+    /// directory. The same set wasmtime reports for a preopen (0x7b7fe00).
+    public static let directoryBase: UInt64 = pathCreateDirectory | pathCreateFile | pathLinkSource | pathLinkTarget | pathOpen
+        | fdReaddir | pathReadlink | pathRenameSource | pathRenameTarget | pathFilestatGet | pathFilestatSetTimes
+        | fdFilestatGet | fdFilestatSetTimes | pathSymlink | pathRemoveDirectory | pathUnlinkFile
+    /// What a preopened directory hands on to what is opened beneath it: every file and
+    /// directory right, no socket rights, and not PATH_FILESTAT_SET_SIZE (no preview1 function
+    /// uses it). wasmtime reports the same set (0xff7ffff).
+    public static let directoryInheriting: UInt64 = (all & ~(sockShutdown | sockAccept)) & ~pathFilestatSetSize
 }
+
+typealias Rights = WASIRights
 
 /// The state of one WASI instance: descriptors, exit status, captured output.
 public final class WASIContext: @unchecked Sendable {  // used by the instance's fiber, one slice at a time
@@ -80,17 +95,20 @@ public final class WASIContext: @unchecked Sendable {  // used by the instance's
         self.configuration = configuration
         self.ring = io
         table = DescriptorTable(limit: configuration.descriptorLimit)
+        // Stdio's rights are wasmtime's: stdin reads, stdout and stderr write. (Without FD_SEEK
+        // and FD_TELL, wasi-libc's isatty() is true when the host's stream is a terminal.)
         var initial = [
-            Descriptor(hostFD: 0, kind: .stdio, ownsHostFD: false),
-            Descriptor(hostFD: 1, kind: .stdio, ownsHostFD: false),
-            Descriptor(hostFD: 2, kind: .stdio, ownsHostFD: false),
+            Descriptor(hostFD: 0, kind: .stdio, ownsHostFD: false, rightsBase: Rights.fdRead, rightsInheriting: Rights.fdRead),
+            Descriptor(hostFD: 1, kind: .stdio, ownsHostFD: false, rightsBase: Rights.fdWrite, rightsInheriting: Rights.fdWrite),
+            Descriptor(hostFD: 2, kind: .stdio, ownsHostFD: false, rightsBase: Rights.fdWrite, rightsInheriting: Rights.fdWrite),
         ]
         // Whatever fails below, what was opened so far is closed (by the table or here).
         do {
             for (host, guest) in configuration.preopens {
                 let fd = Glibc.open(host, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
                 guard fd >= 0 else { throw WASIError("cannot open preopened directory \(host): \(String(cString: strerror(errno)))") }
-                initial.append(Descriptor(hostFD: fd, kind: .directory, preopenName: guest, ownsHostFD: true))
+                initial.append(Descriptor(hostFD: fd, kind: .directory, preopenName: guest, ownsHostFD: true,
+                                          rightsBase: Rights.directoryBase, rightsInheriting: Rights.directoryInheriting))
             }
             for listener in configuration.tcpListeners {
                 initial.append(Descriptor(hostFD: try Self.listen(listener), kind: .socket, ownsHostFD: true))

@@ -69,11 +69,16 @@ extension WASIContext {
             let d = try self.descriptor(a.fd(0), requiring: Rights.fdFdstatSetFlags)
             // File status flags belong to the open file description: on inherited stdio or a
             // shared listener they would change it for every other user of the host descriptor.
-            guard d.kind == .file, d.ownsHostFD else { throw .badf }
-            guard a.u32(1) & ~1 == 0 else { throw .notsup }  // only APPEND can change on an open descriptor here
+            guard d.kind == .file || d.kind == .socket, d.ownsHostFD else { throw .badf }
+            // APPEND and NONBLOCK can change on an open descriptor; SYNC, DSYNC and RSYNC cannot
+            // (EINVAL, as wasmtime).
+            let wanted = a.u32(1)
+            guard wanted & ~(Self.fdflagAppend | Self.fdflagNonblock) == 0 else { throw .inval }
             let current = fcntl(d.hostFD, F_GETFL)
             guard current >= 0 else { throw Errno(host: errno) }
-            let flags = a.u32(1) & 1 != 0 ? current | O_APPEND : current & ~O_APPEND
+            var flags = current & ~(O_APPEND | O_NONBLOCK)
+            if wanted & Self.fdflagAppend != 0 { flags |= O_APPEND }
+            if wanted & Self.fdflagNonblock != 0 { flags |= O_NONBLOCK }
             guard fcntl(d.hostFD, F_SETFL, flags) == 0 else { throw Errno(host: errno) }
         }
     }

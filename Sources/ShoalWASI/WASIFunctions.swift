@@ -214,8 +214,10 @@ extension WASIContext {
         }
         sync("fd_seek", [i32, i64, i32, i32]) { m, a throws(Errno) in
             let whence = a.u32(2) & 0xFF
-            let d = try self.descriptor(a.fd(0), requiring: (a.u64(1) == 0 && whence == 1) ? Rights.fdTell : Rights.fdSeek)
-            guard d.kind == .file else { throw d.kind == .directory ? .badf : .spipe }
+            let d = try self.descriptor(a.fd(0))
+            guard d.kind != .stdio, d.kind != .socket else { throw .spipe }  // before rights: stdio holds no seek right
+            _ = try self.descriptor(a.fd(0), requiring: (a.u64(1) == 0 && whence == 1) ? Rights.fdTell : Rights.fdSeek)
+            guard d.kind == .file else { throw .badf }
             let hostWhence: Int32 = switch whence {
             case 0: SEEK_SET
             case 1: SEEK_CUR
@@ -229,8 +231,9 @@ extension WASIContext {
             try m.storeU64(a.address(3), UInt64(position))
         }
         sync("fd_tell", [i32, i32]) { m, a throws(Errno) in
-            let d = try self.descriptor(a.fd(0), requiring: Rights.fdTell)
+            let d = try self.descriptor(a.fd(0))
             guard d.kind == .file else { throw .spipe }
+            _ = try self.descriptor(a.fd(0), requiring: Rights.fdTell)
             _ = try m.check(a.address(1), 8)
             let position = lseek(d.hostFD, 0, SEEK_CUR)
             guard position >= 0 else { throw Errno(host: errno) }
@@ -240,8 +243,8 @@ extension WASIContext {
             let d = try self.descriptor(a.fd(0))
             let base = a.address(1)
             _ = try m.check(base, 24)
-            try m.storeU8(base, Self.filetype(of: d))
-            try m.storeU16(base + 2, 0)
+            try m.storeU8(base, d.kind == .stdio ? (self.stdioIsTerminal(d) ? 2 : 0) : Self.filetype(of: d))
+            try m.storeU16(base + 2, Self.fdflags(of: d))
             try m.storeU64(base + 8, d.rightsBase)
             try m.storeU64(base + 16, d.rightsInheriting)
         }
@@ -255,13 +258,16 @@ extension WASIContext {
             }
         }
         sync("fd_filestat_get", [i32, i32]) { m, a throws(Errno) in
-            let d = try self.descriptor(a.fd(0), requiring: Rights.fdFilestatGet)
+            // Stdio holds no FD_FILESTAT_GET (its rights are wasmtime's), but answers as wasmtime does.
+            let d = try self.descriptor(a.fd(0))
+            if d.kind != .stdio { _ = try self.descriptor(a.fd(0), requiring: Rights.fdFilestatGet) }
             _ = try m.check(a.address(1), 64)
             var s = stat()
             if d.kind == .stdio {
                 // The host's stdio may be a file shared with other tenants (a log): its inode,
-                // size and times are not this guest's business. wasmtime reports zeros too.
-                s.st_mode = S_IFCHR
+                // size and times are not this guest's business. wasmtime reports zeros too, and
+                // the filetype: character device for a terminal, else unknown.
+                s.st_mode = self.stdioIsTerminal(d) ? S_IFCHR : 0
             } else {
                 guard fstat(d.hostFD, &s) == 0 else { throw Errno(host: errno) }
             }
@@ -301,7 +307,11 @@ extension WASIContext {
             if oflags & 2 != 0 { flags |= O_DIRECTORY }
             if oflags & 4 != 0 { flags |= O_EXCL }
             if oflags & 8 != 0 { flags |= O_TRUNC }
-            if fdflags & 1 != 0 { flags |= O_APPEND }
+            // SYNC, DSYNC and RSYNC are refused rather than dropped (as wasmtime): a program that
+            // asks for synchronous writes must not believe it has them.
+            guard fdflags & ~(Self.fdflagAppend | Self.fdflagNonblock) == 0 else { throw .notsup }
+            if fdflags & Self.fdflagAppend != 0 { flags |= O_APPEND }
+            if fdflags & Self.fdflagNonblock != 0 { flags |= O_NONBLOCK }
             if a.u32(1) & 1 == 0 { flags |= O_NOFOLLOW }
             try self.table.reserve()  // EMFILE past the limit, before a host descriptor exists
             // openat2 refuses a mode without O_CREAT.
@@ -412,7 +422,10 @@ extension WASIContext {
             case 1, 2:
                 let fd = p.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
                 do throws(Errno) {
-                    let d = try descriptor(fd, requiring: Rights.pollFdReadwrite)
+                    // Stdio holds only FD_READ (stdin) or FD_WRITE: that is what polling it needs.
+                    let d = try descriptor(fd)
+                    let right = d.kind != .stdio ? Rights.pollFdReadwrite : tag == 1 ? Rights.fdRead : Rights.fdWrite
+                    _ = try descriptor(fd, requiring: right)
                     if d.kind == .socket {
                         waits.append((userdata, tag, d.hostFD))
                     } else {
@@ -495,6 +508,26 @@ extension WASIContext {
             try m.storeU16(e + 24, event.hangup ? 1 : 0)
         }
         try m.storeU32(result, UInt32(events.count))
+    }
+
+    /// Whether a stdio descriptor is the host's terminal (wasmtime's test: its filetype is then
+    /// character device, else unknown). Captured output and an embedder's stdin buffer are not.
+    func stdioIsTerminal(_ d: Descriptor) -> Bool {
+        if d.hostFD == 0 && configuration.stdin != nil { return false }
+        if d.hostFD != 0 && configuration.captureOutput { return false }
+        return isatty(d.hostFD) == 1
+    }
+
+    /// fdflags APPEND and NONBLOCK, the two a descriptor may carry here.
+    static let fdflagAppend: UInt32 = 1, fdflagNonblock: UInt32 = 4
+
+    /// The fdflags of a descriptor, from its open file description: APPEND and NONBLOCK as they
+    /// were set at open or by fd_fdstat_set_flags. The host's stdio is not this guest's: 0.
+    static func fdflags(of d: Descriptor) -> UInt16 {
+        guard d.kind != .stdio else { return 0 }
+        let flags = fcntl(d.hostFD, F_GETFL)
+        guard flags >= 0 else { return 0 }
+        return (flags & O_APPEND != 0 ? UInt16(fdflagAppend) : 0) | (flags & O_NONBLOCK != 0 ? UInt16(fdflagNonblock) : 0)
     }
 
     static func filetype(of d: Descriptor) -> UInt8 {

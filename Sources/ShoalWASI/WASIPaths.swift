@@ -49,6 +49,66 @@ extension WASIContext {
         return (parent.isEmpty ? "." : parent, String(leaf))
     }
 
+    /// What a trailing slash on a name operation's path means. The operation itself names the
+    /// final component without it (the *at calls would follow a final symlink to reach "x/", and
+    /// they have no RESOLVE_BENEATH), so the slash's meaning — "x must be a directory, following
+    /// symlinks" — is checked first with an O_PATH open beneath the preopen. The answers are
+    /// wasmtime 49's: unlink "dir/" is EISDIR, "file/" and "link-to-file/" ENOTDIR anywhere.
+    enum TrailingSlash {
+        /// path_unlink_file: a directory there is EISDIR; anything else the resolution's errno.
+        case unlink
+        /// path_remove_directory: must resolve to a directory, then proceeds.
+        case removeDirectory
+        /// path_readlink: what "x/" resolves to is a directory (EINVAL: not a link) or an errno.
+        case readlink
+        /// path_link's source: a directory cannot be hard-linked (EPERM).
+        case linkSource
+        /// path_rename's source, when either name has a trailing slash: it must itself be a
+        /// directory (a symlink is ENOTDIR).
+        case renameSource
+        /// A name to create (path_link's and path_symlink's new name): EEXIST if something is
+        /// there, else ENOENT, as the kernel answers "new/".
+        case newName
+    }
+
+    static func hasTrailingSlash(_ path: String) -> Bool { path.hasSuffix("/") && path.contains { $0 != "/" } }
+
+    /// Checks what a trailing slash on `path` demands (see `TrailingSlash`), then runs `next`;
+    /// reports a failure through `done` instead. Without a trailing slash (unless `force`), runs
+    /// `next` at once.
+    func checkTrailingSlash(_ directory: Descriptor, _ path: String, _ rule: TrailingSlash, force: Bool = false, _ done: Done,
+                            then next: @escaping @Sendable () -> Void) {
+        guard force || Self.hasTrailingSlash(path), directory.kind == .directory else { return next() }
+        var trimmed = Substring(path)
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        switch rule {
+        case .renameSource, .newName:
+            openBeneath(String(trimmed), in: directory.hostFD, flags: Self.openPath | O_NOFOLLOW | O_CLOEXEC
+                        | (rule == .renameSource ? O_DIRECTORY : 0)) { result in
+                switch result {
+                case .success(let fd):
+                    Glibc.close(fd)
+                    if rule == .newName { done(.exist) } else { next() }
+                case .failure(let error): done(error == .loop ? .notdir : error)
+                }
+            }
+        case .unlink, .removeDirectory, .readlink, .linkSource:
+            openBeneath(String(trimmed) + "/", in: directory.hostFD, flags: Self.openPath | O_DIRECTORY | O_CLOEXEC) { result in
+                switch result {
+                case .failure(let error): done(error)
+                case .success(let fd):
+                    Glibc.close(fd)
+                    switch rule {
+                    case .unlink: done(.isdir)
+                    case .readlink: done(.inval)
+                    case .linkSource: done(.perm)
+                    default: next()
+                    }
+                }
+            }
+        }
+    }
+
     /// How an operation on a name reports, closing the parent it was given first: with the
     /// kernel's result (>= 0 or -errno) or with a WASI errno.
     struct ParentFinish: Sendable {
@@ -104,25 +164,39 @@ extension WASIContext {
         async("path_remove_directory", [i32, i32, i32]) { m, a, done throws(Errno) in
             let d = try self.descriptor(a.fd(0), requiring: Rights.pathRemoveDirectory)
             let path = try m.path(a.address(1), a.u32(2))
-            try self.withParent(d, path, done) { parent, leaf, finish in
-                self.ring.unlink(leaf, in: parent, removeDirectory: true, completion: finish.completion)
+            self.checkTrailingSlash(d, path, .removeDirectory, done) {
+                do throws(Errno) {
+                    try self.withParent(d, path, done) { parent, leaf, finish in
+                        self.ring.unlink(leaf, in: parent, removeDirectory: true, completion: finish.completion)
+                    }
+                } catch { done(error) }
             }
         }
         async("path_unlink_file", [i32, i32, i32]) { m, a, done throws(Errno) in
             let d = try self.descriptor(a.fd(0), requiring: Rights.pathUnlinkFile)
             let path = try m.path(a.address(1), a.u32(2))
-            guard !path.hasSuffix("/") else { throw .notdir }
-            try self.withParent(d, path, done) { parent, leaf, finish in
-                self.ring.unlink(leaf, in: parent, removeDirectory: false, completion: finish.completion)
+            self.checkTrailingSlash(d, path, .unlink, done) {
+                do throws(Errno) {
+                    try self.withParent(d, path, done) { parent, leaf, finish in
+                        self.ring.unlink(leaf, in: parent, removeDirectory: false, completion: finish.completion)
+                    }
+                } catch { done(error) }
             }
         }
         async("path_symlink", [i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
             let target = try m.path(a.address(0), a.u32(1))
             let d = try self.descriptor(a.fd(2), requiring: Rights.pathSymlink)
             let path = try m.path(a.address(3), a.u32(4))
-            // The link's target is only text; following it later still cannot leave the sandbox.
-            try self.withParent(d, path, done) { parent, leaf, finish in
-                self.ring.symlink(target: target, at: leaf, in: parent, completion: finish.completion)
+            // An absolute target is refused (EPERM, as wasmtime): it can only ever name something
+            // outside. A relative target is only text; following it later still cannot leave
+            // the sandbox.
+            guard !target.hasPrefix("/") else { throw .perm }
+            self.checkTrailingSlash(d, path, .newName, done) {
+                do throws(Errno) {
+                    try self.withParent(d, path, done) { parent, leaf, finish in
+                        self.ring.symlink(target: target, at: leaf, in: parent, completion: finish.completion)
+                    }
+                } catch { done(error) }
             }
         }
         // Two parents: open the old one, then the new one, then rename or link between them.
@@ -138,6 +212,7 @@ extension WASIContext {
                 if link, a.u32(1) & 1 != 0 { throw .inval }
                 let (newParent, newLeaf) = try Self.split(newPath)
                 guard newDirectory.kind == .directory else { throw .notdir }
+                @Sendable func operate() throws(Errno) {
                 try self.withParent(oldDirectory, oldPath, done) { oldParentFD, oldLeaf, finish in
                     self.openBeneath(newParent, in: newDirectory.hostFD, flags: Self.openPath | O_DIRECTORY | O_CLOEXEC) { opened in
                         guard case .success(let newParentFD) = opened else {
@@ -155,6 +230,18 @@ extension WASIContext {
                         }
                     }
                 }
+                }
+                // Trailing slashes: for a rename, one on either name means the source must itself
+                // be a directory; for a link, the source may not be one and the new name must
+                // not exist.
+                self.checkTrailingSlash(oldDirectory, oldPath, link ? .linkSource : .renameSource,
+                                        force: !link && Self.hasTrailingSlash(newPath), done) {
+                    let run: @Sendable () -> Void = {
+                        do throws(Errno) { try operate() } catch { done(error) }
+                    }
+                    guard link else { return run() }
+                    self.checkTrailingSlash(newDirectory, newPath, .newName, done, then: run)
+                }
             }
         }
         twoPaths("path_rename", link: false)
@@ -167,6 +254,7 @@ extension WASIContext {
             _ = try m.check(buffer, UInt64(length))
             _ = try m.check(result, 4)
             let (parent, leaf) = try Self.split(path)
+            self.checkTrailingSlash(d, path, .readlink, done) {
             self.openBeneath(parent, in: d.hostFD, flags: Self.openPath | O_DIRECTORY | O_CLOEXEC) { opened in
                 guard case .success(let parentFD) = opened else {
                     if case .failure(let error) = opened { done(error) }
@@ -185,6 +273,7 @@ extension WASIContext {
                     try m.write(buffer, link)
                     try m.storeU32(result, UInt32(link.count))
                 }
+            }
             }
         }
         async("path_filestat_set_times", [i32, i32, i32, i32, i64, i64, i32]) { m, a, done throws(Errno) in

@@ -111,7 +111,7 @@ final class HostileGuest {
     func open(_ path: String, create: Bool = false, write: Bool = false, follow: Bool = true, scratch: UInt64 = 0x100) throws -> Result<UInt32, WASIErrno> {
         poke(scratch, path)
         // Every right but read, readdir and write (which choose O_RDONLY/O_WRONLY/O_RDWR), then those asked for.
-        let all: UInt64 = (1 << 30) - 1, read: UInt64 = 1 << 1, readdir: UInt64 = 1 << 14, writing: UInt64 = 1 << 6
+        let all = WASIRights.all, read = WASIRights.fdRead, readdir = WASIRights.fdReaddir, writing = WASIRights.fdWrite
         let rights = (all & ~(read | readdir | writing)) | read | (write ? writing : readdir)
         let errno = try call("path_open", 3, follow ? 1 : 0, scratch, UInt64(path.utf8.count), create ? 1 : 0,
                              rights, all, 0, scratch + 0x800)

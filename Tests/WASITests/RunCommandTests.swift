@@ -190,4 +190,53 @@ struct RunCommandTests {
         let peakMiB = try #require(peak, "\(summary)")
         #expect(peakMiB < 192, "peak RSS \(peakMiB) MiB while writing 256 MiB")
     }
+
+    /// A WASI module whose exports print what runs: `exports` is a list of (export name, word).
+    static func printing(_ exports: [(String, String)], body: String = "") -> String {
+        var text = """
+            (module
+              (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+              (memory (export "memory") 1)
+
+            """
+        for (i, (name, word)) in exports.enumerated() {
+            let at = 64 + 32 * i
+            text += "  (data (i32.const \(at)) \"\(word)\\n\")\n"
+            text += "  (data (i32.const \(16 * i)) \"\\\(String(format: "%02x", at))\\00\\00\\00\\\(String(format: "%02x", word.utf8.count + 1))\\00\\00\\00\")\n"
+            text += "  (func (export \"\(name)\") (drop (call $w (i32.const 1) (i32.const \(16 * i)) (i32.const 1) (i32.const 1000))))\n"
+        }
+        return text + body + ")\n"
+    }
+
+    @Test("A reactor's _initialize runs before the entry or --invoke, an export named \"\" is the entry, and a module with neither exits 0 (as wasmtime)")
+    func entryPoints() throws {
+        let reactor = try ShoalCommand.run([try ShoalCommand.file("r.wat", Self.printing([("_initialize", "init"), ("_start", "start")]))])
+        #expect(reactor.status == 0 && reactor.stdoutTail == "init\nstart\n", "\(reactor.stderr)")
+        let empty = try ShoalCommand.run([try ShoalCommand.file("e.wat", Self.printing([("", "empty"), ("_start", "start")]))])
+        #expect(empty.status == 0 && empty.stdoutTail == "empty\n", "\(empty.stderr)")
+        let initializeOnly = try ShoalCommand.run([try ShoalCommand.file("i.wat", Self.printing([("_initialize", "init")]))])
+        #expect(initializeOnly.status == 0 && initializeOnly.stdoutTail == "init\n", "\(initializeOnly.stderr)")
+        let nothing = try ShoalCommand.run([try ShoalCommand.file("n.wat", Self.printing([("f", "f")]))])
+        #expect(nothing.status == 0 && nothing.stdoutTail.isEmpty && nothing.stderr.isEmpty, "\(nothing.stderr)")
+        // --invoke on a WASI reactor: WASI is linked, _initialize runs first, the result is printed.
+        let invoked = try ShoalCommand.run(["--invoke", "add", try ShoalCommand.file("a.wat", Self.printing([("_initialize", "init")], body: """
+              (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+            """)), "2", "40"])
+        #expect(invoked.status == 0 && invoked.stdoutTail == "init\n42\n", "\(invoked.stderr)")
+        let plain = try ShoalCommand.run([try ShoalCommand.file("p.wat", "(module (func (export \"f\")))")])
+        #expect(plain.status == 0 && plain.stderr.isEmpty, "\(plain.stderr)")
+    }
+
+    @Test("A trap in a WASI program prints its message and a wasm backtrace and exits 134 (as wasmtime)")
+    func trapInAWASIProgram() throws {
+        let module = try ShoalCommand.file("t.wat", Self.printing([("_start", "before")], body: """
+              (func $inner unreachable)
+              (func $outer (call $inner))
+              (func (export "go") (call $outer))
+            """).replacingOccurrences(of: "(i32.const 1000))))\n", with: "(i32.const 1000))) (call $outer))\n"))
+        let outcome = try ShoalCommand.run([module])
+        #expect(outcome.status == 134)
+        #expect(outcome.stdoutTail == "before\n")
+        #expect(outcome.stderr.contains("trap: unreachable\nwasm backtrace:\n  0: func[2]\n  1: func[3]\n  2: func[1]"), "\(outcome.stderr)")
+    }
 }

@@ -116,7 +116,7 @@ let wasmtime: [String]? = {
 
 @Suite("WASI preview1 on io_uring")
 struct WASITests {
-    @Test(.enabled(if: wasmtime != nil, "wasmtime is not installed"), arguments: ["hello", "clocks", "files", "dirs"])
+    @Test(.enabled(if: wasmtime != nil, "wasmtime is not installed"), arguments: ["hello", "clocks", "files", "dirs", "rustfs", "slashes", "stdio"])
     func sameOutputAsWasmtime(program: String) throws {
         // Programs that touch files get a fresh directory each, preopened as /sandbox.
         func sandbox() throws -> String {
@@ -176,6 +176,117 @@ struct WASITests {
 
             """)
         #expect(!FileManager.default.fileExists(atPath: directory.deletingLastPathComponent().appendingPathComponent("escaped").path))
+    }
+
+    /// Rust's std opens the preopen itself as "." with O_DIRECTORY and its read rights
+    /// (fs::read_dir("/sandbox")), and reads what a preopen may do from fd_fdstat_get:
+    /// Tests/wasi-programs/rustfs.c makes the same calls (also compared with wasmtime above).
+    @Test func whatRustsStdAsksOfTheFileSystem() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-rustfs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outcome = try runWASI("rustfs", preopens: [(directory.path, "/sandbox")])
+        #expect(outcome.exitCode == 0)
+        #expect(outcome.stdout == """
+            preopen fdstat: 0 type 3 base 7b7fe00 inheriting ff7ffff
+            File::create: 0
+              write: 0 (10 bytes)
+            create_dir a: 0
+            create_dir a/b: 0
+            read_dir("/sandbox"): 0
+              readdir: 0, entries: . .. a hello.txt
+            read_dir("/sandbox/a"): 0
+              readdir: 0, entries: . .. b
+            read_to_string: 0: from rust
+            metadata(a): 0, type 3
+            open . read+write as a directory: 31
+            remove_dir_all: open 0, rmdir b 0, rmdir a 0
+            remove_file: 0
+              readdir: 0, entries: . ..
+
+            """)
+        #expect(WASIRights.directoryBase == 0x7b7_fe00 && WASIRights.directoryInheriting == 0xff7_ffff && WASIRights.all == 0x3fff_ffff)
+    }
+
+    /// Trailing slashes, absolute symlink targets, conflicting set-times flags, closing and
+    /// renumbering onto preopens and stdio (Tests/wasi-programs/slashes.c): wasmtime 49's answers.
+    @Test func trailingSlashesSymlinksTimesAndRenumbering() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-slashes-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outcome = try runWASI("slashes", preopens: [(directory.path, "/sandbox")])
+        #expect(outcome.exitCode == 0)
+        #expect(outcome.stdout == """
+            create file: 0
+            mkdir dir: 0
+            symlink lnk -> file: 0
+            symlink dlnk -> dir: 0
+            symlink to /: 63
+            symlink to /etc: 63
+            symlink to ../x: 0
+            open file/: 54
+            open file/ nofollow: 54
+            open lnk/: 54
+            open lnk/ nofollow: 54
+            open dlnk/ nofollow: 0
+            open dir/: 0
+            stat file/: 54
+            stat lnk/: 54
+            stat dir/: 0
+            unlink dir/: 31
+            unlink dir: 31
+            unlink file/: 54
+            unlink lnk/: 54
+            unlink dlnk/: 31
+            rmdir file/: 54
+            rmdir file: 54
+            mkdir new/: 0
+            mkdir file/: 20
+            rename file/ file2: 54
+            rename file file2/: 54
+            rename dir/ dir2/: 0
+            link file/ hl: 54
+            link file hl/: 44
+            symlink sl/: 44
+            readlink lnk/: 54
+            readlink lnk: 0
+            set times ATIM|ATIM_NOW: 28
+            set times MTIM|MTIM_NOW: 28
+            fd set times ATIM|ATIM_NOW: 28
+            fd set times MTIM|MTIM_NOW: 28
+            set times both on a missing file: 28
+            open file: 0
+            renumber file onto the preopen: 0
+            prestat 3 after: 8
+            fdstat 3 after: 0 type 4
+            fdstat of the old number: 8
+            renumber onto a closed number: 8
+            renumber stderr onto 3: 0
+            close 3: 0
+            close stdin: 0
+            close stdin again: 8
+            renumber onto closed stdin: 8
+
+            """)
+        #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/abs1") && !FileManager.default.fileExists(atPath: "\(directory.path)/sl"))
+    }
+
+    /// Standard streams carry wasmtime's rights (stdin FD_READ, stdout and stderr FD_WRITE) and
+    /// filetype (character device only for a terminal, else unknown), so wasi-libc's isatty()
+    /// answers as under wasmtime (Tests/wasi-programs/stdio.c).
+    @Test func standardStreamsReportWhatWasmtimeReports() throws {
+        let outcome = try runWASI("stdio")
+        #expect(outcome.exitCode == 0)
+        #expect(outcome.stdout == """
+            fd 0: fdstat 0 base 2 inheriting 2
+            fd 1: fdstat 0 base 40 inheriting 40 type 0
+            fd 2: fdstat 0 base 40 inheriting 40 type 0
+            stdout filestat: 0 type 0 size 0
+            isatty(stdout): 0
+            seek stdout: 70
+            tell stdout: 70
+
+            """)
     }
 
     @Test func everyPreview1FunctionIsProvided() throws {
