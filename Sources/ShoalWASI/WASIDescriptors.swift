@@ -157,8 +157,9 @@ extension WASIContext {
             }
         }
         async("sock_shutdown", [i32, i32]) { _, a, done throws(Errno) in
+            // Not a socket is ENOTSOCK whatever its rights (as wasmtime), before the rights check.
+            guard try self.descriptor(a.fd(0)).kind == .socket else { throw .notsock }
             let d = try self.descriptor(a.fd(0), requiring: Rights.sockShutdown)
-            guard d.kind == .socket else { throw .notsock }
             // shutdown acts on the socket, not the descriptor: on a listener shared with other
             // instances it would stop it for all of them. Only the instance's own sockets.
             guard d.ownsHostFD else { throw .notconn }

@@ -232,6 +232,7 @@ extension WASIContext {
         }
         sync("fd_tell", [i32, i32]) { m, a throws(Errno) in
             let d = try self.descriptor(a.fd(0))
+            guard d.kind != .directory else { throw .badf }  // as wasmtime; stdio and sockets: ESPIPE
             guard d.kind == .file else { throw .spipe }
             _ = try self.descriptor(a.fd(0), requiring: Rights.fdTell)
             _ = try m.check(a.address(1), 8)
@@ -324,7 +325,10 @@ extension WASIContext {
                 var s = stat()
                 fstat(hostFD, &s)
                 let kind: Descriptor.Kind = (s.st_mode & S_IFMT) == S_IFDIR ? .directory : .file
-                let fd = self.table.insert(reserved: Descriptor(hostFD: hostFD, kind: kind, ownsHostFD: true, rightsBase: grantedBase,
+                // A directory holds directory rights only (no FD_SEEK, FD_READ...), as wasmtime
+                // reports: what was asked for beyond them is dropped, not refused.
+                let base = kind == .directory ? grantedBase & Rights.directoryBase : grantedBase
+                let fd = self.table.insert(reserved: Descriptor(hostFD: hostFD, kind: kind, ownsHostFD: true, rightsBase: base,
                                                                 rightsInheriting: grantedInheriting))
                 done.then { () throws(Errno) in try m.storeU32(resultPointer, fd) }
             }
