@@ -53,6 +53,8 @@ public final class Execution: @unchecked Sendable {
     /// A function of no parameters and no results run on the fiber before the call: an
     /// instance's deferred start function (see `Store.instantiate(_:runningStart:resolver:)`).
     let first: Function?
+    /// Run after `first` and before the call, the same way: a reactor's `_initialize`.
+    let initializer: Function?
     let stack: UnsafeMutableRawPointer
     let stackSize: Int
     /// Whether `stack` was mapped for this execution (else it is the instance's region slot's).
@@ -80,20 +82,23 @@ public final class Execution: @unchecked Sendable {
     /// else on a stack mapped for this execution. `first`, a WebAssembly function of the same
     /// store taking and returning nothing (a deferred start function), runs on the fiber before
     /// the call, under the same yields, limits and cancellation; if it traps, so does the
-    /// execution, and the call does not run.
-    public init(_ function: Function, arguments: [Value], stackSize: Int? = nil, first: Function? = nil) throws {
+    /// execution, and the call does not run. `initializer` (a reactor's `_initialize`) runs
+    /// after `first` in the same way.
+    public init(_ function: Function, arguments: [Value], stackSize: Int? = nil, first: Function? = nil,
+                initializer: Function? = nil) throws {
         guard case .wasm(let instance, let funcRef) = function.kind else {
             throw RuntimeError("only WebAssembly functions run on fibers")
         }
-        if let first {
-            if case .wasm(let firstInstance, _) = first.kind, firstInstance.store !== instance.store {
+        for before in [first, initializer].compactMap({ $0 }) {
+            if case .wasm(let beforeInstance, _) = before.kind, beforeInstance.store !== instance.store {
                 throw RuntimeError("the function run first must belong to the same store")
             }
-            guard first.type.params.isEmpty, first.type.results.isEmpty else {
-                throw RuntimeError("the function run first must take and return nothing, not \(first.type)")
+            guard before.type.params.isEmpty, before.type.results.isEmpty else {
+                throw RuntimeError("the function run first must take and return nothing, not \(before.type)")
             }
         }
         self.first = first
+        self.initializer = initializer
         guard arguments.count == function.type.params.count, zip(arguments, function.type.params).allSatisfy({ $0.type == $1 }) else {
             throw RuntimeError("arguments \(arguments) do not match \(function.type)")
         }
@@ -232,27 +237,33 @@ public final class Execution: @unchecked Sendable {
         }
     }
 
+    /// Runs a function of no parameters and results before the call, on the fiber; false (with
+    /// the outcome set) when it traps.
+    private func runBefore(_ before: Function) -> Bool {
+        switch before.kind {
+        case .wasm(let beforeInstance, let beforeFuncRef):
+            var none: UInt64 = 0
+            let (code, vmctx) = FuncRefRecord(beforeFuncRef).entry
+            let trapCode = shoal_call_entry(beforeInstance.module.entryTrampoline, vmctx, code, &none, 1)
+            if trapCode != 0 {
+                outcome = .trapped(store.trap(code: trapCode))
+                return false
+            }
+        case .host:  // a start function that is an imported host function
+            do {
+                _ = try before.invoke([])
+            } catch {
+                outcome = .trapped(error as? Trap ?? Trap(code: .hostError, message: "\(error)"))
+                return false
+            }
+        }
+        return true
+    }
+
     /// Runs on the fiber: `first` if there is one, then the call itself, through the module's
     /// entry trampoline.
     fileprivate func runOnFiber() {
-        switch first?.kind {
-        case .wasm(let firstInstance, let firstFuncRef)?:
-            var none: UInt64 = 0
-            let (code, vmctx) = FuncRefRecord(firstFuncRef).entry
-            let trapCode = shoal_call_entry(firstInstance.module.entryTrampoline, vmctx, code, &none, 1)
-            if trapCode != 0 {
-                outcome = .trapped(store.trap(code: trapCode))
-                return
-            }
-        case .host?:  // a start function that is an imported host function
-            do {
-                _ = try first!.invoke([])
-            } catch {
-                outcome = .trapped(error as? Trap ?? Trap(code: .hostError, message: "\(error)"))
-                return
-            }
-        case nil: break
-        }
+        for before in [first, initializer].compactMap({ $0 }) where !runBefore(before) { return }
         var slots = [UInt64](repeating: 0, count: max(type.params.count, type.results.count, 1))
         for (i, v) in arguments.enumerated() { slots[i] = v.slot }
         let (code, vmctx) = FuncRefRecord(funcRef).entry

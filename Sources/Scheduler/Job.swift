@@ -48,7 +48,11 @@ final class Job: @unchecked Sendable {
             return .function(host.function)
         }
         guard case .function(let function)? = instance.export(entry) else { throw SchedulerError.noSuchFunction(entry) }
-        execution = try Execution(function, arguments: arguments, first: instance.startFunction)
+        // A reactor (an `_initialize` export, as WASI reactors have) is initialized first, on the
+        // fiber too, as wasmtime's CLI does before calling into one.
+        var initializer: Function?
+        if entry != "_initialize", case .function(let initialize)? = instance.export("_initialize") { initializer = initialize }
+        execution = try Execution(function, arguments: arguments, first: instance.startFunction, initializer: initializer)
         self.store = store
     }
 

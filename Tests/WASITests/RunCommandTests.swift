@@ -212,6 +212,11 @@ struct RunCommandTests {
     func entryPoints() throws {
         let reactor = try ShoalCommand.run([try ShoalCommand.file("r.wat", Self.printing([("_initialize", "init"), ("_start", "start")]))])
         #expect(reactor.status == 0 && reactor.stdoutTail == "init\nstart\n", "\(reactor.stderr)")
+        // Under --instances too: every instance initializes itself before its entry.
+        let reactors = try ShoalCommand.run(["--instances", "2", try ShoalCommand.file("r.wat", Self.printing([("_initialize", "init"), ("_start", "start")]))])
+        #expect(reactors.status == 0, "\(reactors.stderr)")
+        let reactorLines = (reactors.stdoutTail.components(separatedBy: "instances:").first ?? "").split(separator: "\n").sorted()
+        #expect(reactorLines == ["init", "init", "start", "start"], "\(reactors.stdoutTail)")
         let empty = try ShoalCommand.run([try ShoalCommand.file("e.wat", Self.printing([("", "empty"), ("_start", "start")]))])
         #expect(empty.status == 0 && empty.stdoutTail == "empty\n", "\(empty.stderr)")
         let initializeOnly = try ShoalCommand.run([try ShoalCommand.file("i.wat", Self.printing([("_initialize", "init")]))])
