@@ -6,6 +6,7 @@ set -euo pipefail
 
 packages=(
   clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32   # C test programs and benchmark kernels -> wasm32
+  libc++-16-dev-wasm32 libc++abi-16-dev-wasm32           # C++ test programs -> wasm32
   binutils                                              # objdump, to check the assembler's encodings
   liburing-dev                                          # io_uring, for WASI I/O
 )

@@ -116,7 +116,7 @@ let wasmtime: [String]? = {
 
 @Suite("WASI preview1 on io_uring")
 struct WASITests {
-    @Test(.enabled(if: wasmtime != nil, "wasmtime is not installed"), arguments: ["hello", "clocks", "files", "dirs", "rustfs", "slashes", "stdio"])
+    @Test(.enabled(if: wasmtime != nil, "wasmtime is not installed"), arguments: ["hello", "clocks", "files", "dirs", "rustfs", "slashes", "stdio", "cppio"])
     func sameOutputAsWasmtime(program: String) throws {
         // Programs that touch files get a fresh directory each, preopened as /sandbox.
         func sandbox() throws -> String {
@@ -176,6 +176,29 @@ struct WASITests {
 
             """)
         #expect(!FileManager.default.fileExists(atPath: directory.deletingLastPathComponent().appendingPathComponent("escaped").path))
+    }
+
+    /// A C++ program's file I/O through libc++'s iostreams (Tests/wasi-programs/cppio.cpp; also
+    /// compared with wasmtime above), with the output wasmtime 49 gives.
+    @Test func whatLibcxxStreamsAskOfTheFileSystem() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-cppio-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outcome = try runWASI("cppio", preopens: [(directory.path, "/sandbox")])
+        #expect(outcome.exitCode == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout == """
+            1 beta
+            2 gamma
+            3 alpha
+            size 23
+            rename 0
+            old name opens 0
+            remove 0
+            remove again -1
+            missing opens 0
+
+            """)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
     }
 
     /// Rust's std opens the preopen itself as "." with O_DIRECTORY and its read rights
