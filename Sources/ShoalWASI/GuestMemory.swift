@@ -28,21 +28,6 @@ struct GuestAddress: Equatable, Sendable, CustomStringConvertible {
     var description: String { "0x" + String(value, radix: 16) }
 }
 
-/// One host call's raw argument slots, read as the WASI types they carry. Every conversion
-/// truncates (an i32 slot is never converted with a trapping `UInt32(_:)`), and pointers come out
-/// as `GuestAddress`es.
-struct Arguments {
-    let slots: [UInt64]
-
-    init(_ slots: [UInt64]) { self.slots = slots }
-
-    func u32(_ index: Int) -> UInt32 { UInt32(truncatingIfNeeded: slots[index]) }
-    func u64(_ index: Int) -> UInt64 { slots[index] }
-    /// A guest descriptor number.
-    func fd(_ index: Int) -> UInt32 { u32(index) }
-    func address(_ index: Int) -> GuestAddress { GuestAddress(u32(index)) }
-}
-
 /// Bounds-checked access to a guest's linear memory: every pointer and length from the guest goes
 /// through here, and anything not wholly inside the memory becomes `Errno.fault` — never a host
 /// fault, never a host trap. Checks compare in 64 bits without adding (`address <= size` and

@@ -6,6 +6,7 @@ import Scheduler
 import ShoalWASI
 import IOUring
 import Testing
+import WasmCore
 import WasmText
 #if canImport(Glibc)
 import Glibc
@@ -325,6 +326,62 @@ struct WASITests {
         #expect(names.count == 46)
         let provided = Set(try WASIContext(WASIConfiguration()).hostFunctions.keys)
         #expect(provided == names)
+    }
+
+    /// The Wasm signature of every function, as wasi_snapshot_preview1's witx declares it: every
+    /// function but proc_exit returns its errno as an i32.
+    @Test func everyPreview1SignatureIsTheSpecs() throws {
+        let expected: [String: FuncType] = [
+            "args_get": FuncType(params: [.i32, .i32], results: [.i32]),
+            "args_sizes_get": FuncType(params: [.i32, .i32], results: [.i32]),
+            "environ_get": FuncType(params: [.i32, .i32], results: [.i32]),
+            "environ_sizes_get": FuncType(params: [.i32, .i32], results: [.i32]),
+            "clock_res_get": FuncType(params: [.i32, .i32], results: [.i32]),
+            "clock_time_get": FuncType(params: [.i32, .i64, .i32], results: [.i32]),
+            "random_get": FuncType(params: [.i32, .i32], results: [.i32]),
+            "fd_advise": FuncType(params: [.i32, .i64, .i64, .i32], results: [.i32]),
+            "fd_allocate": FuncType(params: [.i32, .i64, .i64], results: [.i32]),
+            "fd_close": FuncType(params: [.i32], results: [.i32]),
+            "fd_datasync": FuncType(params: [.i32], results: [.i32]),
+            "fd_fdstat_get": FuncType(params: [.i32, .i32], results: [.i32]),
+            "fd_fdstat_set_flags": FuncType(params: [.i32, .i32], results: [.i32]),
+            "fd_fdstat_set_rights": FuncType(params: [.i32, .i64, .i64], results: [.i32]),
+            "fd_filestat_get": FuncType(params: [.i32, .i32], results: [.i32]),
+            "fd_filestat_set_size": FuncType(params: [.i32, .i64], results: [.i32]),
+            "fd_filestat_set_times": FuncType(params: [.i32, .i64, .i64, .i32], results: [.i32]),
+            "fd_pread": FuncType(params: [.i32, .i32, .i32, .i64, .i32], results: [.i32]),
+            "fd_prestat_get": FuncType(params: [.i32, .i32], results: [.i32]),
+            "fd_prestat_dir_name": FuncType(params: [.i32, .i32, .i32], results: [.i32]),
+            "fd_pwrite": FuncType(params: [.i32, .i32, .i32, .i64, .i32], results: [.i32]),
+            "fd_read": FuncType(params: [.i32, .i32, .i32, .i32], results: [.i32]),
+            "fd_readdir": FuncType(params: [.i32, .i32, .i32, .i64, .i32], results: [.i32]),
+            "fd_renumber": FuncType(params: [.i32, .i32], results: [.i32]),
+            "fd_seek": FuncType(params: [.i32, .i64, .i32, .i32], results: [.i32]),
+            "fd_sync": FuncType(params: [.i32], results: [.i32]),
+            "fd_tell": FuncType(params: [.i32, .i32], results: [.i32]),
+            "fd_write": FuncType(params: [.i32, .i32, .i32, .i32], results: [.i32]),
+            "path_create_directory": FuncType(params: [.i32, .i32, .i32], results: [.i32]),
+            "path_filestat_get": FuncType(params: [.i32, .i32, .i32, .i32, .i32], results: [.i32]),
+            "path_filestat_set_times": FuncType(params: [.i32, .i32, .i32, .i32, .i64, .i64, .i32], results: [.i32]),
+            "path_link": FuncType(params: [.i32, .i32, .i32, .i32, .i32, .i32, .i32], results: [.i32]),
+            "path_open": FuncType(params: [.i32, .i32, .i32, .i32, .i32, .i64, .i64, .i32, .i32], results: [.i32]),
+            "path_readlink": FuncType(params: [.i32, .i32, .i32, .i32, .i32, .i32], results: [.i32]),
+            "path_remove_directory": FuncType(params: [.i32, .i32, .i32], results: [.i32]),
+            "path_rename": FuncType(params: [.i32, .i32, .i32, .i32, .i32, .i32], results: [.i32]),
+            "path_symlink": FuncType(params: [.i32, .i32, .i32, .i32, .i32], results: [.i32]),
+            "path_unlink_file": FuncType(params: [.i32, .i32, .i32], results: [.i32]),
+            "poll_oneoff": FuncType(params: [.i32, .i32, .i32, .i32], results: [.i32]),
+            "proc_exit": FuncType(params: [.i32], results: []),
+            "proc_raise": FuncType(params: [.i32], results: [.i32]),
+            "sched_yield": FuncType(params: [], results: [.i32]),
+            "sock_accept": FuncType(params: [.i32, .i32, .i32], results: [.i32]),
+            "sock_recv": FuncType(params: [.i32, .i32, .i32, .i32, .i32, .i32], results: [.i32]),
+            "sock_send": FuncType(params: [.i32, .i32, .i32, .i32, .i32], results: [.i32]),
+            "sock_shutdown": FuncType(params: [.i32, .i32], results: [.i32]),
+        ]
+        #expect(expected.count == 46)
+        let provided = try WASIContext(WASIConfiguration()).hostFunctions.mapValues(\.type)
+        #expect(provided == expected)
     }
 
     @Test func procRaiseEndsTheInstanceWithTheSignalStatus() throws {

@@ -154,16 +154,84 @@ extension WASIContext {
         return [try one(atime, set: flags & 1 != 0, now: flags & 2 != 0), try one(mtime, set: flags & 4 != 0, now: flags & 8 != 0)]
     }
 
-    func addPathFunctions(_ sync: (String, [ValueType], @escaping SyncBody) -> Void, _ async: (String, [ValueType], @escaping AsyncBody) -> Void) {
-        let i32 = ValueType.i32, i64 = ValueType.i64
-        async("path_create_directory", [i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(a.fd(0), requiring: Rights.pathCreateDirectory)
-            let path = try m.path(a.address(1), a.u32(2))
+    func addPathFunctions(_ f: WASIFunctionTable) {
+        f.async("path_open") { (m: GuestMemory, fd: FD, dirflags: UInt32, pathAddress: GuestAddress, pathLength: GuestSize,
+                                oflags: UInt32, rightsBase: UInt64, rightsInheriting: UInt64, fdflags: UInt32,
+                                resultPointer: GuestAddress, done: Done) throws(Errno) in
+            let directory = try self.descriptor(fd.value, requiring: Rights.pathOpen)
+            guard directory.kind == .directory else { throw .notdir }
+            let path = try m.path(pathAddress, pathLength.value)
+            // A descriptor gets at most what its directory may hand on.
+            let grantedBase = rightsBase & directory.rightsInheriting
+            let grantedInheriting = rightsInheriting & directory.rightsInheriting
+            if oflags & 1 != 0 { _ = try self.descriptor(fd.value, requiring: Rights.pathCreateFile) }
+            _ = try m.check(resultPointer, 4)
+            let wantsRead = rightsBase & Rights.fdRead != 0 || rightsBase & Rights.fdReaddir != 0
+            let wantsWrite = rightsBase & Rights.fdWrite != 0 || oflags & 8 != 0
+            var flags: Int32 = O_CLOEXEC
+            flags |= wantsWrite ? (wantsRead ? O_RDWR : O_WRONLY) : O_RDONLY
+            if oflags & 1 != 0 { flags |= O_CREAT }
+            if oflags & 2 != 0 { flags |= O_DIRECTORY }
+            if oflags & 4 != 0 { flags |= O_EXCL }
+            if oflags & 8 != 0 { flags |= O_TRUNC }
+            // SYNC, DSYNC and RSYNC are refused rather than dropped (as wasmtime): a program that
+            // asks for synchronous writes must not believe it has them.
+            guard fdflags & ~(Self.fdflagAppend | Self.fdflagNonblock) == 0 else { throw .notsup }
+            if fdflags & Self.fdflagAppend != 0 { flags |= O_APPEND }
+            if fdflags & Self.fdflagNonblock != 0 { flags |= O_NONBLOCK }
+            if dirflags & 1 == 0 { flags |= O_NOFOLLOW }
+            try self.table.reserve()  // EMFILE past the limit, before a host descriptor exists
+            // openat2 refuses a mode without O_CREAT.
+            self.openBeneath(path, in: directory.hostFD, flags: flags, mode: flags & O_CREAT != 0 ? 0o644 : 0) { result in
+                guard case .success(let hostFD) = result else {
+                    self.table.cancelReservation()
+                    if case .failure(let error) = result { done(error) }
+                    return
+                }
+                var s = stat()
+                fstat(hostFD, &s)
+                let kind: Descriptor.Kind = (s.st_mode & S_IFMT) == S_IFDIR ? .directory : .file
+                // A directory holds directory rights only (no FD_SEEK, FD_READ...), as wasmtime
+                // reports: what was asked for beyond them is dropped, not refused.
+                let base = kind == .directory ? grantedBase & Rights.directoryBase : grantedBase
+                let fd = self.table.insert(reserved: Descriptor(hostFD: hostFD, kind: kind, ownsHostFD: true, rightsBase: base,
+                                                                rightsInheriting: grantedInheriting))
+                done.then { () throws(Errno) in try m.storeU32(resultPointer, fd) }
+            }
+        }
+        f.async("path_filestat_get") { (m: GuestMemory, fd: FD, lookupFlags: UInt32, pathAddress: GuestAddress,
+                                        pathLength: GuestSize, resultPointer: GuestAddress, done: Done) throws(Errno) in
+            let directory = try self.descriptor(fd.value, requiring: Rights.pathFilestatGet)
+            guard directory.kind == .directory else { throw .notdir }
+            let path = try m.path(pathAddress, pathLength.value)
+            _ = try m.check(resultPointer, 64)
+            // The object itself is opened beneath the directory (O_PATH: no access needed, no
+            // side effects), following a final symlink only when asked — and then only as far as
+            // RESOLVE_BENEATH allows — and stat is taken of that descriptor.
+            let flags = Self.openPath | O_CLOEXEC | (lookupFlags & 1 == 0 ? O_NOFOLLOW : 0)
+            self.openBeneath(path, in: directory.hostFD, flags: flags) { result in
+                guard case .success(let fd) = result else {
+                    if case .failure(let error) = result { done(error) }
+                    return
+                }
+                var s = stat()
+                let ok = fstat(fd, &s) == 0
+                Glibc.close(fd)
+                guard ok else { return done(.io) }
+                let status = s
+                done.then { () throws(Errno) in try Self.storeFilestat(m, resultPointer, status) }
+            }
+        }
+        f.async("path_create_directory") { (m: GuestMemory, fd: FD, pathAddress: GuestAddress, pathLength: GuestSize,
+                                            done: Done) throws(Errno) in
+            let d = try self.descriptor(fd.value, requiring: Rights.pathCreateDirectory)
+            let path = try m.path(pathAddress, pathLength.value)
             try self.withParent(d, path, done) { parent, leaf, finish in self.ring.makeDirectory(leaf, in: parent, completion: finish.completion) }
         }
-        async("path_remove_directory", [i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(a.fd(0), requiring: Rights.pathRemoveDirectory)
-            let path = try m.path(a.address(1), a.u32(2))
+        f.async("path_remove_directory") { (m: GuestMemory, fd: FD, pathAddress: GuestAddress, pathLength: GuestSize,
+                                            done: Done) throws(Errno) in
+            let d = try self.descriptor(fd.value, requiring: Rights.pathRemoveDirectory)
+            let path = try m.path(pathAddress, pathLength.value)
             self.checkTrailingSlash(d, path, .removeDirectory, done) {
                 do throws(Errno) {
                     try self.withParent(d, path, done) { parent, leaf, finish in
@@ -172,9 +240,10 @@ extension WASIContext {
                 } catch { done(error) }
             }
         }
-        async("path_unlink_file", [i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(a.fd(0), requiring: Rights.pathUnlinkFile)
-            let path = try m.path(a.address(1), a.u32(2))
+        f.async("path_unlink_file") { (m: GuestMemory, fd: FD, pathAddress: GuestAddress, pathLength: GuestSize,
+                                       done: Done) throws(Errno) in
+            let d = try self.descriptor(fd.value, requiring: Rights.pathUnlinkFile)
+            let path = try m.path(pathAddress, pathLength.value)
             self.checkTrailingSlash(d, path, .unlink, done) {
                 do throws(Errno) {
                     try self.withParent(d, path, done) { parent, leaf, finish in
@@ -183,10 +252,11 @@ extension WASIContext {
                 } catch { done(error) }
             }
         }
-        async("path_symlink", [i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
-            let target = try m.path(a.address(0), a.u32(1))
-            let d = try self.descriptor(a.fd(2), requiring: Rights.pathSymlink)
-            let path = try m.path(a.address(3), a.u32(4))
+        f.async("path_symlink") { (m: GuestMemory, targetAddress: GuestAddress, targetLength: GuestSize, fd: FD,
+                                   pathAddress: GuestAddress, pathLength: GuestSize, done: Done) throws(Errno) in
+            let target = try m.path(targetAddress, targetLength.value)
+            let d = try self.descriptor(fd.value, requiring: Rights.pathSymlink)
+            let path = try m.path(pathAddress, pathLength.value)
             // An absolute target is refused (EPERM, as wasmtime): it can only ever name something
             // outside. A relative target is only text; following it later still cannot leave
             // the sandbox.
@@ -200,58 +270,65 @@ extension WASIContext {
             }
         }
         // Two parents: open the old one, then the new one, then rename or link between them.
-        func twoPaths(_ name: String, link: Bool) {
-            async(name, link ? [i32, i32, i32, i32, i32, i32, i32] : [i32, i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
-                let base = link ? 1 : 0  // path_link has lookup flags after the first fd
-                let oldDirectory = try self.descriptor(a.fd(0), requiring: link ? Rights.pathLinkSource : Rights.pathRenameSource)
-                let oldPath = try m.path(a.address(base + 1), a.u32(base + 2))
-                let newDirectory = try self.descriptor(a.fd(base + 3), requiring: link ? Rights.pathLinkTarget : Rights.pathRenameTarget)
-                let newPath = try m.path(a.address(base + 4), a.u32(base + 5))
-                // A hard link to what a symlink points to is not made (as wasmtime): linkat's
-                // AT_SYMLINK_FOLLOW has no RESOLVE_BENEATH, and the link is made to the name.
-                if link, a.u32(1) & 1 != 0 { throw .inval }
-                let (newParent, newLeaf) = try Self.split(newPath)
-                guard newDirectory.kind == .directory else { throw .notdir }
-                @Sendable func operate() throws(Errno) {
-                try self.withParent(oldDirectory, oldPath, done) { oldParentFD, oldLeaf, finish in
-                    self.openBeneath(newParent, in: newDirectory.hostFD, flags: Self.openPath | O_DIRECTORY | O_CLOEXEC) { opened in
-                        guard case .success(let newParentFD) = opened else {
-                            if case .failure(let error) = opened { finish.fail(error) }
-                            return
-                        }
-                        let close: @Sendable (Int32) -> Void = { result in
-                            Glibc.close(newParentFD)
-                            finish(result)
-                        }
-                        if link {
-                            self.ring.link(oldLeaf, in: oldParentFD, to: newLeaf, in: newParentFD, completion: close)
-                        } else {
-                            self.ring.rename(oldLeaf, in: oldParentFD, to: newLeaf, in: newParentFD, completion: close)
-                        }
+        // path_link has lookup flags after the first fd; path_rename has none (0 here, unused).
+        @Sendable func twoPaths(link: Bool, _ m: GuestMemory, _ oldFD: FD, _ lookupFlags: UInt32, _ oldPathAddress: GuestAddress,
+                                _ oldPathLength: GuestSize, _ newFD: FD, _ newPathAddress: GuestAddress, _ newPathLength: GuestSize,
+                                _ done: Done) throws(Errno) {
+            let oldDirectory = try self.descriptor(oldFD.value, requiring: link ? Rights.pathLinkSource : Rights.pathRenameSource)
+            let oldPath = try m.path(oldPathAddress, oldPathLength.value)
+            let newDirectory = try self.descriptor(newFD.value, requiring: link ? Rights.pathLinkTarget : Rights.pathRenameTarget)
+            let newPath = try m.path(newPathAddress, newPathLength.value)
+            // A hard link to what a symlink points to is not made (as wasmtime): linkat's
+            // AT_SYMLINK_FOLLOW has no RESOLVE_BENEATH, and the link is made to the name.
+            if link, lookupFlags & 1 != 0 { throw .inval }
+            let (newParent, newLeaf) = try Self.split(newPath)
+            guard newDirectory.kind == .directory else { throw .notdir }
+            @Sendable func operate() throws(Errno) {
+            try self.withParent(oldDirectory, oldPath, done) { oldParentFD, oldLeaf, finish in
+                self.openBeneath(newParent, in: newDirectory.hostFD, flags: Self.openPath | O_DIRECTORY | O_CLOEXEC) { opened in
+                    guard case .success(let newParentFD) = opened else {
+                        if case .failure(let error) = opened { finish.fail(error) }
+                        return
                     }
-                }
-                }
-                // Trailing slashes: for a rename, one on either name means the source must itself
-                // be a directory; for a link, the source may not be one and the new name must
-                // not exist.
-                self.checkTrailingSlash(oldDirectory, oldPath, link ? .linkSource : .renameSource,
-                                        force: !link && Self.hasTrailingSlash(newPath), done) {
-                    let run: @Sendable () -> Void = {
-                        do throws(Errno) { try operate() } catch { done(error) }
+                    let close: @Sendable (Int32) -> Void = { result in
+                        Glibc.close(newParentFD)
+                        finish(result)
                     }
-                    guard link else { return run() }
-                    self.checkTrailingSlash(newDirectory, newPath, .newName, done, then: run)
+                    if link {
+                        self.ring.link(oldLeaf, in: oldParentFD, to: newLeaf, in: newParentFD, completion: close)
+                    } else {
+                        self.ring.rename(oldLeaf, in: oldParentFD, to: newLeaf, in: newParentFD, completion: close)
+                    }
                 }
             }
+            }
+            // Trailing slashes: for a rename, one on either name means the source must itself
+            // be a directory; for a link, the source may not be one and the new name must
+            // not exist.
+            self.checkTrailingSlash(oldDirectory, oldPath, link ? .linkSource : .renameSource,
+                                    force: !link && Self.hasTrailingSlash(newPath), done) {
+                let run: @Sendable () -> Void = {
+                    do throws(Errno) { try operate() } catch { done(error) }
+                }
+                guard link else { return run() }
+                self.checkTrailingSlash(newDirectory, newPath, .newName, done, then: run)
+            }
         }
-        twoPaths("path_rename", link: false)
-        twoPaths("path_link", link: true)
-        async("path_readlink", [i32, i32, i32, i32, i32, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(a.fd(0), requiring: Rights.pathReadlink)
+        f.async("path_rename") { (m: GuestMemory, oldFD: FD, oldPathAddress: GuestAddress, oldPathLength: GuestSize, newFD: FD,
+                                  newPathAddress: GuestAddress, newPathLength: GuestSize, done: Done) throws(Errno) in
+            try twoPaths(link: false, m, oldFD, 0, oldPathAddress, oldPathLength, newFD, newPathAddress, newPathLength, done)
+        }
+        f.async("path_link") { (m: GuestMemory, oldFD: FD, lookupFlags: UInt32, oldPathAddress: GuestAddress,
+                                oldPathLength: GuestSize, newFD: FD, newPathAddress: GuestAddress, newPathLength: GuestSize,
+                                done: Done) throws(Errno) in
+            try twoPaths(link: true, m, oldFD, lookupFlags, oldPathAddress, oldPathLength, newFD, newPathAddress, newPathLength, done)
+        }
+        f.async("path_readlink") { (m: GuestMemory, fd: FD, pathAddress: GuestAddress, pathLength: GuestSize,
+                                    buffer: GuestAddress, length: GuestSize, result: GuestAddress, done: Done) throws(Errno) in
+            let d = try self.descriptor(fd.value, requiring: Rights.pathReadlink)
             guard d.kind == .directory else { throw .notdir }
-            let path = try m.path(a.address(1), a.u32(2))
-            let buffer = a.address(3), length = a.u32(4), result = a.address(5)
-            _ = try m.check(buffer, UInt64(length))
+            let path = try m.path(pathAddress, pathLength.value)
+            _ = try m.check(buffer, UInt64(length.value))
             _ = try m.check(result, 4)
             let (parent, leaf) = try Self.split(path)
             self.checkTrailingSlash(d, path, .readlink, done) {
@@ -268,7 +345,7 @@ extension WASIContext {
                 let error = errno
                 Glibc.close(parentFD)
                 guard n >= 0 else { return done(Errno(host: error)) }
-                let link = Array(bytes[0..<min(n, Int(length))])  // truncated to the guest's buffer, as readlink
+                let link = Array(bytes[0..<min(n, Int(length.value))])  // truncated to the guest's buffer, as readlink
                 done.then { () throws(Errno) in
                     try m.write(buffer, link)
                     try m.storeU32(result, UInt32(link.count))
@@ -276,14 +353,16 @@ extension WASIContext {
             }
             }
         }
-        async("path_filestat_set_times", [i32, i32, i32, i32, i64, i64, i32]) { m, a, done throws(Errno) in
-            let d = try self.descriptor(a.fd(0), requiring: Rights.pathFilestatSetTimes)
+        f.async("path_filestat_set_times") { (m: GuestMemory, fd: FD, lookupFlags: UInt32, pathAddress: GuestAddress,
+                                              pathLength: GuestSize, atime: UInt64, mtime: UInt64, fstFlags: UInt32,
+                                              done: Done) throws(Errno) in
+            let d = try self.descriptor(fd.value, requiring: Rights.pathFilestatSetTimes)
             guard d.kind == .directory else { throw .notdir }
-            let path = try m.path(a.address(2), a.u32(3))
-            let times = try Self.timespecs(atime: a.u64(4), mtime: a.u64(5), flags: a.u32(6))
+            let path = try m.path(pathAddress, pathLength.value)
+            let times = try Self.timespecs(atime: atime, mtime: mtime, flags: fstFlags)
             // The object is opened beneath the directory (following a final symlink only when
             // asked, and never out), and its times are set through that descriptor.
-            let flags = Self.openPath | O_CLOEXEC | (a.u32(1) & 1 == 0 ? O_NOFOLLOW : 0)
+            let flags = Self.openPath | O_CLOEXEC | (lookupFlags & 1 == 0 ? O_NOFOLLOW : 0)
             self.openBeneath(path, in: d.hostFD, flags: flags) { opened in
                 guard case .success(let fd) = opened else {
                     if case .failure(let error) = opened { done(error) }

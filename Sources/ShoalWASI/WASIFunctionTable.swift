@@ -1,0 +1,264 @@
+import Runtime
+import WasmCore
+
+/// A value a WASI function takes, read from its argument slot: the Wasm type of the import's
+/// parameter and the conversion from the raw slot. Every conversion truncates (an i32 slot is
+/// never converted with a trapping `UInt32(_:)`), and pointers come out as `GuestAddress`es.
+protocol WASIParameter: Sendable {
+    static var wasmType: ValueType { get }
+    init(slot: UInt64)
+}
+
+extension UInt32: WASIParameter {
+    static var wasmType: ValueType { .i32 }
+    init(slot: UInt64) { self = UInt32(truncatingIfNeeded: slot) }
+}
+
+extension UInt64: WASIParameter {
+    static var wasmType: ValueType { .i64 }
+    init(slot: UInt64) { self = slot }
+}
+
+extension GuestAddress: WASIParameter {
+    static var wasmType: ValueType { .i32 }
+    init(slot: UInt64) { self.init(UInt32(truncatingIfNeeded: slot)) }
+}
+
+/// A guest length or count (i32): a byte count for a buffer, or a number of elements.
+struct GuestSize: WASIParameter, Equatable, CustomStringConvertible {
+    let value: UInt32
+    init(_ value: UInt32) { self.value = value }
+    static var wasmType: ValueType { .i32 }
+    init(slot: UInt64) { value = UInt32(truncatingIfNeeded: slot) }
+    var description: String { String(value) }
+}
+
+/// A guest descriptor number (i32).
+struct FD: WASIParameter, Equatable, CustomStringConvertible {
+    let value: UInt32
+    init(_ value: UInt32) { self.value = value }
+    static var wasmType: ValueType { .i32 }
+    init(slot: UInt64) { value = UInt32(truncatingIfNeeded: slot) }
+    var description: String { String(value) }
+}
+
+/// The table of WASI functions being built: each function is declared once, with its import name
+/// and a typed Swift closure; the import's Wasm parameter types come from the closure's parameter
+/// types, and its result is the i32 errno. A Function (with its host context) is only built for
+/// the names a module actually imports.
+final class WASIFunctionTable {
+    typealias SyncBody = @Sendable (GuestMemory, [UInt64]) throws(Errno) -> Void
+    typealias AsyncBody = @Sendable (GuestMemory, [UInt64], Done) throws(Errno) -> Void
+
+    private(set) var makers: [String: () -> Function] = [:]
+
+    /// A function that does not fit the errno shape (proc_exit, proc_raise), made as is.
+    func add(_ name: String, _ make: @escaping () -> Function) { makers[name] = make }
+
+    func registerSync(_ name: String, _ params: [ValueType], _ body: @escaping SyncBody) {
+        makers[name] = { Function(HostFunction(type: FuncType(params: params, results: [.i32])) { caller, args in
+            do throws(Errno) {
+                try body(GuestMemory(caller), args.map(\.slot))
+                return [.i32(0)]
+            } catch {
+                return [.i32(UInt32(error.rawValue))]
+            }
+        }) }
+    }
+
+    func registerAsync(_ name: String, _ params: [ValueType], _ body: @escaping AsyncBody) {
+        makers[name] = { Function(AsyncHostFunction(type: FuncType(params: params, results: [.i32])) { caller, args, completion in
+            do throws(Errno) {
+                try body(GuestMemory(caller), args.map(\.slot), Done(completion: completion))
+            } catch {
+                completion.resume(returning: [.i32(UInt32(error.rawValue))])
+            }
+        }) }
+    }
+
+
+    // One sync and one async registration per arity (path_open takes nine values). The
+    // parameter types are generic so that the import's Wasm types follow from the closure's.
+
+    func sync(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory) throws(Errno) -> Void
+    ) {
+        registerSync(name, []) { m, s throws(Errno) in
+            try body(m)
+        }
+    }
+
+    func async(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory, Done) throws(Errno) -> Void
+    ) {
+        registerAsync(name, []) { m, s, done throws(Errno) in
+            try body(m, done)
+        }
+    }
+
+    func sync<P0: WASIParameter>(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0) throws(Errno) -> Void
+    ) {
+        registerSync(name, [P0.wasmType]) { m, s throws(Errno) in
+            try body(m, P0(slot: s[0]))
+        }
+    }
+
+    func async<P0: WASIParameter>(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, Done) throws(Errno) -> Void
+    ) {
+        registerAsync(name, [P0.wasmType]) { m, s, done throws(Errno) in
+            try body(m, P0(slot: s[0]), done)
+        }
+    }
+
+    func sync<P0: WASIParameter, P1: WASIParameter>(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1) throws(Errno) -> Void
+    ) {
+        registerSync(name, [P0.wasmType, P1.wasmType]) { m, s throws(Errno) in
+            try body(m, P0(slot: s[0]), P1(slot: s[1]))
+        }
+    }
+
+    func async<P0: WASIParameter, P1: WASIParameter>(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, Done) throws(Errno) -> Void
+    ) {
+        registerAsync(name, [P0.wasmType, P1.wasmType]) { m, s, done throws(Errno) in
+            try body(m, P0(slot: s[0]), P1(slot: s[1]), done)
+        }
+    }
+
+    func sync<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter>(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2) throws(Errno) -> Void
+    ) {
+        registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType]) { m, s throws(Errno) in
+            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]))
+        }
+    }
+
+    func async<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter>(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, Done) throws(Errno) -> Void
+    ) {
+        registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType]) { m, s, done throws(Errno) in
+            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), done)
+        }
+    }
+
+    func sync<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter>(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3) throws(Errno) -> Void
+    ) {
+        registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType]) { m, s throws(Errno) in
+            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]))
+        }
+    }
+
+    func async<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter>(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, Done) throws(Errno) -> Void
+    ) {
+        registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType]) { m, s, done throws(Errno) in
+            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), done)
+        }
+    }
+
+    func sync<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter, P4: WASIParameter>(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4) throws(Errno) -> Void
+    ) {
+        registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType]) { m, s throws(Errno) in
+            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]))
+        }
+    }
+
+    func async<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter, P4: WASIParameter>(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, Done) throws(Errno) -> Void
+    ) {
+        registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType]) { m, s, done throws(Errno) in
+            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), done)
+        }
+    }
+
+    func sync<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter, P4: WASIParameter,
+              P5: WASIParameter>(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, P5) throws(Errno) -> Void
+    ) {
+        registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType,
+            P5.wasmType]) { m, s throws(Errno) in
+            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]))
+        }
+    }
+
+    func async<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter, P4: WASIParameter,
+               P5: WASIParameter>(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, P5, Done) throws(Errno) -> Void
+    ) {
+        registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType,
+            P5.wasmType]) { m, s, done throws(Errno) in
+            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]), done)
+        }
+    }
+
+    func sync<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter, P4: WASIParameter,
+              P5: WASIParameter, P6: WASIParameter>(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, P5, P6) throws(Errno) -> Void
+    ) {
+        registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType, P5.wasmType,
+            P6.wasmType]) { m, s throws(Errno) in
+            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]),
+                P6(slot: s[6]))
+        }
+    }
+
+    func async<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter, P4: WASIParameter,
+               P5: WASIParameter, P6: WASIParameter>(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, P5, P6, Done) throws(Errno) -> Void
+    ) {
+        registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType, P5.wasmType,
+            P6.wasmType]) { m, s, done throws(Errno) in
+            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]),
+                P6(slot: s[6]), done)
+        }
+    }
+
+    func sync<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter, P4: WASIParameter,
+              P5: WASIParameter, P6: WASIParameter, P7: WASIParameter>(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, P5, P6, P7) throws(Errno) -> Void
+    ) {
+        registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType, P5.wasmType, P6.wasmType,
+            P7.wasmType]) { m, s throws(Errno) in
+            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]),
+                P6(slot: s[6]), P7(slot: s[7]))
+        }
+    }
+
+    func async<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter, P4: WASIParameter,
+               P5: WASIParameter, P6: WASIParameter, P7: WASIParameter>(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, P5, P6, P7, Done) throws(Errno) -> Void
+    ) {
+        registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType, P5.wasmType, P6.wasmType,
+            P7.wasmType]) { m, s, done throws(Errno) in
+            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]),
+                P6(slot: s[6]), P7(slot: s[7]), done)
+        }
+    }
+
+    func sync<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter, P4: WASIParameter,
+              P5: WASIParameter, P6: WASIParameter, P7: WASIParameter, P8: WASIParameter>(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, P5, P6, P7, P8) throws(Errno) -> Void
+    ) {
+        registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType, P5.wasmType, P6.wasmType,
+            P7.wasmType, P8.wasmType]) { m, s throws(Errno) in
+            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]),
+                P6(slot: s[6]), P7(slot: s[7]), P8(slot: s[8]))
+        }
+    }
+
+    func async<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter, P4: WASIParameter,
+               P5: WASIParameter, P6: WASIParameter, P7: WASIParameter, P8: WASIParameter>(
+        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, P5, P6, P7, P8, Done) throws(Errno) -> Void
+    ) {
+        registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType, P5.wasmType, P6.wasmType,
+            P7.wasmType, P8.wasmType]) { m, s, done throws(Errno) in
+            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]),
+                P6(slot: s[6]), P7(slot: s[7]), P8(slot: s[8]), done)
+        }
+    }
+}
