@@ -71,7 +71,7 @@ struct WorkerRingTests {
     @Test func threadsWithoutAWorkerRingUseTheSharedOne() throws {
         #expect(Ring.current == nil)
         let done = DispatchSemaphore(value: 0)
-        CurrentRing().sleep(nanoseconds: 1_000) { _ in done.signal() }
+        _ = CurrentRing().sleep(nanoseconds: 1_000) { _ in done.signal() }
         #expect(done.wait(timeout: .now() + 5) == .success)
     }
 }
