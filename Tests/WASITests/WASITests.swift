@@ -179,6 +179,44 @@ struct WASITests {
         #expect(!FileManager.default.fileExists(atPath: directory.deletingLastPathComponent().appendingPathComponent("escaped").path))
     }
 
+    /// The areas the official WASI testsuite covers, in one C program (Tests/wasi-programs/areas.c):
+    /// fd_advise, fd_allocate, set size and times, renumber, readdir cookies over 300 entries,
+    /// dangling symlinks with trailing slashes, poll_oneoff on a clock, files and stdout. Its
+    /// output is wasmtime 49's except for the two lines where Shoal deliberately differs
+    /// (fd_allocate, and a regular file being ready in poll: Docs/WASI.md).
+    @Test func theTestsuitesAreasInOneProgram() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-areas-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outcome = try runWASI("areas", preopens: [(directory.path, "/sandbox")])
+        #expect(outcome.exitCode == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout == """
+            advise sequential: ok
+            allocate 4096: 0
+            size after allocate: 4096
+            ftruncate 10: ok
+            size after truncate: 10
+            futimens: ok
+            atime 1000000000 mtime 1200000000.000000500
+            renumber onto itself: ok
+            renumber: ok
+            old fd after renumber: Bad file descriptor
+            entries: 302
+            seekdir resumes at the same entry: yes
+            symlink dangling: ok
+            stat dangling: No such file or directory
+            lstat dangling: symlink
+            open dangling O_CREAT|O_EXCL: File exists
+            unlink dangling/: No such file or directory
+            unlink dangling: ok
+            nanosleep 20ms: ok
+            slept at least 20ms: yes
+            poll file+stdout: 2 ready, file readable, stdout writable
+            poll file with zero timeout: 1
+
+            """)
+    }
+
     /// A C++ program's file I/O through libc++'s iostreams (Tests/wasi-programs/cppio.cpp; also
     /// compared with wasmtime above), with the output wasmtime 49 gives.
     @Test func whatLibcxxStreamsAskOfTheFileSystem() throws {
