@@ -65,12 +65,23 @@ struct Run: ParsableCommand {
 
     func run() throws {
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw ValidationError("cannot read \(file)")
+            let reason = FileManager.default.fileExists(atPath: file) ? "it cannot be read" : "no such file"
+            FileHandle.standardError.write(Data("error: cannot open \(file): \(reason)\n".utf8))
+            throw ExitCode(1)
         }
         let bytes: [UInt8]
         let compiled: CompiledModule
         do {
             bytes = try TextFormat.binary(from: Array(data))
+        } catch {
+            // Neither a binary module (no "\0asm" header) nor WebAssembly text: say both.
+            FileHandle.standardError.write(Data("""
+                error: \(file) is not a WebAssembly module: it has no binary header ("\\0asm"), and as \
+                WebAssembly text: \(error)\n
+                """.utf8))
+            throw ExitCode(1)
+        }
+        do {
             compiled = try ModuleCompiler.compile(bytes: bytes, options: CompileOptions(heapMode: heap, fuel: fuel != nil))
         } catch {
             FileHandle.standardError.write(Data("error: \(file): \(error)\n".utf8))
