@@ -1,6 +1,7 @@
 // Entering generated code: shoal_call_entry and its register canaries (see shoal_entry.h).
 #define _GNU_SOURCE
 #include "shoal_entry.h"
+#include "shoal_report.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -101,31 +102,18 @@ static __thread int violations_not_fatal;
 shoal_entry_stats shoal_entry_thread_stats(void) { return stats; }
 void shoal_entry_set_violations_fatal(int fatal) { violations_not_fatal = !fatal; }
 
-static void put(const char *s) {
-    ssize_t ignored = write(STDERR_FILENO, s, strlen(s));
-    (void)ignored;
-}
-
-static void put_hex(const char *label, uint64_t value) {
-    char text[19] = "0x";
-    for (int i = 0; i < 16; i++) text[2 + i] = "0123456789abcdef"[(value >> (60 - 4 * i)) & 15];
-    text[18] = 0;
-    put(label);
-    put(text);
-}
-
 static void put_report(const shoal_entry_report *r) {
-    put_hex(" rbx=", r->rbx);
-    put_hex(" rbp=", r->rbp);
-    put_hex(" r12=", r->r12);
-    put_hex(" r13=", r->r13);
-    put_hex(" r14=", r->r14);
-    put_hex(" r15=", r->r15);
-    put_hex(" mxcsr=", r->mxcsr_before);
-    put_hex("->", r->mxcsr_after);
-    put_hex(" fcw=", r->fcw_before);
-    put_hex("->", r->fcw_after);
-    put("\n");
+    shoal_report_hex(" rbx=", r->rbx);
+    shoal_report_hex(" rbp=", r->rbp);
+    shoal_report_hex(" r12=", r->r12);
+    shoal_report_hex(" r13=", r->r13);
+    shoal_report_hex(" r14=", r->r14);
+    shoal_report_hex(" r15=", r->r15);
+    shoal_report_hex(" mxcsr=", r->mxcsr_before);
+    shoal_report_hex("->", r->mxcsr_after);
+    shoal_report_hex(" fcw=", r->fcw_before);
+    shoal_report_hex("->", r->fcw_after);
+    shoal_report("\n");
 }
 
 uint32_t shoal_call_entry(const void *trampoline, void *vmctx, const void *code, uint64_t *slots, intptr_t count) {
@@ -136,7 +124,7 @@ uint32_t shoal_call_entry(const void *trampoline, void *vmctx, const void *code,
     if (!shoal_entry_report_ok(&report)) {
         stats.violations++;
         if (!violations_not_fatal) {
-            put("shoal: fatal: generated code did not preserve a callee-saved register or the MXCSR/x87 control "
+            shoal_report("shoal: fatal: generated code did not preserve a callee-saved register or the MXCSR/x87 control "
                 "words across an entry (a bug in Shoal's code generator):");
             put_report(&report);
             abort();

@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include "shoal_abi.h"
 #include "shoal_signals.h"
+#include "shoal_report.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -144,26 +145,12 @@ static void chain(int sig, siginfo_t *info, void *context) {
     }
 }
 
-// write(2) of a string and of a number in hex: all a signal handler may use to report.
-static void put(const char *s) {
-    ssize_t ignored = write(STDERR_FILENO, s, strlen(s));
-    (void)ignored;
-}
-
-static void put_hex(uint64_t value) {
-    char digits[19] = "0x";
-    for (int i = 0; i < 16; i++) digits[2 + i] = "0123456789abcdef"[(value >> (60 - 4 * i)) & 15];
-    digits[18] = 0;
-    put(digits);
-}
 
 static void fatal(int sig, uintptr_t pc, uintptr_t address) {
-    put(sig == SIGBUS ? "shoal: fatal: SIGBUS" : "shoal: fatal: SIGSEGV");
-    put(" in generated code that is not a WebAssembly trap (a bug in Shoal, not in the guest): pc ");
-    put_hex(pc);
-    put(", address ");
-    put_hex(address);
-    put("\n");
+    shoal_report(sig == SIGBUS ? "shoal: fatal: SIGBUS" : "shoal: fatal: SIGSEGV");
+    shoal_report_hex(" in generated code that is not a WebAssembly trap (a bug in Shoal, not in the guest): pc ", pc);
+    shoal_report_hex(", address ", address);
+    shoal_report("\n");
     abort();
 }
 

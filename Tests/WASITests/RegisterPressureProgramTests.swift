@@ -1,9 +1,6 @@
 import CShoal
-import Compiler
 import Foundation
-import Runtime
 import RuntimeABI
-import ShoalWASI
 import Testing
 
 /// A C program with many values live across calls and deep expressions (Tests/wasi-programs/
@@ -17,34 +14,13 @@ struct RegisterPressureProgramTests {
 
     @Test(arguments: HeapMode.allCases)
     func exitsZeroWithTheNativeOutputAndIntactRegisters(heapMode: HeapMode) throws {
-        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(programs)/pressure.wasm")))
-        let compiled = try ModuleCompiler.compile(bytes: bytes, heapMode: heapMode)
-        let wasi = try WASIContext(WASIConfiguration(arguments: ["pressure"], captureOutput: true))
-        let store = Store(heapMode: heapMode)
-        let instance = try store.instantiate(compiled, resolver: wasi.resolver())
-        guard case .function(let start)? = instance.export("_start") else { throw WASIError("no _start") }
         shoal_entry_set_violations_fatal(0)
         defer { shoal_entry_set_violations_fatal(1) }
         let before = shoal_entry_thread_stats()
-        let execution = try Execution(start, arguments: [], stackSize: 4 << 20)
-        var exitCode: Int32 = 0
-        loop: while true {
-            switch try execution.resume() {
-            case .exited: break loop
-            case .trapped(let trap):
-                guard let code = wasi.exitCode else { throw trap }
-                exitCode = code
-                break loop
-            case .parked:
-                let ready = DispatchSemaphore(value: 0)
-                execution.whenResumable { ready.signal() }
-                ready.wait()
-            default: continue
-            }
-        }
+        let outcome = try runWASI("pressure", heap: heapMode)  // resumes the guest on this thread
         let after = shoal_entry_thread_stats()
-        #expect(exitCode == 0)
-        #expect(String(decoding: wasi.stdout, as: UTF8.self) == Self.nativeOutput)
+        #expect(outcome.exitCode == 0)
+        #expect(outcome.stdout == Self.nativeOutput)
         #expect(after.checked > before.checked)
         #expect(after.violations == before.violations)
     }
