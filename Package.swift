@@ -4,12 +4,15 @@ import PackageDescription
 // Module layout (dependency arrows point one way; see Docs/ARCHITECTURE.md):
 //   WasmCore  <-  WasmDecoder  <-  Compiler  ->  X64, RuntimeABI
 //   WasmCore  <-  RuntimeABI   <-  Runtime   ->  CShoal (signal handler, the only C)
-//   SpecRunner -> WasmDecoder, WasmText, Compiler, Runtime;  shoal (CLI) -> SpecRunner
+//   SpecRunner -> WasmDecoder, WasmText, Compiler, Runtime
+//   Shoal (the embedding API) -> Compiler, Scheduler, ShoalWASI, WasmText;  shoal (CLI) -> Shoal, SpecRunner
 //   The compiler and the runtime never import each other: RuntimeABI is their only contract.
 let package = Package(
     name: "Shoal",
     platforms: [.macOS(.v15)],
     products: [
+        // The one import an embedder needs: Engine, compile service, host functions, WASI calls.
+        .library(name: "Shoal", targets: ["Shoal"]),
         .library(name: "WasmCore", targets: ["WasmCore"]),
         .library(name: "WasmDecoder", targets: ["WasmDecoder"]),
         .library(name: "SpecRunner", targets: ["SpecRunner"]),
@@ -27,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // Latency distributions (median, p99) for benchmarks and `shoal run --instances`.
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // SHA-256 of module bytes: the compile service's cache key.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .target(name: "WasmCore"),
@@ -47,10 +52,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .target(name: "WasmText", dependencies: [.product(name: "WAT", package: "WasmKit")]),
+        .target(
+            name: "Shoal",
+            dependencies: ["Compiler", "Runtime", "RuntimeABI", "Scheduler", "ShoalWASI", "WasmCore", "WasmDecoder", "WasmText",
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .target(name: "SpecRunner", dependencies: ["WasmDecoder", "WasmText", "Compiler", "Runtime", .product(name: "WAT", package: "WasmKit")]),
         .executableTarget(
             name: "ShoalCLI",
-            dependencies: ["SpecRunner", "WasmDecoder", "WasmText", "Compiler", "Runtime", "RuntimeABI", "Scheduler", "ShoalWASI", "IOUring",
+            dependencies: ["Shoal", "SpecRunner", "WasmDecoder", "WasmText", "Compiler", "Runtime", "RuntimeABI", "Scheduler", "ShoalWASI", "IOUring",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Histogram", package: "hdrhistogram-swift"),
                            .product(name: "Logging", package: "swift-log")]
@@ -76,6 +87,8 @@ let package = Package(
                                          .product(name: "Histogram", package: "hdrhistogram-swift"),
                                          .product(name: "Logging", package: "swift-log")],
                           path: "Bench/SchedulerBench"),
+        // The embedding API's tests import `Shoal` only (no @testable): they use what an embedder can.
+        .testTarget(name: "ShoalTests", dependencies: ["Shoal", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "X64Tests", dependencies: ["X64"]),
         .testTarget(name: "WASITests", dependencies: ["ShoalWASI", "IOUring", "Scheduler", "Runtime", "RuntimeABI", "Compiler", "WasmText", "WasmCore", "CShoal"]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Runtime", "RuntimeABI", "Compiler", "WasmText", "WasmCore"]),

@@ -13,11 +13,16 @@ public struct Trap: Error, CustomStringConvertible, Sendable {
     public var message: String
     /// Innermost first.
     public var backtrace: [Frame]
+    /// For `TrapCode.hostError`: the error the host function threw, as it threw it (a WASI
+    /// program's proc_exit is `WASIExit`; an embedder's own errors come back as themselves), so
+    /// nobody needs to match on `message`.
+    public var underlying: (any Error)?
 
-    public init(code: TrapCode, message: String? = nil, backtrace: [Frame] = []) {
+    public init(code: TrapCode, message: String? = nil, backtrace: [Frame] = [], underlying: (any Error)? = nil) {
         self.code = code
         self.message = message ?? code.description
         self.backtrace = backtrace
+        self.underlying = underlying
     }
 
     public var description: String { "trap: \(message)" }

@@ -253,7 +253,7 @@ public final class Execution: @unchecked Sendable {
             do {
                 _ = try before.invoke([])
             } catch {
-                outcome = .trapped(error as? Trap ?? Trap(code: .hostError, message: "\(error)"))
+                outcome = .trapped(error as? Trap ?? Trap(code: .hostError, message: "\(error)", underlying: error))
                 return false
             }
         }

@@ -88,7 +88,7 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
     }
 
     /// Runs the Swift body on slots (arguments in, results out); a thrown error becomes the
-    /// `hostError` trap, with its message kept by the caller's store.
+    /// `hostError` trap, with the error kept by the caller's store (it becomes `Trap.underlying`).
     func call(caller: Instance?, slots: UnsafeMutablePointer<UInt64>) -> UInt32 {
         let type = function.type
         let arguments = type.params.enumerated().map { Value(slot: slots[$0.offset], type: $0.element) }
@@ -98,7 +98,7 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
                 let completion = Completion()
                 asyncBody(Caller(memory: caller.memory), arguments, completion)
                 guard execution.park(on: completion), let delivered = try completion.results() else {
-                    caller.store.hostError = "interrupted"
+                    caller.store.hostError = RuntimeError("interrupted")
                     return TrapCode.interrupted.rawValue
                 }
                 results = delivered
@@ -106,13 +106,13 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
                 results = try function.body(Caller(memory: caller?.memory), arguments)
             }
             guard results.count == type.results.count, zip(results, type.results).allSatisfy({ $0.type == $1 }) else {
-                caller?.store.hostError = "host function returned \(results), expected \(type.results)"
+                caller?.store.hostError = RuntimeError("host function returned \(results), expected \(type.results)")
                 return TrapCode.hostError.rawValue
             }
             for (i, v) in results.enumerated() { slots[i] = v.slot }
             return 0
         } catch {
-            caller?.store.hostError = "\(error)"
+            caller?.store.hostError = error
             return TrapCode.hostError.rawValue
         }
     }

@@ -41,7 +41,7 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
         /// the kernel.
         public var stackKeepResidentBytes: Int
 
-        public init(slotCount: Int, heapMode: HeapMode = .bounded, memoryPages: Int = 16, stackSize: Int = 256 * 1024,
+        public init(slotCount: Int, heapMode: HeapMode = .default, memoryPages: Int = 16, stackSize: Int = 256 * 1024,
                     contextSize: Int = 16 * 1024, keepResidentBytes: Int = 2 << 20, guardPages: GuardPages = .always,
                     guardBytes: Int = SlotLayout.defaultGuardBytes, stackKeepResidentBytes: Int = 16 * 1024) {
             self.slotCount = slotCount

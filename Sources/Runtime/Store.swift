@@ -19,8 +19,9 @@ public final class Store: @unchecked Sendable {
     /// The `ExecutionStateLayout` block every vmctx of the store points to.
     let state: UnsafeMutableRawPointer
     var instances: [Instance] = []
-    /// The message of the last host function error (for `TrapCode.hostError`).
-    var hostError: String?
+    /// The last host function error (for `TrapCode.hostError`): the trap built from it carries
+    /// it as `Trap.underlying`, so an embedder gets its own error back, not its description.
+    var hostError: (any Error)?
     /// What happens when fuel runs out (for modules compiled with fuel).
     public enum FuelPolicy: UInt64, Sendable {
         /// Trap with "all fuel consumed".
@@ -60,7 +61,7 @@ public final class Store: @unchecked Sendable {
     /// Where this store's instances get their vmctx, stack and memory; nil: from the system.
     public let region: Region?
 
-    public init(heapMode: HeapMode = .guarded) {
+    public init(heapMode: HeapMode = .default) {
         self.heapMode = heapMode
         region = nil
         state = ExecutionState.allocate().raw
@@ -149,7 +150,12 @@ public final class Store: @unchecked Sendable {
                 }
             }
         }
-        let message = code == .hostError ? (hostError ?? code.description) : code.description
-        return Trap(code: code, message: message, backtrace: frames)
+        var trap = Trap(code: code, backtrace: frames)
+        if code == .hostError, let error = hostError {
+            trap.message = "\(error)"
+            trap.underlying = error
+        }
+        hostError = nil
+        return trap
     }
 }

@@ -121,6 +121,13 @@ public enum HeapMode: String, Sendable, CaseIterable {
     /// Bytes reserved for a guarded memory: any 32-bit index plus any 32-bit static offset plus
     /// the widest access stays inside.
     public static let guardedReservation: Int = (8 << 30) + 65_536
+
+    /// The one default, used by every API that takes a heap mode (compile options, stores,
+    /// regions, the scheduler, the engine), so that code compiled with defaults always runs where
+    /// defaults are used. Bounded: its slots need no 8 GiB reservation each, so a region of
+    /// 100,000 slots fits in the address space (guarded heaps are the faster choice for a few
+    /// long-running instances; see Docs/BENCHMARKS.md).
+    public static let `default`: HeapMode = .bounded
 }
 
 /// Code generation choices that the runtime must know about.
@@ -132,7 +139,7 @@ public struct CompileOptions: Sendable, Hashable {
     /// Count fuel at function entries and loop headers (deterministic budgets).
     public var fuel: Bool
 
-    public init(heapMode: HeapMode = .guarded, yieldChecks: Bool = true, fuel: Bool = false) {
+    public init(heapMode: HeapMode = .default, yieldChecks: Bool = true, fuel: Bool = false) {
         self.heapMode = heapMode
         self.yieldChecks = yieldChecks
         self.fuel = fuel

@@ -8,9 +8,12 @@ final class Job: @unchecked Sendable {
     enum Phase { case waiting, queued, running, parked, finished }
 
     let module: LoadedModule
-    let entry: String
+    /// The export to call; nil: only instantiate and run the start function.
+    let entry: String?
     let arguments: [Value]
     let limits: InstanceLimits
+    /// This call's own host functions (a WASI context made for it, say): they come first.
+    let imports: (@Sendable () throws -> [HostImport])?
     let submitted: UInt64
     let deadline: UInt64?
     var phase: Phase = .waiting
@@ -21,9 +24,11 @@ final class Job: @unchecked Sendable {
     var timedOut = false
     var onFinish: (@Sendable (Result<[Value], any Error>) -> Void)?
 
-    init(module: LoadedModule, entry: String, arguments: [Value], limits: InstanceLimits, now: UInt64,
+    init(module: LoadedModule, entry: String?, arguments: [Value], limits: InstanceLimits,
+         imports: (@Sendable () throws -> [HostImport])? = nil, now: UInt64,
          onFinish: @escaping @Sendable (Result<[Value], any Error>) -> Void) {
         self.module = module
+        self.imports = imports
         self.entry = entry
         self.arguments = arguments
         self.limits = limits
@@ -32,9 +37,11 @@ final class Job: @unchecked Sendable {
         self.onFinish = onFinish
     }
 
-    /// Makes the instance (in a slot of `region`) and the execution that will run the call.
+    /// Makes the instance (in a slot of `region`) and the execution that will run the call. The
+    /// first definition of a name wins: the call's own imports, then the per-instance ones, then
+    /// the shared ones.
     func instantiate(in region: Region, imports shared: [HostImport] = [], perInstance: (@Sendable () throws -> [HostImport])? = nil) throws {
-        let imports = try (perInstance?() ?? []) + shared
+        let imports = try (self.imports?() ?? []) + (perInstance?() ?? []) + shared
         let store = Store(region: region)
         if let fuel = limits.fuel {
             store.initialFuel = fuel
@@ -46,6 +53,13 @@ final class Job: @unchecked Sendable {
         let instance = try store.instantiate(module, runningStart: false) { module, name -> Extern? in
             guard let host = imports.first(where: { $0.module == module && $0.name == name }) else { return nil }
             return .function(host.function)
+        }
+        guard let entry else {
+            // Nothing to call: the start function is the call (if there is none, the instance
+            // was only made, and `execution` stays nil: the call is done).
+            execution = try instance.startFunction.map { try Execution($0, arguments: []) }
+            self.store = store
+            return
         }
         guard case .function(let function)? = instance.export(entry) else { throw SchedulerError.noSuchFunction(entry) }
         // A reactor (an `_initialize` export, as WASI reactors have) is initialized first, on the

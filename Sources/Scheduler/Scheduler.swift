@@ -92,16 +92,23 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
 
     // MARK: Submitting work
 
-    /// Runs `entry` of a new instance of `module` and returns its results. Throws the instance's
+    /// Runs `entry` of a new instance of `module` and returns its results (a nil `entry` runs
+    /// only the module's start function, if it has one). Throws the instance's
     /// Trap, `SchedulerError` (overloaded, time limit, shut down) or CancellationError when the
     /// calling task is cancelled (the instance is stopped and its slot reclaimed).
-    public func run(_ module: LoadedModule, entry: String, arguments: [Value] = [], limits: InstanceLimits = InstanceLimits())
+    ///
+    /// `imports` makes this call's own host functions when its instance is made (after
+    /// admission, on a worker): they take precedence over the configuration's.
+    public func run(_ module: LoadedModule, entry: String?, arguments: [Value] = [], limits: InstanceLimits = InstanceLimits(),
+                    imports: (@Sendable () throws -> [HostImport])? = nil)
         async throws -> [Value]
     {
         let box = JobBox()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[Value], any Error>) in
-                box.job = submit(module, entry: entry, arguments: arguments, limits: limits) { continuation.resume(with: $0) }.job
+                box.job = submit(module, entry: entry, arguments: arguments, limits: limits, imports: imports) {
+                    continuation.resume(with: $0)
+                }.job
                 if Task.isCancelled, let job = box.job { cancel(job) }
             }
         } onCancel: {
@@ -111,9 +118,11 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
 
     /// The callback form of `run`: `completion` is called once, on some thread.
     @discardableResult
-    public func submit(_ module: LoadedModule, entry: String, arguments: [Value] = [], limits: InstanceLimits = InstanceLimits(),
+    public func submit(_ module: LoadedModule, entry: String?, arguments: [Value] = [], limits: InstanceLimits = InstanceLimits(),
+                       imports: (@Sendable () throws -> [HostImport])? = nil,
                        completion: @escaping @Sendable (Result<[Value], any Error>) -> Void) -> Ticket {
-        let job = Job(module: module, entry: entry, arguments: arguments, limits: limits, now: now(), onFinish: completion)
+        let job = Job(module: module, entry: entry, arguments: arguments, limits: limits, imports: imports, now: now(),
+                      onFinish: completion)
         condition.lock()
         if stopped {
             job.phase = .finished
@@ -215,6 +224,10 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
             try job.instantiate(in: region, imports: configuration.hostFunctions, perInstance: configuration.instanceImports)
         } catch {
             retire(job, .failure(error))
+            return
+        }
+        if job.execution == nil {  // only instantiated (no entry, no start function): done
+            retire(job, .success([]))
             return
         }
         liveGauge.record(counts.live)

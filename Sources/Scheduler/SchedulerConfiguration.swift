@@ -39,7 +39,7 @@ public struct SchedulerConfiguration: Sendable {
         case refuse
     }
 
-    public init(slots: Int = 10_000, heapMode: HeapMode = .bounded, memoryPages: Int = 16, stackSize: Int = 256 * 1024,
+    public init(slots: Int = 10_000, heapMode: HeapMode = .default, memoryPages: Int = 16, stackSize: Int = 256 * 1024,
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount, timeSlice: Duration = .milliseconds(2),
                 admission: Admission = .queue(limit: 100_000), hostFunctions: [HostImport] = []) {
         self.slots = slots

@@ -1,23 +1,20 @@
 import Foundation
 import Histogram
-import Logging
-import Runtime
-import RuntimeABI
-import Scheduler
-import WasmCore
+import Shoal
 
 /// `shoal run --instances N`: N concurrent instances of one program on the scheduler, and a summary
 /// (the density and throughput stress tool).
 enum RunMany {
     /// Host functions the stress tool offers under the module name "shoal".
-    static let hostFunctions: [HostImport] = [
+    static let linker: Linker = {
+        var linker = Linker()
         // sleep_ms(ms: i32): parks the instance for that long; no thread waits.
-        HostImport(module: "shoal", name: "sleep_ms", function: Function(AsyncHostFunction(type: FuncType(params: [.i32], results: [])) {
-            _, arguments, completion in
+        linker.defineAsync("shoal", "sleep_ms", FuncType(params: [.i32], results: []), callback: { arguments, completion in
             guard case .i32(let ms) = arguments.first else { return completion.resume(returning: []) }
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(ms))) { completion.resume(returning: []) }
-        })),
-    ]
+        })
+        return linker
+    }()
 
     /// Current resident set size, from /proc/self/statm (read with open/read: it is small, and
     /// this must keep working when the process has a million of everything).
@@ -49,22 +46,10 @@ enum RunMany {
         return usage.ru_maxrss * 1024
     }
 
-    static func run(loaded: LoadedModule, entry: String, arguments: [Value], instances: Int, slots: Int, heap: HeapMode, guardPages: GuardPages = .always,
-                    limits: InstanceLimits, instanceImports: (@Sendable () throws -> [HostImport])? = nil) throws -> Int32 {
-        let memoryPages = Int(max(loaded.compiled.module.memories.first?.limits.min ?? 1, 1))
-        var configuration = SchedulerConfiguration(slots: slots, heapMode: heap, memoryPages: max(memoryPages, 1),
-                                                   stackSize: 256 * 1024, admission: .queue(limit: instances),
-                                                   hostFunctions: hostFunctions)
-        configuration.instanceImports = instanceImports
-        configuration.guardPages = guardPages
-        let creation = DispatchTime.now().uptimeNanoseconds
-        let scheduler = try Scheduler(configuration,
-                                      logger: { var l = Logger(label: "shoal.scheduler"); l.logLevel = .warning; return l }())
-        let creationMs = Double(DispatchTime.now().uptimeNanoseconds - creation) / 1e6
-        defer { scheduler.shutdown() }
+    static func run(_ engine: Engine, _ module: Shoal.Module, _ call: Call, instances: Int, creationMs: Double) throws -> Int32 {
         final class Tally: @unchecked Sendable {
             let lock = NSLock()
-            var completed = 0, trapped = 0, failed = 0
+            var completed = 0, trapped = 0, exitedNonZero = 0, failed = 0
             var firstError: String?
             var latencies = Histogram<UInt64>(highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)
         }
@@ -76,34 +61,39 @@ enum RunMany {
         var peakRSSWhileLive = baseline
         for _ in 0..<instances {
             let submitted = DispatchTime.now().uptimeNanoseconds
-            scheduler.submit(loaded, entry: entry, arguments: arguments, limits: limits) { result in
+            engine.submit(module, call) { result in
                 let latency = DispatchTime.now().uptimeNanoseconds - submitted
                 tally.lock.withLock {
                     tally.latencies.record(latency)
                     switch result {
-                    case .success: tally.completed += 1
-                    case .failure(let error as Trap) where error.message == "exit(0)": tally.completed += 1  // WASI proc_exit(0)
-                    case .failure(let error as Trap):
-                        tally.trapped += 1
-                        if tally.firstError == nil { tally.firstError = "\(error.message)" }
+                    case .success(let r):
+                        switch r.outcome {
+                        case .returned, .exited(0): tally.completed += 1
+                        case .exited(let code):
+                            tally.exitedNonZero += 1
+                            if tally.firstError == nil { tally.firstError = "exit status \(code)" }
+                        case .trapped(let trap):
+                            tally.trapped += 1
+                            if tally.firstError == nil { tally.firstError = trap.message }
+                        }
                     case .failure(let error):
                         tally.failed += 1
                         if tally.firstError == nil { tally.firstError = "\(error)" }
                     }
-                    if tally.completed + tally.trapped + tally.failed == instances { done.signal() }
+                    if tally.completed + tally.trapped + tally.exitedNonZero + tally.failed == instances { done.signal() }
                 }
             }
         }
         // Progress, once a second, while it runs; the peak is sampled on the way.
         var lastReport = start
         while done.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
-            let counts = scheduler.counts
+            let counts = engine.counts
             peakLive = max(peakLive, counts.live)
             peakRSSWhileLive = max(peakRSSWhileLive, residentBytes())
             let t = DispatchTime.now().uptimeNanoseconds
             if t - lastReport > 1_000_000_000 {
                 lastReport = t
-                let finished = tally.lock.withLock { tally.completed + tally.trapped + tally.failed }
+                let finished = tally.lock.withLock { tally.completed + tally.trapped + tally.exitedNonZero + tally.failed }
                 FileHandle.standardError.write(Data(
                     "  \(String(format: "%.1f", Double(t - start) / 1e9))s: \(counts.live) live (\(counts.parked) parked), \(counts.waiting) waiting, \(finished) finished\n".utf8))
             }
@@ -111,10 +101,12 @@ enum RunMany {
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let peak = max(peakResidentBytes(), peakRSSWhileLive)
         tally.lock.withLock {
-            print("instances:      \(instances) (\(slots) slots, \(heap) heap, guard pages \(scheduler.region.hasGuardPages ? "on" : "off"))")
+            let c = engine.configuration
+            print("instances:      \(instances) (\(c.slots) slots, \(c.heapMode) heap, guard pages \(engine.hasGuardPages ? "on" : "off"))")
             print(String(format: "region setup:   %.1f ms (scheduler created)", creationMs))
             print("completed:      \(tally.completed)")
-            print("trapped:        \(tally.trapped)" + (tally.firstError.map { " (first: \($0))" } ?? ""))
+            print("trapped:        \(tally.trapped)" + (tally.firstError.map { " (first problem: \($0))" } ?? ""))
+            if tally.exitedNonZero > 0 { print("exit status≠0:  \(tally.exitedNonZero)") }
             if tally.failed > 0 { print("failed:         \(tally.failed)") }
             print(String(format: "wall time:      %.3f s", wall))
             print(String(format: "instances/s:    %.0f", Double(instances) / wall))
@@ -126,6 +118,6 @@ enum RunMany {
             print(String(format: "latency p50:    %.3f ms", Double(tally.latencies.valueAtPercentile(50)) / 1e6))
             print(String(format: "latency p99:    %.3f ms", Double(tally.latencies.valueAtPercentile(99)) / 1e6))
         }
-        return tally.trapped + tally.failed > 0 ? 1 : 0
+        return tally.trapped + tally.exitedNonZero + tally.failed > 0 ? 1 : 0
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct Shoal: ParsableCommand {
+struct ShoalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shoal",
         abstract: "Shoal: an ahead-of-time WebAssembly compiler and runtime for dense, concurrent instances.",

@@ -11,10 +11,12 @@ public struct WASIConfiguration: Sendable {
     public var environment: [(String, String)]
     /// Host directory -> the path the guest sees it as.
     public var preopens: [(host: String, guest: String)]
-    /// Capture stdout/stderr into buffers (for embedders) instead of inheriting the host's.
-    public var captureOutput: Bool
-    /// Standard input as a buffer (for embedders); nil inherits the host's stdin.
-    public var stdin: [UInt8]? = nil
+    /// Standard input: the host's (the default), a buffer, or an async stream of chunks.
+    public var standardInput: WASIInput = .inherit
+    /// Standard output: the host's (the default), captured, discarded or streamed.
+    public var standardOutput: WASIOutput = .inherit
+    /// Standard error, as `standardOutput`.
+    public var standardError: WASIOutput = .inherit
     /// Listening TCP sockets handed to the guest as preopened descriptors (for sock_accept),
     /// as "ADDRESS:PORT" (IPv4).
     public var tcpListeners: [String] = []
@@ -40,6 +42,27 @@ public struct WASIConfiguration: Sendable {
         self.environment = environment
         self.preopens = preopens
         self.captureOutput = captureOutput
+    }
+
+    /// Both output streams captured (true) or inherited (false).
+    public var captureOutput: Bool {
+        get {
+            if case .capture = standardOutput, case .capture = standardError { return true }
+            return false
+        }
+        set {
+            standardOutput = newValue ? .capture : .inherit
+            standardError = newValue ? .capture : .inherit
+        }
+    }
+
+    /// Standard input as a buffer; nil inherits the host's (a stream reads as nil).
+    public var stdin: [UInt8]? {
+        get {
+            if case .bytes(let b) = standardInput { return b }
+            return nil
+        }
+        set { standardInput = newValue.map { .bytes($0) } ?? .inherit }
     }
 }
 

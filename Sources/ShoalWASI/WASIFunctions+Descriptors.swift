@@ -13,19 +13,11 @@ extension WASIContext {
             let d = try self.descriptor(fd.value, requiring: Rights.fdWrite)
             let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
             _ = try m.check(resultPointer, 4)
-            if self.configuration.captureOutput, d.kind == .stdio, d.hostFD == 1 || d.hostFD == 2 {
-                let buffer = IOBuffer(gathering: iovs)
-                let limit = self.configuration.captureLimit
-                let stored: Int = self.lock.withLock {
-                    let held = d.hostFD == 1 ? self.capturedStdout.count : self.capturedStderr.count
-                    let room = max(0, limit - held)
-                    let bytes = buffer.bytes.prefix(room)
-                    if d.hostFD == 1 { self.capturedStdout += bytes } else { self.capturedStderr += bytes }
-                    return bytes.count
+            if d.kind == .stdio, d.hostFD == 1 || d.hostFD == 2 {
+                let output = d.hostFD == 1 ? self.configuration.standardOutput : self.configuration.standardError
+                if case .inherit = output {} else {
+                    return try self.writeStandard(output, stream: d.hostFD, Self.gather(iovs), m, resultPointer, done)
                 }
-                if stored == 0 && buffer.count > 0 { return done(.nospc) }
-                try m.storeU32(resultPointer, UInt32(stored))
-                return done(.success)
             }
             let buffer = IOBuffer(gathering: iovs)
             self.ring.write(fd: d.hostFD, from: buffer.pointer, count: buffer.count) { result in
@@ -37,22 +29,12 @@ extension WASIContext {
         f.async("fd_read") { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, result: GuestAddress,
                               done: Done) throws(Errno) in
             let d = try self.descriptor(fd.value, requiring: Rights.fdRead)
-            if d.kind == .stdio, d.hostFD == 0, let input = self.configuration.stdin {
-                // Standard input from the embedder's buffer.
-                let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
-                _ = try m.check(result, 4)
-                let n = self.lock.withLock { () -> Int in
-                    var copied = 0
-                    for (p, length) in iovs where self.stdinOffset < input.count {
-                        let chunk = min(length, input.count - self.stdinOffset)
-                        input.withUnsafeBytes { p.copyMemory(from: $0.baseAddress! + self.stdinOffset, byteCount: chunk) }
-                        self.stdinOffset += chunk
-                        copied += chunk
-                    }
-                    return copied
+            if d.kind == .stdio, d.hostFD == 0 {
+                if case .inherit = self.configuration.standardInput {} else {
+                    let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
+                    _ = try m.check(result, 4)
+                    return try self.readStandardInput(iovs, m, result, done)
                 }
-                try m.storeU32(result, UInt32(n))
-                return done(.success)
             }
             try self.read(d, m, iovecs: iovecs, count: iovsCount.value, offset: -1, result: result, done)
         }

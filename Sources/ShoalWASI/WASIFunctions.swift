@@ -58,8 +58,9 @@ extension WASIContext {
     /// Whether a stdio descriptor is the host's terminal (wasmtime's test: its filetype is then
     /// character device, else unknown). Captured output and an embedder's stdin buffer are not.
     func stdioIsTerminal(_ d: Descriptor) -> Bool {
-        if d.hostFD == 0 && configuration.stdin != nil { return false }
-        if d.hostFD != 0 && configuration.captureOutput { return false }
+        if d.hostFD == 0, case .inherit = configuration.standardInput {} else if d.hostFD == 0 { return false }
+        if d.hostFD == 1, case .inherit = configuration.standardOutput {} else if d.hostFD == 1 { return false }
+        if d.hostFD == 2, case .inherit = configuration.standardError {} else if d.hostFD == 2 { return false }
         return isatty(d.hostFD) == 1
     }
 

@@ -14,7 +14,7 @@ public struct SpecRunner: Sendable {
     /// How the runtime protects linear memory while the scripts run.
     public var heapMode: HeapMode
 
-    public init(heapMode: HeapMode = .guarded) {
+    public init(heapMode: HeapMode = .default) {
         self.heapMode = heapMode
     }
 

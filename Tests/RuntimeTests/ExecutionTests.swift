@@ -42,7 +42,7 @@ struct ExecutionTests {
     }
 
     @Test func yieldsResumeExactlyWhereTheyStopped() throws {
-        let store = Store()
+        let store = Store(heapMode: .guarded)
         let instance = try store.instantiate(try compile(counter, .guarded)) { _, _ in nil }
         let execution = try Execution(try export(instance, "count"), arguments: [.i64(50_000_000)])
         var yields = 0
@@ -58,8 +58,8 @@ struct ExecutionTests {
     }
 
     @Test func fuelStopsALoopAndCanBeToppedUp() throws {
-        let compiled = try ModuleCompiler.compile(bytes: try TextFormat.wat2wasm(counter), options: CompileOptions(fuel: true))
-        let store = Store()
+        let compiled = try ModuleCompiler.compile(bytes: try TextFormat.wat2wasm(counter), options: CompileOptions(heapMode: .guarded, fuel: true))
+        let store = Store(heapMode: .guarded)
         store.fuelPolicy = .yield
         let instance = try store.instantiate(compiled) { _, _ in nil }
         store.setFuel(1_000)
@@ -77,7 +77,7 @@ struct ExecutionTests {
         #expect(slices == 9)
 
         // Under the trap policy the same loop traps, deterministically, on or off a fiber.
-        let trapping = Store()
+        let trapping = Store(heapMode: .guarded)
         let spinner = try trapping.instantiate(compiled) { _, _ in nil }
         trapping.setFuel(500)
         let spin = try Execution(try export(spinner, "spin"), arguments: [])
@@ -90,11 +90,11 @@ struct ExecutionTests {
     }
 
     @Test func aThousandInstancesOnOneThreadTakeTurns() throws {
-        let compiled = try ModuleCompiler.compile(bytes: try TextFormat.wat2wasm(counter), options: CompileOptions(fuel: true))
+        let compiled = try ModuleCompiler.compile(bytes: try TextFormat.wat2wasm(counter), options: CompileOptions(heapMode: .guarded, fuel: true))
         let loaded = try LoadedModule(compiled)
         var executions: [(Store, Execution, UInt64)] = []
         for i in 0..<1_000 {
-            let store = Store()
+            let store = Store(heapMode: .guarded)
             store.fuelPolicy = .yield
             let instance = try store.instantiate(loaded) { _, _ in nil }
             store.setFuel(100)
@@ -134,7 +134,7 @@ struct ExecutionTests {
                 completion.resume(returning: [.i32(x * 10)])
             }
         })
-        let store = Store()
+        let store = Store(heapMode: .guarded)
         let instance = try store.instantiate(compiled) { _, _ in .function(fetch) }
         let execution = try Execution(try export(instance, "twice"), arguments: [.i32(3)])
         let parked = try execution.resume()
@@ -179,7 +179,7 @@ struct ExecutionTests {
         let fetch = Function(AsyncHostFunction(type: FuncType(params: [], results: [.i32])) { _, _, completion in
             box.lock.withLock { box.completion = completion }
         })
-        let store = Store()
+        let store = Store(heapMode: .guarded)
         let instance = try store.instantiate(compiled) { _, _ in .function(fetch) }
 
         let first = try Execution(try export(instance, "go"), arguments: [])
@@ -204,7 +204,7 @@ struct ExecutionTests {
     }
 
     @Test func aTrapOnOneFiberLeavesAnotherSuspendedFiberIntact() throws {
-        let store = Store()
+        let store = Store(heapMode: .guarded)
         let instance = try store.instantiate(try compile(counter + "", .guarded)) { _, _ in nil }
         let trapper = try store.instantiate(try compile(victim, .guarded)) { _, _ in nil }
         let first = try Execution(try export(instance, "spin"), arguments: [])
@@ -256,7 +256,7 @@ struct ExecutionTests {
     }
 
     @Test func aLoopingDeferredStartFunctionYieldsAndCanBeCancelled() throws {
-        let store = Store()
+        let store = Store(heapMode: .guarded)
         let spinning = Self.countingStart.replacingOccurrences(of: "(start $start)", with: "(func $forever (loop (br 0))) (start $forever)")
         let instance = try store.instantiate(try compile(spinning, .guarded), runningStart: false) { _, _ in nil }
         let execution = try Execution(try export(instance, "read"), arguments: [], first: instance.startFunction)

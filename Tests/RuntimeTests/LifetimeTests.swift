@@ -38,7 +38,7 @@ struct LifetimeTests {
         var global: Runtime.Global?
         weak var weakInstance: Instance?
         do {
-            let store = Store()
+            let store = Store(heapMode: .guarded)
             let instance = try store.instantiate(try compile(Self.wat, .guarded)) { _, _ in nil }
             weakInstance = instance
             _ = try instance.invoke("bump", [])

@@ -120,7 +120,7 @@ struct TrapIsolationTests {
                 """)
             bytes += nameSection(["inner", "middle", "outer"])
             let compiled = try ModuleCompiler.compile(bytes: bytes, heapMode: .guarded)
-            let store = Store()
+            let store = Store(heapMode: .guarded)
             let instance = try store.instantiate(compiled) { _, _ in nil }
             do {
                 _ = try instance.invoke("outer", [])
@@ -187,7 +187,7 @@ struct LinkingTests {
 
     @Test func unknownAndIncompatibleImportsAreRefused() throws {
         let compiled = try compile(#"(module (import "env" "f" (func (param i32))))"#, .guarded)
-        let store = Store()
+        let store = Store(heapMode: .guarded)
         #expect(throws: LinkError.self) { try store.instantiate(compiled) { _, _ in nil } }
         let wrong = Function(HostFunction(type: FuncType(params: [.i64], results: [])) { _, _ in [] })
         do {

@@ -125,7 +125,7 @@ struct RunCommandTests {
         #expect(!outcome.killedByWatchdog, "shoal run --instances hung")
         #expect(outcome.status == 1)
         #expect(outcome.stdoutTail.contains("completed:      0"), "\(outcome.stdoutTail)")
-        #expect(outcome.stdoutTail.contains("failed:         3"), "\(outcome.stdoutTail)")
+        #expect(outcome.stdoutTail.contains("trapped:        3"), "\(outcome.stdoutTail)")  // a time limit is a trap (interrupted)
     }
 
     @Test("--timeout also stops a guest parked in I/O (waiting for a connection, or sleeping)")

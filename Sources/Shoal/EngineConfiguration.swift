@@ -1,0 +1,62 @@
+import Foundation
+import Runtime
+import RuntimeABI
+
+/// How an `Engine` is set up: once, when it is made. Every module it compiles gets the engine's
+/// heap mode and fuel setting, and every instance a slot of its region, so compiled code and the
+/// slots it runs in never disagree.
+public struct EngineConfiguration: Sendable {
+    /// Worker threads that run instances: by default one per core.
+    public var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    /// Instances alive at once (the region's slots); further calls wait or are refused (`admission`).
+    public var slots: Int = 1_000
+    /// How linear memories are protected (`HeapMode.default`, bounded, unless set).
+    public var heapMode: HeapMode = .default
+    /// The largest memory an instance may have, in 64 KiB pages: every slot reserves this much
+    /// address space (touched pages only are memory). 160 pages is 10 MiB.
+    public var memoryPages: Int = 160
+    /// Each slot's stack for WebAssembly frames and host calls.
+    public var stackSize: Int = 512 * 1024
+    /// Guard pages around each slot's parts (see `GuardPages`): `.always` fails at start-up,
+    /// naming the vm.max_map_count needed, if the slots need more mappings than the system allows.
+    public var guardPages: GuardPages = .always
+    /// How long an instance runs before the next one gets the thread.
+    public var timeSlice: Duration = .milliseconds(2)
+    /// What happens to calls made while every slot is taken.
+    public var admission: Admission = .queue(limit: 100_000)
+    /// Compile fuel counting into every module, so that `Limits.fuel` can be used.
+    public var fuel: Bool = false
+    /// Compiled modules kept in memory by the compile service (least recently used go first).
+    public var compiledModuleCacheCapacity: Int = 128
+    /// Threads that compile the functions of one module in parallel.
+    public var compileThreads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    public enum Admission: Sendable, Equatable {
+        /// Wait in a FIFO queue of at most `limit` calls; beyond that, refuse (`ShoalError.overloaded`).
+        case queue(limit: Int)
+        /// Refuse at once.
+        case refuse
+    }
+
+    public init() {}
+
+    /// The compile options every module of this engine is compiled with.
+    var compileOptions: CompileOptions { CompileOptions(heapMode: heapMode, yieldChecks: true, fuel: fuel) }
+}
+
+/// What one call may use. Exceeding a limit ends the call with a trap (`TrapCode.outOfFuel`, or
+/// `TrapCode.interrupted` for wall time); memory beyond `memoryPages` makes `memory.grow` fail.
+public struct Limits: Sendable, Equatable {
+    /// Wall time from submission to the end, waiting for a slot included.
+    public var wallTime: Duration?
+    /// Fuel: one unit per function call and loop iteration (needs `EngineConfiguration.fuel`).
+    public var fuel: Int64?
+    /// Memory, in 64 KiB pages (at most the engine's `memoryPages`).
+    public var memoryPages: UInt64?
+
+    public init(wallTime: Duration? = nil, fuel: Int64? = nil, memoryPages: UInt64? = nil) {
+        self.wallTime = wallTime
+        self.fuel = fuel
+        self.memoryPages = memoryPages
+    }
+}

@@ -1,0 +1,90 @@
+import Runtime
+import RuntimeABI
+import ShoalWASI
+import WasmCore
+
+/// A compiled module, ready to be instantiated by its engine any number of times, concurrently.
+/// Made by `Engine.compile(_:)`; it carries the options it was compiled with (the engine's).
+public struct Module: Sendable {
+    /// One export of the module.
+    public struct Export: Sendable, Equatable {
+        public enum Kind: Sendable, Equatable { case function(FuncType), table, memory, global }
+        public var name: String
+        public var kind: Kind
+    }
+
+    /// One import of the module.
+    public struct Import: Sendable, Equatable {
+        public var module: String
+        public var name: String
+        /// The function type, for a function import (nil for a table, memory or global).
+        public var functionType: FuncType?
+    }
+
+    let loaded: LoadedModule
+    /// The SHA-256 of the bytes it was compiled from (binary or text), in hex: its cache key.
+    public let digest: String
+
+    init(_ loaded: LoadedModule, digest: String) {
+        self.loaded = loaded
+        self.digest = digest
+    }
+
+    var wasm: WasmCore.Module { loaded.compiled.module }
+
+    public var exports: [Export] {
+        wasm.exports.map { e in
+            switch e.kind {
+            case .function: Export(name: e.name, kind: .function(functionType(index: Int(e.index))))
+            case .table: Export(name: e.name, kind: .table)
+            case .memory: Export(name: e.name, kind: .memory)
+            case .global: Export(name: e.name, kind: .global)
+            }
+        }
+    }
+
+    public var imports: [Import] {
+        wasm.imports.map { i in
+            if case .function(let t) = i.descriptor { return Import(module: i.module, name: i.name, functionType: wasm.types[Int(t)]) }
+            return Import(module: i.module, name: i.name, functionType: nil)
+        }
+    }
+
+    /// The type of an exported function, or nil.
+    public func functionType(of export: String) -> FuncType? {
+        guard let e = wasm.exports.first(where: { $0.name == export && $0.kind == .function }) else { return nil }
+        return functionType(index: Int(e.index))
+    }
+
+    /// Whether the module imports wasi_snapshot_preview1: its calls get a WASI context.
+    public var importsWASI: Bool { wasm.imports.contains { $0.module == WASIContext.moduleName } }
+
+    /// A WASI command's entry, as wasmtime's CLI finds it: the export named "", else `_start`.
+    public var wasiEntry: String? {
+        let names = Set(wasm.exports.filter { $0.kind == .function }.map(\.name))
+        return names.contains("") ? "" : names.contains("_start") ? "_start" : nil
+    }
+
+    /// The options the code was compiled with (the engine's).
+    public var heapMode: HeapMode { loaded.compiled.options.heapMode }
+    public var hasFuel: Bool { loaded.compiled.options.fuel }
+
+    /// The generated x86-64 code (stubs and every function), for inspection and comparison.
+    public var machineCode: [UInt8] { loaded.compiled.code }
+
+    /// Bytes of machine code of each defined function, in function index order.
+    public var functionCodeSizes: [Int] {
+        zip(loaded.compiled.functionOffsets, loaded.compiled.functionEnds).map { $1 - $0 }
+    }
+
+    private func functionType(index: Int) -> FuncType {
+        var i = index
+        for imp in wasm.imports {
+            if case .function(let t) = imp.descriptor {
+                if i == 0 { return wasm.types[Int(t)] }
+                i -= 1
+            }
+        }
+        return wasm.types[Int(wasm.functionTypeIndices[i])]
+    }
+}
