@@ -5,6 +5,7 @@ import RuntimeABI
 import Scheduler
 import ShoalWASI
 import IOUring
+import Logging
 import Testing
 import WasmCore
 import WasmText
@@ -23,30 +24,46 @@ struct Outcome {
     var stderr: String
 }
 
+/// The scheduler WASI programs run on in these tests, one per heap mode: the same driver that
+/// runs every instance in production (the CLI and the `Shoal` engine submit to it too).
+private let testSchedulers: [HeapMode: Scheduler] = {
+    var schedulers: [HeapMode: Scheduler] = [:]
+    for heap in HeapMode.allCases {
+        var configuration = SchedulerConfiguration(slots: 32, heapMode: heap, memoryPages: 256, stackSize: 4 << 20, threads: 2)
+        configuration.guardPages = .auto
+        var logger = Logger(label: "shoal.wasi-tests")
+        logger.logLevel = .warning
+        schedulers[heap] = try! Scheduler(configuration, logger: logger)
+    }
+    return schedulers
+}()
+
 func runWASI(_ program: String, arguments: [String] = [], environment: [(String, String)] = [],
              preopens: [(host: String, guest: String)] = [], context: WASIContext? = nil, heap: HeapMode = .bounded) throws -> Outcome {
     let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(programs)/\(program).wasm")))
-    let compiled = try ModuleCompiler.compile(bytes: bytes, heapMode: heap)
+    let module = try LoadedModule(try ModuleCompiler.compile(bytes: bytes, heapMode: heap))
     let wasi = try context ?? WASIContext(WASIConfiguration(arguments: [program] + arguments, environment: environment, preopens: preopens,
                                                             captureOutput: true))
-    let store = Store(heapMode: heap)
-    let instance = try store.instantiate(compiled, resolver: wasi.resolver())
-    guard case .function(let start)? = instance.export("_start") else { throw WASIError("no _start") }
-    let execution = try Execution(start, arguments: [], stackSize: 4 << 20)
+    let names = WASIContext.importedNames(of: module.compiled.module)
+    final class Box: @unchecked Sendable {  // written by the completion before `done` is signalled
+        var result: Result<[Value], any Error>?
+    }
+    let box = Box()
+    let done = DispatchSemaphore(value: 0)
+    testSchedulers[heap]!.submit(module, entry: "_start", imports: {
+        wasi.hostFunctions(named: names).map { HostImport(module: WASIContext.moduleName, name: $0.key, function: $0.value) }
+    }) { result in
+        box.result = result
+        done.signal()
+    }
+    done.wait()
     var code: Int32 = 0
-    loop: while true {
-        switch try execution.resume() {
-        case .exited: break loop
-        case .trapped(let trap):
-            guard let exit = wasi.exitCode else { throw trap }
-            code = exit
-            break loop
-        case .parked:
-            let ready = DispatchSemaphore(value: 0)
-            execution.whenResumable { ready.signal() }
-            ready.wait()
-        default: continue
-        }
+    switch box.result! {
+    case .success: break
+    case .failure(let trap as Trap):
+        guard let exit = trap.underlying as? WASIExit else { throw trap }
+        code = exit.code
+    case .failure(let error): throw error
     }
     return Outcome(exitCode: code, stdout: String(decoding: wasi.stdout, as: UTF8.self), stderr: String(decoding: wasi.stderr, as: UTF8.self))
 }
@@ -546,7 +563,7 @@ struct WASITests {
                 var success = false
                 switch result {
                 case .success: success = true
-                case .failure(let trap as Trap): success = trap.code == .hostError && trap.message == "exit(0)"  // proc_exit(0)
+                case .failure(let trap as Trap): success = (trap.underlying as? WASIExit)?.code == 0  // proc_exit(0)
                 case .failure: success = false
                 }
                 count.lock.withLock {
