@@ -88,7 +88,8 @@ let package = Package(
                                          .product(name: "Logging", package: "swift-log")],
                           path: "Bench/SchedulerBench"),
         // The embedding API's tests import `Shoal` only (no @testable): they use what an embedder can.
-        .testTarget(name: "ShoalTests", dependencies: ["Shoal", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ShoalTests", dependencies: ["Shoal", .product(name: "Logging", package: "swift-log"),
+                                                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "X64Tests", dependencies: ["X64"]),
         .testTarget(name: "WASITests", dependencies: ["ShoalWASI", "IOUring", "Scheduler", "Runtime", "RuntimeABI", "Compiler", "WasmText", "WasmCore", "CShoal",
                                                      .product(name: "Logging", package: "swift-log")]),

@@ -3,7 +3,9 @@ public struct Call: Sendable {
     /// The export to call; nil runs a WASI command's entry (the export named "", else `_start`),
     /// or, in a module with neither, only instantiates it (its start function runs).
     public var entry: String?
+    /// The entry's arguments, checked against its parameter types before the call is submitted.
     public var arguments: [Value]
+    /// What the call may use (wall time, fuel, memory).
     public var limits: Limits
     /// Host functions for this call only; they come before WASI's and the engine's.
     public var linker: Linker?
@@ -13,6 +15,7 @@ public struct Call: Sendable {
     /// directories, empty stdin, output captured).
     public var wasi: WASIConfiguration?
 
+    /// A call; every part is optional (`Call()` runs a WASI command's `_start` with nothing of the host's).
     public init(entry: String? = nil, arguments: [Value] = [], limits: Limits = Limits(), linker: Linker? = nil,
                 wasi: WASIConfiguration? = nil) {
         self.entry = entry
@@ -53,9 +56,11 @@ public enum Outcome: Sendable {
 
 /// What a call produced.
 public struct CallResult: Sendable {
+    /// How the guest ended the call.
     public var outcome: Outcome
     /// Captured standard output and error (`WASIOutput.capture`; empty otherwise).
     public var stdout: [UInt8]
+    /// Captured standard error (`WASIOutput.capture`; empty otherwise).
     public var stderr: [UInt8]
 
     /// The returned values, or nil if the call did not return.
@@ -82,5 +87,6 @@ public struct CallResult: Sendable {
 
     /// Captured standard output as text (UTF-8, invalid bytes replaced).
     public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    /// Captured standard error as text (UTF-8, invalid bytes replaced).
     public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
 }

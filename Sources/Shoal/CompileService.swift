@@ -28,6 +28,7 @@ public actor CompileService {
         public var failures = 0
     }
 
+    /// What the service has done so far.
     public private(set) var statistics = Statistics()
     let options: CompileOptions
     let capacity: Int

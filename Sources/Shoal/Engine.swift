@@ -21,6 +21,7 @@ import ShoalWASI
 /// compile service's options and its region's slots, so what it compiles always fits where it runs.
 /// Its threads keep it alive until `shutdown()`.
 public final class Engine: Sendable {
+    /// How the engine was set up (fixed for its lifetime).
     public let configuration: EngineConfiguration
     /// The in-process compiler: cache, de-duplication of concurrent requests, statistics.
     public let compiler: CompileService
@@ -129,6 +130,7 @@ public struct CallTicket: Sendable {
 
 /// The engine as a swift-service-lifecycle service: it runs until graceful shutdown, then stops.
 extension Engine: Service {
+    /// Waits for graceful shutdown of the service group, then shuts the engine down.
     public func run() async throws {
         try? await gracefulShutdown()
         shutdown()

@@ -31,6 +31,7 @@ public struct EngineConfiguration: Sendable {
     /// Threads that compile the functions of one module in parallel.
     public var compileThreads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    /// What happens to a call made while every slot is taken.
     public enum Admission: Sendable, Equatable {
         /// Wait in a FIFO queue of at most `limit` calls; beyond that, refuse (`ShoalError.overloaded`).
         case queue(limit: Int)
@@ -38,6 +39,7 @@ public struct EngineConfiguration: Sendable {
         case refuse
     }
 
+    /// The defaults; set the fields to change them.
     public init() {}
 
     /// The compile options every module of this engine is compiled with.
@@ -54,6 +56,7 @@ public struct Limits: Sendable, Equatable {
     /// Memory, in 64 KiB pages (at most the engine's `memoryPages`).
     public var memoryPages: UInt64?
 
+    /// Limits; nil means no limit of that kind.
     public init(wallTime: Duration? = nil, fuel: Int64? = nil, memoryPages: UInt64? = nil) {
         self.wallTime = wallTime
         self.fuel = fuel

@@ -14,6 +14,7 @@ import WasmCore
 public struct Linker: Sendable {
     var definitions: [HostImport] = []
 
+    /// An empty linker.
     public init() {}
 
     /// The names defined, as (module, name).

@@ -8,14 +8,19 @@ import WasmCore
 public struct Module: Sendable {
     /// One export of the module.
     public struct Export: Sendable, Equatable {
+        /// What is exported: a function (with its type), a table, a memory or a global.
         public enum Kind: Sendable, Equatable { case function(FuncType), table, memory, global }
+        /// The export's name.
         public var name: String
+        /// What it is.
         public var kind: Kind
     }
 
     /// One import of the module.
     public struct Import: Sendable, Equatable {
+        /// The module name the import names ("env", "wasi_snapshot_preview1"...).
         public var module: String
+        /// The field name.
         public var name: String
         /// The function type, for a function import (nil for a table, memory or global).
         public var functionType: FuncType?
@@ -32,6 +37,7 @@ public struct Module: Sendable {
 
     var wasm: WasmCore.Module { loaded.compiled.module }
 
+    /// The module's exports, in order.
     public var exports: [Export] {
         wasm.exports.map { e in
             switch e.kind {
@@ -43,6 +49,7 @@ public struct Module: Sendable {
         }
     }
 
+    /// The module's imports, in order: what a linker (or WASI) must provide.
     public var imports: [Import] {
         wasm.imports.map { i in
             if case .function(let t) = i.descriptor { return Import(module: i.module, name: i.name, functionType: wasm.types[Int(t)]) }
@@ -65,8 +72,9 @@ public struct Module: Sendable {
         return names.contains("") ? "" : names.contains("_start") ? "_start" : nil
     }
 
-    /// The options the code was compiled with (the engine's).
+    /// The heap mode the code was compiled for (the engine's).
     public var heapMode: HeapMode { loaded.compiled.options.heapMode }
+    /// Whether the code counts fuel (the engine's `fuel` setting).
     public var hasFuel: Bool { loaded.compiled.options.fuel }
 
     /// The generated x86-64 code (stubs and every function), for inspection and comparison.

@@ -16,6 +16,7 @@ public enum ShoalError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The engine has been shut down.
     case shutDown
 
+    /// The error in words.
     public var description: String {
         switch self {
         case .invalidModule(let m): "invalid module: \(m)"

@@ -30,7 +30,9 @@ public enum WASIOutput: Sendable {
 /// call ends. One consumer iterates it. The producer side (the guest's fd_write) is bounded by
 /// `bufferLimit`: past it, the write completes only when the consumer has taken enough.
 public final class WASIOutputStream: AsyncSequence, @unchecked Sendable {  // state under `lock`
+    /// A chunk, as the guest wrote it.
     public typealias Element = [UInt8]
+    /// Bytes written but not yet consumed before a writing guest parks.
     public let bufferLimit: Int
     private let lock = NSLock()
     private var chunks: [[UInt8]] = []
@@ -107,11 +109,14 @@ public final class WASIOutputStream: AsyncSequence, @unchecked Sendable {  // st
         }
     }
 
+    /// Iterates the chunks in the order written; nil once the call has ended and all were read.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let stream: WASIOutputStream
+        /// The next chunk, waiting for the guest to write one.
         public mutating func next() async -> [UInt8]? { await stream.next() }
     }
 
+    /// The iterator (one consumer per stream).
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(stream: self) }
 
     /// Everything written, collected until the stream ends.
@@ -130,6 +135,7 @@ public final class WASIInputStream: @unchecked Sendable {  // one reader at a ti
     private var leftoverOffset = 0
     private var ended = false
 
+    /// Reads from `sequence`; its end (or an error it throws) is the guest's end of file.
     public init<S: AsyncSequence & Sendable>(_ sequence: S) where S.Element == [UInt8] {
         let box = IteratorBox(sequence.makeAsyncIterator())
         nextChunk = { await box.next() }

@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import ServiceLifecycle
 import Shoal
 import Testing
 
@@ -153,5 +155,21 @@ import Testing
         await #expect(throws: ShoalError.self) { try await engine.call(spin, .invoke("spin")) }
         running.cancel()
         await #expect(throws: CancellationError.self) { try await running.value }
+    }
+}
+
+/// The engine as a swift-service-lifecycle service: it serves until graceful shutdown, then stops.
+@Suite struct EngineServiceTests {
+    @Test func gracefulShutdownStopsTheEngine() async throws {
+        let engine = try makeEngine()
+        var logger = Logger(label: "shoal.tests")
+        logger.logLevel = .warning
+        let group = ServiceGroup(configuration: .init(services: [engine], logger: logger))
+        let running = Task { try await group.run() }
+        let module = try await engine.compile(EngineTests.add)
+        #expect(try await engine.call(module, .invoke("add", [.i32(1), .i32(2)])).values == [.i32(3)])
+        await group.triggerGracefulShutdown()
+        try await running.value
+        await #expect(throws: ShoalError.shutDown) { try await engine.call(module, .invoke("add", [.i32(1), .i32(2)])) }
     }
 }
