@@ -16,6 +16,9 @@ let arguments = CommandLine.arguments
 let directory = arguments.count > 1 ? arguments[1] : "Bench/kernels"
 let heap = arguments.count > 2 ? HeapMode(rawValue: arguments[2]) ?? .guarded : .guarded
 let repeats = arguments.count > 3 ? Int(arguments[3]) ?? 5 : 5
+/// `parallel`: only compile throughput, of Bench/out/large.wasm with parallelism 1, 2 and 4
+/// (`repeats` runs each, in this process), plus the decode alone: the serial part.
+let parallelMode = arguments.count > 4 && arguments[4] == "parallel"
 /// `overhead`: compile each kernel with and without loop-header yield checks (and with fuel) and
 /// print the time ratios, all in this process.
 let overheadMode = arguments.count > 4 && arguments[4] == "overhead"
@@ -42,6 +45,59 @@ func time(_ bytes: [UInt8], _ n: UInt32, _ options: CompileOptions) throws -> (U
         if case .i32(let v) = result[0] { checksum = v }
     }
     return (checksum, best)
+}
+
+if parallelMode {
+    let large = "Bench/out/large.wasm"
+    guard let data = FileManager.default.contents(atPath: large) else {
+        print("\(large) missing: run Bench/large-module/build.sh")
+        exit(1)
+    }
+    let bytes = [UInt8](data)
+    let megabytes = Double(bytes.count) / 1e6
+    func seconds(_ body: () throws -> Void) rethrows -> Double {
+        let start = now()
+        try body()
+        return Double(now() - start) / 1e9
+    }
+    func cpuSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+    func summary(_ times: [Double]) -> String {
+        let rates = times.map { megabytes / $0 }.sorted()
+        return String(format: "min %6.1f  median %6.1f  max %6.1f MB/s", rates[0], rates[rates.count / 2], rates[rates.count - 1])
+    }
+    print("compile \(large), \(bytes.count) bytes, heap \(heap), \(repeats) runs each, \(ProcessInfo.processInfo.activeProcessorCount) CPUs")
+    let decode = try (0..<repeats).map { _ in try seconds { _ = try ModuleDecoder.decode(bytes, validateFunctions: false) } }
+    print("decode only   " + summary(decode) + String(format: "  (median %.3f s)", decode.sorted()[repeats / 2]))
+    var medians: [Int: Double] = [:]
+    var reference: [UInt8]?
+    for parallelism in [1, 2, 4] {
+        var cpuTimes: [Double] = []
+        let times = try (0..<repeats).map { _ in
+            var compiled: CompiledModule?
+            let cpuStart = cpuSeconds()
+            let time = try seconds {
+                compiled = try ModuleCompiler.compile(bytes: bytes, options: CompileOptions(heapMode: heap), parallelism: parallelism)
+            }
+            cpuTimes.append(cpuSeconds() - cpuStart)
+            if reference == nil { reference = compiled!.code } else if compiled!.code != reference! { fatalError("code differs at parallelism \(parallelism)") }
+            return time
+        }
+        medians[parallelism] = times.sorted()[repeats / 2]
+        // CPU time of the whole process: on a shared machine the wall time shows what cores were
+        // free; CPU time shows the work the parallel compile adds (threads, contention).
+        print("parallelism \(parallelism) " + summary(times)
+              + String(format: "  (median %.3f s wall, %.3f s CPU)", medians[parallelism]!, cpuTimes.sorted()[repeats / 2]))
+    }
+    // Karp-Flatt: the serial fraction implied by the measured speedup on 2 threads.
+    let speedup = medians[1]! / medians[2]!
+    let serial = (1 / speedup - 0.5) / 0.5
+    print(String(format: "speedup on 2 threads %.2f, implied serial fraction %.3f (decode alone %.3f of the sequential compile)",
+                 speedup, serial, decode.sorted()[repeats / 2] / medians[1]!))
+    exit(0)
 }
 
 if overheadMode {

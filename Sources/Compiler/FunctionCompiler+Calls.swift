@@ -43,7 +43,7 @@ extension FunctionCompiler {
             asm.call(Mem(Registers.vmctx, slot))
         } else {
             asm.mov(.b64, .rdi, Registers.vmctx)
-            asm.call(shared.functionLabels[callee - shared.layout.importedFunctionCount])
+            asm.call(externalLabel(.function(callee - shared.layout.importedFunctionCount)))
         }
         pushCallResults(type)
     }

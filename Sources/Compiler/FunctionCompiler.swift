@@ -40,6 +40,9 @@ struct FunctionCompiler {
     enum SlowPath { case yield, fuel }
     var dynamicTrapLabel: Label?
     var exitLabel: Label
+    /// The external label made for each `LinkSymbol` this function refers to (one per symbol, so
+    /// the assembler's label table stays small however often a callee is called).
+    var externalLabels: [Int: Label] = [:]
 
     struct ControlFrame {
         enum Kind { case function, block, loop, `if` }
@@ -57,11 +60,13 @@ struct FunctionCompiler {
         var branchTypes: [ValueType] { kind == .loop ? params : results }
     }
 
-    /// `exitLabel` is made by the caller: creating it here would mutate `asm` while the caller still
-    /// holds a reference to the same code buffer, and copy the whole module's code per function.
-    init(asm: Assembler, exitLabel: Label, shared: ModuleContext, functionIndex: Int, body: FunctionBody) throws {
+    /// The function gets an assembler of its own, starting at offset 0: everything outside the
+    /// function (callees, the trap exit) is reached through external labels, so functions can be
+    /// compiled in any order, on any thread, and placed by `ModuleLinker`.
+    init(shared: ModuleContext, functionIndex: Int, body: FunctionBody) throws {
+        var asm = Assembler()
+        self.exitLabel = asm.newLabel()
         self.asm = asm
-        self.exitLabel = exitLabel
         self.shared = shared
         self.functionIndex = functionIndex
         let type = shared.module.types[Int(shared.context.functionTypeIndices[functionIndex])]
@@ -80,7 +85,9 @@ struct FunctionCompiler {
 
     // MARK: Driving
 
-    mutating func compile(code: Range<Int>) throws -> Assembler {
+    /// Compiles the body and finishes the function's code: its own labels resolved, references to
+    /// the rest of the module left as fixups for `ModuleLinker`.
+    mutating func compile(code: Range<Int>) throws -> FunctionPiece {
         var reader = InstructionReader(reader: ByteReader(bytes: shared.module.bytes, position: code.lowerBound, limit: code.upperBound),
                                        hasDataCount: shared.module.dataCount != nil)
         emitPrologue()
@@ -108,7 +115,8 @@ struct FunctionCompiler {
                                function: functionIndex)
         }
         asm.patch32(at: frameSizePosition, Int32(frameSize))
-        return asm
+        let bytes = asm.finish()
+        return FunctionPiece(code: bytes, trapSites: trapSites, fixups: asm.externalFixups)
     }
 
     mutating func emitPrologue() {
@@ -178,6 +186,14 @@ struct FunctionCompiler {
         asm.ret()
     }
 
+    /// A label for code outside this function, resolved when the module is linked.
+    mutating func externalLabel(_ symbol: LinkSymbol) -> Label {
+        if let label = externalLabels[symbol.rawValue] { return label }
+        let label = asm.newExternalLabel(symbol: symbol.rawValue)
+        externalLabels[symbol.rawValue] = label
+        return label
+    }
+
     // MARK: Traps
 
     mutating func trapLabel(_ code: TrapCode) -> Label {
@@ -216,13 +232,13 @@ struct FunctionCompiler {
             if code == .callStackExhausted { asm.mov(.b64, .rsp, .rbp) }  // back onto the good stack
             asm.mov(.b32, .rsi, imm: Int64(code.rawValue))
             asm.lea(.rdx, label)
-            asm.jmp(shared.trapExit)
+            asm.jmp(externalLabel(.trapExit))
         }
         if let label = dynamicTrapLabel {
             asm.bind(label)
             asm.mov(.b32, .rsi, .rax)
             asm.lea(.rdx, label)
-            asm.jmp(shared.trapExit)
+            asm.jmp(externalLabel(.trapExit))
         }
     }
 

@@ -8,6 +8,12 @@ public struct Assembler: Sendable {
     private var labelOffsets: [Int?] = []
     /// (position of a rel32 field, label): patched so the field holds target - (position + 4).
     private var fixups: [(position: Int, label: Label)] = []
+    /// Label id -> symbol, for labels that stand for code outside this assembler (see
+    /// `newExternalLabel`). Consulted only in `finish`, for fixups whose label is unbound, so the
+    /// common path (`rel32`) is unchanged.
+    private var externalSymbols: [Int: Int] = [:]
+    /// The rel32 fields that refer to external labels, left for a linker: filled in by `finish`.
+    public private(set) var externalFixups: [ExternalFixup] = []
 
     public init() {
         code.reserveCapacity(4096)
@@ -22,8 +28,21 @@ public struct Assembler: Sendable {
         return Label(id: labelOffsets.count - 1)
     }
 
+    /// A label for code that is not in this assembler (another function, a shared stub): code can
+    /// jump or call to it like any label, it can never be bound, and `finish` reports each rel32
+    /// field referring to it as an `ExternalFixup` instead of resolving it. This lets a piece of
+    /// code be assembled on its own, at offset 0, and placed later.
+    public mutating func newExternalLabel(symbol: Int) -> Label {
+        let label = newLabel()
+        externalSymbols[label.id] = symbol
+        return label
+    }
+
+    public mutating func reserveCapacity(_ bytes: Int) { code.reserveCapacity(bytes) }
+
     public mutating func bind(_ label: Label) {
         precondition(labelOffsets[label.id] == nil, "label \(label.id) bound twice")
+        precondition(externalSymbols.isEmpty || externalSymbols[label.id] == nil, "external label \(label.id) bound")
         labelOffsets[label.id] = code.count
     }
 
@@ -41,10 +60,16 @@ public struct Assembler: Sendable {
         }
     }
 
-    /// Resolves the remaining fixups and returns the code. Every referenced label must be bound.
+    /// Resolves the remaining fixups and returns the code. Every referenced label must be bound,
+    /// except external labels: their fields stay zero and are listed in `externalFixups`, in the
+    /// order they were emitted.
     public mutating func finish() -> [UInt8] {
         for fixup in fixups {
-            guard let target = labelOffsets[fixup.label.id] else { preconditionFailure("label \(fixup.label.id) never bound") }
+            guard let target = labelOffsets[fixup.label.id] else {
+                guard let symbol = externalSymbols[fixup.label.id] else { preconditionFailure("label \(fixup.label.id) never bound") }
+                externalFixups.append(ExternalFixup(position: fixup.position, symbol: symbol))
+                continue
+            }
             patch32(at: fixup.position, Int32(target - (fixup.position + 4)))
         }
         fixups.removeAll()
@@ -166,6 +191,20 @@ public struct Assembler: Sendable {
     }
 
     static func fitsInt8(_ v: Int32) -> Bool { v >= -128 && v <= 127 }
+}
+
+/// A rel32 field that refers to an external label: the linker writes target - (position + 4)
+/// there once it knows where this code and the symbol's code are placed.
+public struct ExternalFixup: Hashable, Sendable {
+    /// Offset of the 4-byte field in the assembler's code.
+    public let position: Int
+    /// What the label stands for, as given to `newExternalLabel`.
+    public let symbol: Int
+
+    public init(position: Int, symbol: Int) {
+        self.position = position
+        self.symbol = symbol
+    }
 }
 
 /// One to three opcode bytes, stored inline: an array literal per instruction would allocate.

@@ -1,0 +1,69 @@
+import X64
+
+/// What a function's code refers to outside itself. Each becomes an external label in the
+/// function's assembler (`Assembler.newExternalLabel`), with `rawValue` as its symbol, and is
+/// resolved by `ModuleLinker` once every piece has its place.
+enum LinkSymbol: Hashable {
+    /// The module's trap exit stub.
+    case trapExit
+    /// The entry of a defined function (index = function index - imported count).
+    case function(Int)
+
+    var rawValue: Int {
+        switch self {
+        case .trapExit: 0
+        case .function(let index): index + 1
+        }
+    }
+
+    init(rawValue: Int) {
+        self = rawValue == 0 ? .trapExit : .function(rawValue - 1)
+    }
+}
+
+/// One function's machine code, assembled on its own at offset 0: position independent except
+/// for the listed external fixups. Because nothing in it depends on where it will be placed (it
+/// will start on a 16-byte boundary, and the code never aligns to more), a function compiles to
+/// the same bytes on any thread, in any order, and linking the pieces gives what one shared
+/// assembler would have.
+struct FunctionPiece: Sendable {
+    let code: [UInt8]
+    /// Offsets in `code` of the heap accesses that may fault, in emission order.
+    let trapSites: [Int]
+    /// The rel32 fields in `code` that refer to `LinkSymbol`s.
+    let fixups: [ExternalFixup]
+
+    /// Validates and compiles defined function `definedIndex` of the module.
+    static func compile(_ shared: ModuleContext, definedIndex: Int) throws -> FunctionPiece {
+        let body = shared.module.functionBodies[definedIndex]
+        var compiler = try FunctionCompiler(shared: shared, functionIndex: shared.module.importedFunctionCount + definedIndex, body: body)
+        return try compiler.compile(code: body.code)
+    }
+}
+
+/// The module's stubs (entry trampoline, trap exit, host stub), assembled at offset 0: the start
+/// of the module's code. They refer to nothing outside themselves.
+struct StubsPiece: Sendable {
+    let code: [UInt8]
+    let entryTrampoline: Int
+    let entryExit: Int
+    let trapExit: Int
+    let hostStub: Int
+
+    static func assemble() -> StubsPiece {
+        var asm = Assembler()
+        let trapExitLabel = asm.newLabel()
+        let entryRestore = asm.newLabel()
+        let entry = asm.offset
+        Stubs.emitEntryTrampoline(&asm, restore: entryRestore)
+        asm.align(16)
+        let trapExit = asm.offset
+        Stubs.emitTrapExit(&asm, trapExit: trapExitLabel, restore: entryRestore)
+        asm.align(16)
+        let hostStub = asm.offset
+        Stubs.emitHostStub(&asm, trapExit: trapExitLabel)
+        let entryExit = asm.labelOffset(entryRestore)!
+        let code = asm.finish()
+        return StubsPiece(code: code, entryTrampoline: entry, entryExit: entryExit, trapExit: trapExit, hostStub: hostStub)
+    }
+}

@@ -1,0 +1,45 @@
+import RuntimeABI
+import WasmCore
+import X64
+
+/// Places the stubs and the function pieces one after another, each function on a 16-byte
+/// boundary (padded by `Assembler.align`, as a single shared assembler would), and patches the
+/// rel32 fields that cross pieces. This is the serial tail of a parallel compile: one copy of the
+/// code and one patch per call site and trap stub.
+enum ModuleLinker {
+    static func link(module: Module, layout: VMContextLayout, options: CompileOptions, stubs: StubsPiece,
+                     functions: [FunctionPiece]) throws -> CompiledModule {
+        var size = stubs.code.count
+        for piece in functions { size += 15 + piece.code.count }
+        var asm = Assembler()
+        asm.reserveCapacity(size)
+        asm.emit(stubs.code)
+        var offsets: [Int] = []
+        var ends: [Int] = []
+        offsets.reserveCapacity(functions.count)
+        ends.reserveCapacity(functions.count)
+        for piece in functions {
+            asm.align(16)
+            offsets.append(asm.offset)
+            asm.emit(piece.code)
+            ends.append(asm.offset)
+        }
+        guard asm.offset <= Int(UInt32.max) else { throw CompileError("\(asm.offset) bytes of code: more than 4 GiB") }
+        var trapSites: [UInt32] = []
+        for (piece, base) in zip(functions, offsets) {
+            for site in piece.trapSites { trapSites.append(UInt32(base + site)) }
+            for fixup in piece.fixups {
+                let target = switch LinkSymbol(rawValue: fixup.symbol) {
+                case .trapExit: stubs.trapExit
+                case .function(let index): offsets[index]
+                }
+                let position = base + fixup.position
+                asm.patch32(at: position, Int32(target - (position + 4)))
+            }
+        }
+        let code = asm.finish()
+        return CompiledModule(module: module, layout: layout, code: code, functionOffsets: offsets, functionEnds: ends,
+                              entryTrampoline: stubs.entryTrampoline, entryExit: stubs.entryExit, trapExit: stubs.trapExit,
+                              hostStub: stubs.hostStub, trapSites: trapSites, options: options)
+    }
+}
