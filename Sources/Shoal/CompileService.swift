@@ -115,7 +115,7 @@ public actor CompileService {
         }
         let compiled: CompiledModule
         do {
-            compiled = try ModuleCompiler.compile(bytes: binary, options: options)
+            compiled = try ModuleCompiler.compile(bytes: binary, options: options, parallelism: parallelism)
         } catch {
             throw ShoalError.invalidModule("\(error)")
         }

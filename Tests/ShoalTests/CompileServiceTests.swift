@@ -58,3 +58,32 @@ import Testing
         #expect(await engine.compiler.statistics.failures == 2)
     }
 }
+
+/// Functions of one module compile in parallel on `compileThreads` threads, to the same bytes.
+@Suite struct ParallelCompileThroughTheEngineTests {
+    @Test(arguments: [HeapMode.bounded, .guarded])
+    func compileThreadsDoNotChangeAByte(heap: HeapMode) async throws {
+        var modules: [[UInt8]] = []
+        for threads in [1, 2, 4] {
+            let engine = try makeEngine(slots: 1) {
+                $0.compileThreads = threads
+                $0.heapMode = heap
+            }
+            defer { engine.shutdown() }
+            for program in ["cppio", "pressure", "hello"] {
+                let module = try await engine.compile(try Programs.bytes(program))
+                modules.append(module.machineCode + module.functionCodeSizes.flatMap { withUnsafeBytes(of: $0) { Array($0) } })
+            }
+        }
+        #expect(modules[0..<3] == modules[3..<6])
+        #expect(modules[0..<3] == modules[6..<9])
+        // And code from several threads runs.
+        let engine = try makeEngine { $0.compileThreads = 4; $0.heapMode = heap }
+        defer { engine.shutdown() }
+        var wasi = WASIConfiguration(arguments: ["pressure"], captureOutput: true)
+        wasi.stdin = []
+        let result = try await engine.call(try await engine.compile(try Programs.bytes("pressure")), .wasi(wasi))
+        #expect(result.exitStatus == 0)
+        #expect(result.stdoutText == "6a4b9d0b8697df61 0.084378\n")
+    }
+}
