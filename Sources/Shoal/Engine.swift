@@ -100,8 +100,8 @@ public final class Engine: Sendable {
             return CallTicket(ticket: nil)
         }
         let ticket = scheduler.submit(module.loaded, entry: prepared.entry, arguments: call.arguments, limits: prepared.limits,
-                                      imports: prepared.imports) { result in
-            completion(Result { try prepared.finish(result) })
+                                      imports: prepared.imports) { [world = prepared.world, wallTime = prepared.limits.wallTime] result in
+            completion(Result { try PreparedCall.finish(result, world: world, wallTime: wallTime) })
         }
         return CallTicket(ticket: ticket)
     }

@@ -30,9 +30,15 @@ public struct Module: Sendable {
     /// The SHA-256 of the bytes it was compiled from (binary or text), in hex: its cache key.
     public let digest: String
 
+    /// The wasi_snapshot_preview1 functions it imports (computed once, not per call).
+    let wasiImportNames: Set<String>
+
     init(_ loaded: LoadedModule, digest: String) {
         self.loaded = loaded
         self.digest = digest
+        wasiImportNames = WASIContext.importedNames(of: loaded.compiled.module)
+        let names = Set(loaded.compiled.module.exports.filter { $0.kind == .function }.map(\.name))
+        wasiEntry = names.contains("") ? "" : names.contains("_start") ? "_start" : nil
     }
 
     var wasm: WasmCore.Module { loaded.compiled.module }
@@ -64,13 +70,10 @@ public struct Module: Sendable {
     }
 
     /// Whether the module imports wasi_snapshot_preview1: its calls get a WASI context.
-    public var importsWASI: Bool { wasm.imports.contains { $0.module == WASIContext.moduleName } }
+    public var importsWASI: Bool { !wasiImportNames.isEmpty }
 
     /// A WASI command's entry, as wasmtime's CLI finds it: the export named "", else `_start`.
-    public var wasiEntry: String? {
-        let names = Set(wasm.exports.filter { $0.kind == .function }.map(\.name))
-        return names.contains("") ? "" : names.contains("_start") ? "_start" : nil
-    }
+    public let wasiEntry: String?
 
     /// The heap mode the code was compiled for (the engine's).
     public var heapMode: HeapMode { loaded.compiled.options.heapMode }
