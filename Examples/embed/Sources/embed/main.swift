@@ -27,7 +27,7 @@ configuration.threads = ProcessInfo.processInfo.activeProcessorCount  // workers
 configuration.slots = 1_024                   // instances alive at once (running or parked)
 configuration.memoryPages = 8                 // 512 KiB per instance at most; the guest needs 2 pages
 configuration.timeSlice = .milliseconds(2)    // how long a guest runs before the next gets the thread
-configuration.admission = .queue(limit: 50_000)  // calls beyond the slots wait, up to this many
+configuration.admission = .queue(limit: options.calls)  // calls beyond the slots wait: room for all
 let engine = try Engine(configuration, linker: shared)
 defer { engine.shutdown() }
 
