@@ -5,7 +5,7 @@ import Shoal
 // the compile service's cache by every request after, and many thousands of concurrent calls,
 // each with its own input served by host functions, each result checked.
 //
-//   swift run -c release embed [--calls N]
+//   swift run embed [--calls N]       (from Examples/embed; see its README)
 
 let options = Options.parse(CommandLine.arguments.dropFirst())
 

@@ -5,7 +5,7 @@ import Shoal
 // concurrently, each run with its own stdin, captured stdout and stderr, and limits; then a
 // table of how the runs ended and whether they were right.
 //
-//   swift run -c release wasi-batch programs/ --inputs 20 --timeout 2s [--fuel N]
+//   swift run wasi-batch programs/ --inputs 20 --timeout 2s [--fuel N]   (from Examples/wasi-batch)
 
 let options = Options.parse(CommandLine.arguments.dropFirst())
 
