@@ -87,7 +87,7 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
         timer.name = "shoal-timer"
         threads.append(timer)
         timer.start()
-        logger.info("scheduler started", metadata: ["slots": "\(configuration.slots)", "threads": "\(configuration.threads)"])
+        logger.debug("scheduler started", metadata: ["slots": "\(configuration.slots)", "threads": "\(configuration.threads)"])
     }
 
     // MARK: Submitting work
@@ -211,7 +211,7 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
             job.release()
             finish(job, .failure(SchedulerError.shutDown))
         }
-        logger.info("scheduler stopped")
+        logger.debug("scheduler stopped")
     }
 
     // MARK: The run loop

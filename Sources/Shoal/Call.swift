@@ -25,9 +25,9 @@ public struct Call: Sendable {
         self.wasi = wasi
     }
 
-    /// Calls an export with arguments.
-    public static func invoke(_ entry: String, _ arguments: [Value] = [], limits: Limits = Limits()) -> Call {
-        Call(entry: entry, arguments: arguments, limits: limits)
+    /// Calls an export with arguments (and, optionally, host functions for this call only).
+    public static func invoke(_ entry: String, _ arguments: [Value] = [], limits: Limits = Limits(), linker: Linker? = nil) -> Call {
+        Call(entry: entry, arguments: arguments, limits: limits, linker: linker)
     }
 
     /// Runs a WASI command (its `_start`) in the given world.

@@ -31,6 +31,8 @@ public final class Engine: Sendable {
 
     /// Starts the engine's worker threads and maps its region of `slots` instance slots. Throws
     /// if the region cannot be made (address space, or `GuardPages.always` beyond vm.max_map_count).
+    /// The engine logs through `logger` (swift-log): warnings and errors only, and its start and
+    /// stop at debug level, as a library should.
     public init(_ configuration: EngineConfiguration = EngineConfiguration(), linker: Linker = Linker(),
                 logger: Logger = Logger(label: "shoal")) throws {
         guard configuration.threads > 0, configuration.slots > 0, configuration.memoryPages > 0 else {
