@@ -87,6 +87,12 @@ let package = Package(
                                          .product(name: "Histogram", package: "hdrhistogram-swift"),
                                          .product(name: "Logging", package: "swift-log")],
                           path: "Bench/SchedulerBench"),
+        // What the embedding API adds to the scheduler it feeds (Docs/BENCHMARKS.md).
+        .executableTarget(name: "EngineBench",
+                          dependencies: ["Shoal", "Compiler", "Runtime", "RuntimeABI", "Scheduler", "ShoalWASI", "WasmText",
+                                         .product(name: "Histogram", package: "hdrhistogram-swift"),
+                                         .product(name: "Logging", package: "swift-log")],
+                          path: "Bench/EngineBench"),
         // The embedding API's tests import `Shoal` only (no @testable): they use what an embedder can.
         .testTarget(name: "ShoalTests", dependencies: ["Shoal", .product(name: "Logging", package: "swift-log"),
                                                      .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
