@@ -52,9 +52,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .target(name: "WasmText", dependencies: [.product(name: "WAT", package: "WasmKit")]),
+        // Compiled artifacts: the file format, its contract and signatures (Docs/ARTIFACT.md).
+        .target(name: "Artifacts", dependencies: ["RuntimeABI", "WasmCore", "CShoal", "X64", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "Shoal",
-            dependencies: ["Compiler", "Runtime", "RuntimeABI", "Scheduler", "ShoalWASI", "WasmCore", "WasmDecoder", "WasmText",
+            dependencies: ["Artifacts", "Compiler", "Runtime", "RuntimeABI", "Scheduler", "ShoalWASI", "WasmCore", "WasmDecoder", "WasmText",
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),

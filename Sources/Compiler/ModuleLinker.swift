@@ -40,6 +40,17 @@ enum ModuleLinker {
         let code = asm.finish()
         return CompiledModule(module: module, layout: layout, code: code, functionOffsets: offsets, functionEnds: ends,
                               entryTrampoline: stubs.entryTrampoline, entryExit: stubs.entryExit, trapExit: stubs.trapExit,
-                              hostStub: stubs.hostStub, trapSites: trapSites, options: options)
+                              hostStub: stubs.hostStub, trapSites: trapSites, options: options,
+                              cpuFeatures: consultedCPUFeatures)
+    }
+
+    /// The optional instructions the code generator uses when this machine has them (see
+    /// `CPUFeatures` and FunctionCompiler+Integer): the code may contain any of these.
+    static var consultedCPUFeatures: CPUFeatureSet {
+        var set: CPUFeatureSet = []
+        if CPUFeatures.hasLZCNT { set.insert(.lzcnt) }
+        if CPUFeatures.hasBMI1 { set.insert(.bmi1) }
+        if CPUFeatures.hasPOPCNT { set.insert(.popcnt) }
+        return set
     }
 }

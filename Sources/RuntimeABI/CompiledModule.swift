@@ -82,9 +82,13 @@ public struct CompiledModule: Sendable {
     public var heapMode: HeapMode { options.heapMode }
     /// How the code was generated; the runtime refuses to run code whose options it cannot honour.
     public let options: CompileOptions
+    /// Optional instructions the code may contain (those the compiling machine had and the
+    /// compiler consults): the machine that runs it needs them too.
+    public let cpuFeatures: CPUFeatureSet
 
     public init(module: Module, layout: VMContextLayout, code: [UInt8], functionOffsets: [Int], functionEnds: [Int],
-                entryTrampoline: Int, entryExit: Int, trapExit: Int, hostStub: Int, trapSites: [UInt32], options: CompileOptions) {
+                entryTrampoline: Int, entryExit: Int, trapExit: Int, hostStub: Int, trapSites: [UInt32], options: CompileOptions,
+                cpuFeatures: CPUFeatureSet = []) {
         self.module = module
         self.layout = layout
         self.code = code
@@ -96,6 +100,7 @@ public struct CompiledModule: Sendable {
         self.trapSites = trapSites
         self.hostStub = hostStub
         self.options = options
+        self.cpuFeatures = cpuFeatures
     }
 
     /// The defined function whose code contains `offset`, as a module function index.

@@ -1,6 +1,8 @@
+import Artifacts
 import Compiler
 import Crypto
 import Foundation
+import Logging
 import Runtime
 import RuntimeABI
 import WasmText
@@ -26,6 +28,15 @@ public actor CompileService {
         public var evictions = 0
         /// Requests that failed (invalid modules; failures are not cached).
         public var failures = 0
+        /// Modules loaded from the artifact cache directory instead of being compiled.
+        public var diskHits = 0
+        /// Cache entries refused at load (corrupted, or not meeting the engine's requirements):
+        /// each was deleted and its module compiled again.
+        public var diskRejected = 0
+        /// Artifacts written to the cache directory.
+        public var diskWrites = 0
+        /// Artifacts loaded with `Engine.load(artifact:)`.
+        public var artifactsLoaded = 0
     }
 
     /// What the service has done so far.
@@ -33,14 +44,21 @@ public actor CompileService {
     let options: CompileOptions
     let capacity: Int
     let parallelism: Int
+    /// What an artifact must meet to be loaded here (the engine's slots, signatures, grants).
+    let requirements: LoadRequirements
+    let disk: ArtifactCache?
+    let logger: Logger
     private var cache: [String: (module: Module, lastUse: UInt64)] = [:]
     private var inFlight: [String: Task<Module, any Error>] = [:]
     private var clock: UInt64 = 0
 
-    init(options: CompileOptions, capacity: Int, parallelism: Int) {
+    init(options: CompileOptions, capacity: Int, parallelism: Int, requirements: LoadRequirements, disk: ArtifactCache?, logger: Logger) {
         self.options = options
         self.capacity = max(1, capacity)
         self.parallelism = max(1, parallelism)
+        self.requirements = requirements
+        self.disk = disk
+        self.logger = logger
     }
 
     /// The compiled module for `bytes` (a binary module or WebAssembly text): from the cache,
@@ -57,22 +75,46 @@ public actor CompileService {
             statistics.joinedInFlight += 1
             return try await running.value
         }
-        let options = options, parallelism = parallelism
-        let task = Task<Module, any Error> {
-            try await Self.compileOnThread(bytes, digest: digest, options: options, parallelism: parallelism)
+        let options = options, parallelism = parallelism, disk = disk
+        let task = Task<Obtained, any Error> {
+            try await Self.onThread { try Self.obtain(bytes, digest: digest, options: options, parallelism: parallelism, disk: disk) }
         }
-        inFlight[digest] = task
+        inFlight[digest] = Task { try await task.value.module }
         do {
-            let module = try await task.value
+            let obtained = try await task.value
             inFlight[digest] = nil
-            statistics.compilations += 1
-            insert(module)
-            return module
+            switch obtained.source {
+            case .disk: statistics.diskHits += 1
+            case .compiled(let rejected, let written):
+                statistics.compilations += 1
+                if let rejected {
+                    statistics.diskRejected += 1
+                    logger.warning("artifact cache entry refused and recompiled", metadata: ["digest": "\(digest)", "reason": "\(rejected)"])
+                }
+                if written { statistics.diskWrites += 1 }
+            }
+            insert(obtained.module)
+            return obtained.module
         } catch {
             inFlight[digest] = nil
             statistics.failures += 1
             throw error
         }
+    }
+
+    /// Loads an artifact (`shoal compile`'s output, or `Module.artifact()`): checked completely
+    /// against the engine's requirements before its code is mapped. The module joins the cache
+    /// under its source's digest, so compiling the same source later is a hit.
+    public func load(artifact bytes: [UInt8]) async throws -> Module {
+        let requirements = requirements
+        let module = try await Self.onThread { () throws -> Module in
+            let artifact = try Artifact.decode(bytes, requirements: requirements)
+            return Module(try LoadedModule(artifact.compiled), sourceSHA256: artifact.contract.sourceSHA256)
+        }
+        statistics.artifactsLoaded += 1
+        clock += 1
+        insert(module)
+        return module
     }
 
     /// Modules in the cache.
@@ -89,40 +131,70 @@ public actor CompileService {
         }
     }
 
-    static func digest(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    static func digest(_ bytes: [UInt8]) -> String { hex(sha256(bytes)) }
+
+    static func sha256(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
+
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    /// Where a module came from.
+    struct Obtained: Sendable {
+        enum Source: Sendable {
+            case disk
+            /// Compiled; `rejected` is why a cache entry was refused first, `written` whether the
+            /// new artifact was stored.
+            case compiled(rejected: ArtifactError?, written: Bool)
+        }
+        let module: Module
+        let source: Source
     }
 
-    /// Compiles on a thread with a large stack (deeply nested modules), not on the cooperative
+    /// Runs `body` on a thread with a large stack (deeply nested modules), not on the cooperative
     /// pool, whose threads must not be held for the milliseconds to seconds a compile takes.
-    static func compileOnThread(_ bytes: [UInt8], digest: String, options: CompileOptions, parallelism: Int) async throws -> Module {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Module, any Error>) in
-            let thread = Thread {
-                continuation.resume(with: Result { try compile(bytes, digest: digest, options: options, parallelism: parallelism) })
-            }
+    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let thread = Thread { continuation.resume(with: Result { try body() }) }
             thread.name = "shoal-compile"
             thread.stackSize = 16 << 20
             thread.start()
         }
     }
 
-    static func compile(_ bytes: [UInt8], digest: String, options: CompileOptions, parallelism: Int) throws -> Module {
+    /// From the disk cache if it has a good entry, else compiled (and stored there).
+    static func obtain(_ bytes: [UInt8], digest: String, options: CompileOptions, parallelism: Int, disk: ArtifactCache?) throws -> Obtained {
+        let source = sha256(bytes)
+        var rejected: ArtifactError?
+        if let disk {
+            switch disk.lookup(digest) {
+            case .hit(let artifact):
+                return Obtained(module: Module(try LoadedModule(artifact.compiled), sourceSHA256: source), source: .disk)
+            case .rejected(let error): rejected = error
+            case .miss: break
+            }
+        }
+        let compiled = try compile(bytes, options: options, parallelism: parallelism)
+        var written = false
+        if let disk {
+            written = (try? disk.store(compiled, sourceSHA256: source, digest: digest)) != nil
+        }
+        do {
+            return Obtained(module: Module(try LoadedModule(compiled), sourceSHA256: source), source: .compiled(rejected: rejected, written: written))
+        } catch {
+            throw ShoalError.invalidModule("cannot load the compiled code: \(error)")
+        }
+    }
+
+    static func compile(_ bytes: [UInt8], options: CompileOptions, parallelism: Int) throws -> CompiledModule {
         let binary: [UInt8]
         do {
             binary = try TextFormat.binary(from: bytes)
         } catch {
             throw ShoalError.invalidModule("neither a binary module (no \"\\0asm\" header) nor WebAssembly text: \(error)")
         }
-        let compiled: CompiledModule
         do {
-            compiled = try ModuleCompiler.compile(bytes: binary, options: options, parallelism: parallelism)
+            return try ModuleCompiler.compile(bytes: binary, options: options, parallelism: parallelism)
         } catch {
             throw ShoalError.invalidModule("\(error)")
-        }
-        do {
-            return Module(try LoadedModule(compiled), digest: digest)
-        } catch {
-            throw ShoalError.invalidModule("cannot load the compiled code: \(error)")
         }
     }
 }

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import Logging
 import Runtime
@@ -52,8 +53,40 @@ public final class Engine: Sendable {
             hostFunctions: linker.definitions)
         scheduling.guardPages = configuration.guardPages
         scheduler = try Scheduler(scheduling, logger: logger)
+        var requirements = LoadRequirements()
+        requirements.trustedKeys = configuration.trustedKeys
+        requirements.heapMode = configuration.heapMode
+        requirements.slotMemoryPages = UInt64(configuration.memoryPages)
+        requirements.fuel = configuration.fuel
+        requirements.isGranted = Self.grants(linker: linker, extra: configuration.grantedImports)
+        var disk: ArtifactCache?
+        if let directory = configuration.cacheDirectory {
+            var cacheRequirements = requirements
+            cacheRequirements.trustedKeys = try configuration.cacheSigningKey.map { [try Signing.publicKey(of: $0)] } ?? []
+            cacheRequirements.isGranted = nil  // what was compiled here from source is checked when it is called
+            disk = ArtifactCache(directory: directory, requirements: cacheRequirements, signingKey: configuration.cacheSigningKey,
+                                 options: configuration.compileOptions)
+        }
         compiler = CompileService(options: configuration.compileOptions, capacity: configuration.compiledModuleCacheCapacity,
-                                  parallelism: configuration.compileThreads)
+                                  parallelism: configuration.compileThreads, requirements: requirements, disk: disk, logger: logger)
+    }
+
+    /// What an artifact may import: the linker's functions (name and type), every WASI preview1
+    /// function with its type, and the names the embedder declares.
+    static func grants(linker: Linker, extra: [(module: String, name: String)]) -> @Sendable (ArtifactContract.ImportSpec) -> Bool {
+        var functions: [String: FuncType] = [:]
+        for d in linker.definitions { functions["\(d.module)\u{0}\(d.name)"] = d.function.type }
+        if let wasi = try? WASIContext(WASIConfiguration(captureOutput: true)) {
+            for (name, f) in wasi.hostFunctions { functions["\(WASIContext.moduleName)\u{0}\(name)"] = f.type }
+        }
+        let declared = Set(extra.map { "\($0.module)\u{0}\($0.name)" })
+        let granted = functions
+        return { spec in
+            let key = "\(spec.module)\u{0}\(spec.name)"
+            if declared.contains(key) { return true }
+            guard spec.kind == .function, let type = granted[key] else { return false }
+            return type == spec.functionType
+        }
     }
 
     // MARK: Compiling
@@ -63,6 +96,15 @@ public final class Engine: Sendable {
     /// `ShoalError.invalidModule`.
     public func compile(_ bytes: [UInt8]) async throws -> Module {
         try await compiler.module(for: bytes)
+    }
+
+    /// Loads an artifact (`shoal compile`'s output or `Module.artifact()`). Before any of its code
+    /// is mapped it is checked completely: framing and checksum, the signature when the engine
+    /// trusts keys, every section's bounds, and its contract against the engine — heap mode and
+    /// size, fuel, yield checks, CPU features, and that every import is granted. Throws
+    /// `ArtifactError` saying which check failed.
+    public func load(artifact bytes: [UInt8]) async throws -> Module {
+        try await compiler.load(artifact: bytes)
     }
 
     // MARK: Calling

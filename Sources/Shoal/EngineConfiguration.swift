@@ -30,6 +30,19 @@ public struct EngineConfiguration: Sendable {
     public var compiledModuleCacheCapacity: Int = 128
     /// Threads that compile the functions of one module in parallel.
     public var compileThreads: Int = ProcessInfo.processInfo.activeProcessorCount
+    /// A directory where the compile service keeps artifacts, keyed by source SHA-256, compiler
+    /// version and options: compiled modules survive restarts and are shared by the processes
+    /// that use the directory. Every entry read is verified; a bad one is recompiled. nil: memory only.
+    public var cacheDirectory: URL?
+    /// Ed25519 public keys (raw, 32 bytes) trusted to sign artifacts. Non-empty: `Engine.load`
+    /// accepts only artifacts signed by one of them.
+    public var trustedKeys: [[UInt8]] = []
+    /// An Ed25519 private key (raw, 32 bytes) the engine signs its cache entries with; with it,
+    /// cache entries must carry that signature to be used (a cache directory others can write to).
+    public var cacheSigningKey: [UInt8]?
+    /// Imports an artifact may have beyond the engine's linker and WASI: what calls will bring in
+    /// their own linkers, as (module, name). An artifact importing anything else is refused at load.
+    public var grantedImports: [(module: String, name: String)] = []
 
     /// What happens to a call made while every slot is taken.
     public enum Admission: Sendable, Equatable {

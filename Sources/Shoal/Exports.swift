@@ -1,3 +1,4 @@
+import Artifacts
 import Runtime
 import RuntimeABI
 import ShoalWASI
@@ -32,3 +33,7 @@ public typealias WASIOutput = ShoalWASI.WASIOutput
 public typealias WASIOutputStream = ShoalWASI.WASIOutputStream
 /// A guest's standard input pulled from an `AsyncSequence` of chunks.
 public typealias WASIInputStream = ShoalWASI.WASIInputStream
+/// Why an artifact was refused at load.
+public typealias ArtifactError = Artifacts.ArtifactError
+/// An artifact's contract: heap, imports, options, CPU features, versions, source hash.
+public typealias ArtifactContract = Artifacts.ArtifactContract

@@ -1,3 +1,4 @@
+import Artifacts
 import Runtime
 import RuntimeABI
 import ShoalWASI
@@ -29,13 +30,16 @@ public struct Module: Sendable {
     let loaded: LoadedModule
     /// The SHA-256 of the bytes it was compiled from (binary or text), in hex: its cache key.
     public let digest: String
+    /// The same, as bytes.
+    public let sourceSHA256: [UInt8]
 
     /// The wasi_snapshot_preview1 functions it imports (computed once, not per call).
     let wasiImportNames: Set<String>
 
-    init(_ loaded: LoadedModule, digest: String) {
+    init(_ loaded: LoadedModule, sourceSHA256: [UInt8]) {
         self.loaded = loaded
-        self.digest = digest
+        self.sourceSHA256 = sourceSHA256
+        digest = CompileService.hex(sourceSHA256)
         wasiImportNames = WASIContext.importedNames(of: loaded.compiled.module)
         let names = Set(loaded.compiled.module.exports.filter { $0.kind == .function }.map(\.name))
         wasiEntry = names.contains("") ? "" : names.contains("_start") ? "_start" : nil
@@ -79,6 +83,12 @@ public struct Module: Sendable {
     public var heapMode: HeapMode { loaded.compiled.options.heapMode }
     /// Whether the code counts fuel (the engine's `fuel` setting).
     public var hasFuel: Bool { loaded.compiled.options.fuel }
+
+    /// The module as an artifact file (Docs/ARTIFACT.md): its code, tables and contract, signed
+    /// with `signingKey` (a raw Ed25519 private key, see `Signing`) if given.
+    public func artifact(signingKey: [UInt8]? = nil) throws -> [UInt8] {
+        try Artifact.encode(loaded.compiled, sourceSHA256: sourceSHA256, signingKey: try signingKey.map(Signing.privateKey))
+    }
 
     /// The generated x86-64 code (stubs and every function), for inspection and comparison.
     public var machineCode: [UInt8] { loaded.compiled.code }

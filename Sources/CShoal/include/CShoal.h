@@ -5,6 +5,7 @@
 //   shoal_ring.h     io_uring through liburing (ring.c)
 // Offsets the C side shares with RuntimeABI live in one private header, shoal_abi.h.
 #pragma once
+#include "shoal_crc.h"
 #include "shoal_entry.h"
 #include "shoal_fiber.h"
 #include "shoal_ring.h"

@@ -1,0 +1,216 @@
+import CShoal
+import Crypto
+import Foundation
+import RuntimeABI
+import WasmCore
+
+/// A compiled module as a file: machine code, the tables the runtime needs, the module's
+/// structure, and its contract, optionally signed (Ed25519). See `ArtifactFormat` and
+/// Docs/ARTIFACT.md.
+public struct Artifact: Sendable {
+    public let compiled: CompiledModule
+    public let contract: ArtifactContract
+    public let isSigned: Bool
+    /// Each section's place in the file (for `shoal inspect`).
+    public let sections: [(section: ArtifactFormat.Section, offset: Int, length: Int)]
+    public let byteCount: Int
+
+    // MARK: Writing
+
+    /// The artifact of `compiled` (compiled from bytes with SHA-256 `sourceSHA256`), signed with
+    /// `signingKey` if given.
+    public static func encode(_ compiled: CompiledModule, sourceSHA256: [UInt8],
+                              signingKey: Curve25519.Signing.PrivateKey? = nil) throws -> [UInt8] {
+        var contract = ByteWriter()
+        ArtifactContract(compiled, sourceSHA256: sourceSHA256).encode(into: &contract)
+        var module = ByteWriter()
+        var data: [UInt8] = []
+        ModuleCodec.encode(compiled.module, into: &module, data: &data)
+        var tables = ByteWriter()
+        for offset in [compiled.entryTrampoline, compiled.entryExit, compiled.trapExit, compiled.hostStub] { tables.u64(UInt64(offset)) }
+        tables.count(compiled.functionOffsets.count)
+        for (start, end) in zip(compiled.functionOffsets, compiled.functionEnds) {
+            tables.u64(UInt64(start))
+            tables.u64(UInt64(end))
+        }
+        tables.count(compiled.trapSites.count)
+        for site in compiled.trapSites { tables.u32(site) }
+        let bodies: [(ArtifactFormat.Section, [UInt8])] = [(.contract, contract.bytes), (.module, module.bytes), (.data, data),
+                                                          (.codeTables, tables.bytes), (.code, compiled.code)]
+        // Layout: header, table, then the sections; the code on a page boundary.
+        var offset = ArtifactFormat.headerSize + bodies.count * ArtifactFormat.sectionEntrySize
+        var placed: [(ArtifactFormat.Section, Int, [UInt8])] = []
+        for (section, body) in bodies {
+            if section == .code { offset = (offset + ArtifactFormat.codeAlignment - 1) / ArtifactFormat.codeAlignment * ArtifactFormat.codeAlignment }
+            placed.append((section, offset, body))
+            offset += body.count
+        }
+        let contentLength = offset
+        let fileLength = contentLength + (signingKey != nil ? ArtifactFormat.signatureSize : 0) + ArtifactFormat.checksumSize
+        var out = ByteWriter()
+        out.bytes.reserveCapacity(fileLength)
+        out.bytes += ArtifactFormat.magic
+        out.u32(ArtifactFormat.version)
+        out.u32(ShoalVersion.abi)
+        out.u32(signingKey != nil ? ArtifactFormat.signedFlag : 0)
+        out.count(bodies.count)
+        out.u64(UInt64(contentLength))
+        out.u64(UInt64(fileLength))
+        out.bytes += [UInt8](repeating: 0, count: ArtifactFormat.headerSize - out.bytes.count)
+        for (section, at, body) in placed {
+            out.u32(section.rawValue)
+            out.u32(0)
+            out.u64(UInt64(at))
+            out.u64(UInt64(body.count))
+        }
+        for (_, at, body) in placed {
+            out.bytes += [UInt8](repeating: 0, count: at - out.bytes.count)
+            out.bytes += body
+        }
+        if let signingKey {
+            let signature = try signingKey.signature(for: out.bytes)
+            out.bytes += [UInt8](signature)
+        }
+        out.u32(checksum(out.bytes[...]))
+        precondition(out.bytes.count == fileLength)
+        return out.bytes
+    }
+
+    static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        bytes.withUnsafeBytes { shoal_crc32c(0, $0.baseAddress, $0.count) }
+    }
+
+    // MARK: Reading
+
+    /// Checks `bytes` completely — framing, checksum, signature, every section's bounds and
+    /// contents, the contract against `requirements` — and returns the artifact. Nothing is
+    /// mapped or run here: the caller loads `compiled` only after this returned.
+    public static func decode(_ bytes: [UInt8], requirements: LoadRequirements = LoadRequirements()) throws(ArtifactError) -> Artifact {
+        guard ArtifactFormat.looksLikeArtifact(bytes) else { throw .badMagic }
+        guard bytes.count >= ArtifactFormat.headerSize + ArtifactFormat.checksumSize else {
+            throw .truncated("\(bytes.count) bytes, shorter than the header")
+        }
+        var header = ByteReader(bytes[ArtifactFormat.magic.count..<ArtifactFormat.headerSize], section: "header")
+        let version = try header.u32(), abi = try header.u32()
+        guard version == ArtifactFormat.version, abi == ShoalVersion.abi else { throw .unsupportedVersion(format: version, abi: abi) }
+        let flags = try header.u32()
+        let sectionCount = Int(try header.u32())
+        let contentLength = try header.u64(), fileLength = try header.u64()
+        guard flags & ~ArtifactFormat.signedFlag == 0 else { throw .malformed("header: unknown flags 0x\(String(flags, radix: 16))") }
+        for b in try header.take(ArtifactFormat.headerSize - 40) where b != 0 { throw .malformed("header: reserved bytes are not zero") }
+        let signed = flags & ArtifactFormat.signedFlag != 0
+        guard fileLength == UInt64(bytes.count) else {
+            throw fileLength > UInt64(bytes.count) ? .truncated("the header says \(fileLength) bytes, the file has \(bytes.count)")
+                                                   : .malformed("\(UInt64(bytes.count) - fileLength) bytes after the end the header gives")
+        }
+        let trailer = UInt64((signed ? ArtifactFormat.signatureSize : 0) + ArtifactFormat.checksumSize)
+        guard contentLength <= fileLength, fileLength - contentLength == trailer else {
+            throw .malformed("header: content length \(contentLength) does not fit file length \(fileLength)")
+        }
+        let content = Int(contentLength)
+        var stored = ByteReader(bytes[(bytes.count - ArtifactFormat.checksumSize)...], section: "checksum")
+        guard try stored.u32() == checksum(bytes[..<(bytes.count - ArtifactFormat.checksumSize)]) else { throw .checksumMismatch }
+        if signed {
+            let signature = bytes[content..<(content + ArtifactFormat.signatureSize)]
+            if !requirements.trustedKeys.isEmpty {
+                let message = bytes[..<content]
+                let verified = requirements.trustedKeys.contains { raw in
+                    (try? Curve25519.Signing.PublicKey(rawRepresentation: raw))?.isValidSignature(signature, for: message) ?? false
+                }
+                guard verified else { throw .badSignature }
+            }
+        } else if !requirements.trustedKeys.isEmpty {
+            throw .unsigned
+        }
+        // The section table: every section once, in order, inside the content, not overlapping.
+        guard sectionCount == ArtifactFormat.Section.allCases.count else { throw .malformed("\(sectionCount) sections, expected 5") }
+        let tableEnd = ArtifactFormat.headerSize + sectionCount * ArtifactFormat.sectionEntrySize
+        guard tableEnd <= content else { throw .truncated("the section table ends past the content") }
+        var table = ByteReader(bytes[ArtifactFormat.headerSize..<tableEnd], section: "section table")
+        var sections: [(section: ArtifactFormat.Section, offset: Int, length: Int)] = []
+        var previousEnd = tableEnd
+        for expected in ArtifactFormat.Section.allCases {
+            let id = try table.u32()
+            guard id == expected.rawValue, try table.u32() == 0 else { throw .malformed("section table: entry \(id) where \(expected.name) belongs") }
+            let offset = try table.u64(), length = try table.u64()
+            guard offset >= UInt64(previousEnd), offset <= contentLength, length <= contentLength - offset else {
+                throw .malformed("section table: \(expected.name) at \(offset)+\(length) is outside the content or overlaps")
+            }
+            if expected == .code, offset % UInt64(ArtifactFormat.codeAlignment) != 0 {
+                throw .malformed("section table: the code is not page-aligned")
+            }
+            sections.append((expected, Int(offset), Int(length)))
+            previousEnd = Int(offset + length)
+        }
+        func body(_ s: ArtifactFormat.Section) -> ArraySlice<UInt8> {
+            let e = sections[Int(s.rawValue) - 1]
+            return bytes[e.offset..<(e.offset + e.length)]
+        }
+        var contractReader = ByteReader(body(.contract), section: "contract")
+        let contract = try ArtifactContract.decode(&contractReader)
+        guard contract.abiVersion == ShoalVersion.abi else { throw .unsupportedVersion(format: version, abi: contract.abiVersion) }
+        try contract.check(requirements)
+        var moduleReader = ByteReader(body(.module), section: "module")
+        let module = try ModuleCodec.decode(&moduleReader, data: Array(body(.data)))
+        try checkContractMatches(contract, module)
+        let code = Array(body(.code))
+        let compiled = try codeTables(body(.codeTables), code: code, module: module, contract: contract)
+        return Artifact(compiled: compiled, contract: contract, isSigned: signed, sections: sections, byteCount: bytes.count)
+    }
+
+    /// The contract must describe this module: the same imports (with their types) and memory.
+    private static func checkContractMatches(_ contract: ArtifactContract, _ module: Module) throws(ArtifactError) {
+        guard contract.imports.count == module.imports.count else { throw .malformed("contract: the import list differs from the module's") }
+        for (spec, i) in zip(contract.imports, module.imports) {
+            var type: FuncType?
+            if case .function(let t) = i.descriptor { type = module.types[Int(t)] }
+            guard spec.module == i.module, spec.name == i.name, spec.kind == i.descriptor.kind, spec.functionType == type else {
+                throw .malformed("contract: import \(spec.module).\(spec.name) differs from the module's")
+            }
+        }
+        let memory = module.memories.first
+        guard (contract.heap == nil) == (memory == nil),
+              contract.heap.map({ $0.initialPages == memory!.limits.min && $0.maximumPages == memory!.limits.max }) ?? true
+        else { throw .malformed("contract: the heap spec differs from the module's memory") }
+    }
+
+    /// The code tables, checked against the code and the module: every offset inside the code,
+    /// functions in order and not overlapping, trap sites inside function bodies.
+    private static func codeTables(_ bytes: ArraySlice<UInt8>, code: [UInt8], module: Module, contract: ArtifactContract)
+        throws(ArtifactError) -> CompiledModule {
+        var r = ByteReader(bytes, section: "code tables")
+        var stubs: [Int] = []
+        for _ in 0..<4 {
+            let offset = try r.u64()
+            guard offset < UInt64(code.count) else { throw r.fail("stub offset \(offset) outside \(code.count) bytes of code") }
+            stubs.append(Int(offset))
+        }
+        let count = try r.count(minimumSize: 16)
+        guard count == module.functionTypeIndices.count else { throw r.fail("\(count) function ranges for \(module.functionTypeIndices.count) functions") }
+        var offsets: [Int] = [], ends: [Int] = []
+        var previous = UInt64(stubs.max()! + 1)
+        for _ in 0..<count {
+            let start = try r.u64(), end = try r.u64()
+            guard start >= previous, start < end, end <= UInt64(code.count) else { throw r.fail("function range \(start)..<\(end)") }
+            offsets.append(Int(start))
+            ends.append(Int(end))
+            previous = end
+        }
+        var sites: [UInt32] = []
+        let siteCount = try r.count(minimumSize: 4)
+        sites.reserveCapacity(siteCount)
+        let functionsStart = UInt32(offsets.first ?? code.count)
+        var last: UInt32 = 0
+        for i in 0..<siteCount {
+            let site = try r.u32()
+            guard site >= functionsStart, Int(site) < code.count, i == 0 || site > last else { throw r.fail("trap site \(site)") }
+            sites.append(site)
+            last = site
+        }
+        try r.expectEnd()
+        if contract.options.heapMode == .bounded && !sites.isEmpty { throw r.fail("trap sites in bounded-heap code") }
+        return CompiledModule(module: module, layout: VMContextLayout(module: module), code: code, functionOffsets: offsets,
+                              functionEnds: ends, entryTrampoline: stubs[0], entryExit: stubs[1], trapExit: stubs[2],
+                              hostStub: stubs[3], trapSites: sites, options: contract.options, cpuFeatures: contract.cpuFeatures)
+    }
+}

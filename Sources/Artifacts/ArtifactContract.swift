@@ -1,0 +1,145 @@
+import RuntimeABI
+import WasmCore
+
+/// What compiled code promises and needs, as Lucet's compiled modules carry it: the runtime reads
+/// it first and refuses the artifact, before any code is mapped, if it cannot keep its side.
+public struct ArtifactContract: Sendable, Equatable {
+    /// How linear memory is laid out and protected.
+    public struct HeapSpec: Sendable, Equatable {
+        public var mode: HeapMode
+        /// Address space each memory needs reserved: 8 GiB + 64 KiB for guarded code (which has
+        /// no bounds checks and relies on it), the memory's maximum for bounded code.
+        public var reservation: UInt64
+        /// Inaccessible bytes after the addressable memory the code relies on (guarded: the rest
+        /// of the reservation past 4 GiB; bounded: none).
+        public var guardSize: UInt64
+        public var initialPages: UInt64
+        public var maximumPages: UInt64?
+    }
+
+    /// One import the code was compiled against.
+    public struct ImportSpec: Sendable, Equatable {
+        public var module: String
+        public var name: String
+        public var kind: ExternalKind
+        /// The function type, for a function import.
+        public var functionType: FuncType?
+    }
+
+    /// The module's own memory (nil: it has none, or imports it).
+    public var heap: HeapSpec?
+    public var imports: [ImportSpec]
+    public var options: CompileOptions
+    public var cpuFeatures: CPUFeatureSet
+    /// SHA-256 of the module bytes the code was compiled from.
+    public var sourceSHA256: [UInt8]
+    public var compilerVersion: String
+    public var abiVersion: UInt32
+
+    /// The contract of `compiled`, compiled from bytes whose SHA-256 is `sourceSHA256`.
+    public init(_ compiled: CompiledModule, sourceSHA256: [UInt8]) {
+        let module = compiled.module
+        heap = module.memories.first.map { m in
+            let guarded = compiled.heapMode == .guarded
+            let maximum = m.limits.max ?? MemoryType.maxPages
+            return HeapSpec(mode: compiled.heapMode,
+                            reservation: guarded ? UInt64(HeapMode.guardedReservation) : maximum * UInt64(MemoryType.pageSize),
+                            guardSize: guarded ? UInt64(HeapMode.guardedReservation) - (UInt64(1) << 32) : 0,
+                            initialPages: m.limits.min, maximumPages: m.limits.max)
+        }
+        imports = module.imports.map { i in
+            var type: FuncType?
+            if case .function(let t) = i.descriptor { type = module.types[Int(t)] }
+            return ImportSpec(module: i.module, name: i.name, kind: i.descriptor.kind, functionType: type)
+        }
+        options = compiled.options
+        cpuFeatures = compiled.cpuFeatures
+        self.sourceSHA256 = sourceSHA256
+        compilerVersion = ShoalVersion.compiler
+        abiVersion = ShoalVersion.abi
+    }
+
+    init(heap: HeapSpec?, imports: [ImportSpec], options: CompileOptions, cpuFeatures: CPUFeatureSet, sourceSHA256: [UInt8],
+         compilerVersion: String, abiVersion: UInt32) {
+        self.heap = heap
+        self.imports = imports
+        self.options = options
+        self.cpuFeatures = cpuFeatures
+        self.sourceSHA256 = sourceSHA256
+        self.compilerVersion = compilerVersion
+        self.abiVersion = abiVersion
+    }
+
+    func encode(into w: inout ByteWriter) {
+        w.bool(heap != nil)
+        if let heap {
+            w.u8(heap.mode == .guarded ? 0 : 1)
+            w.u64(heap.reservation)
+            w.u64(heap.guardSize)
+            w.u64(heap.initialPages)
+            w.optionalU64(heap.maximumPages)
+        }
+        w.count(imports.count)
+        for i in imports {
+            w.string(i.module)
+            w.string(i.name)
+            w.u8(i.kind.rawValue)
+            w.bool(i.functionType != nil)
+            if let t = i.functionType {
+                w.count(t.params.count)
+                for p in t.params { w.u8(p.rawValue) }
+                w.count(t.results.count)
+                for r in t.results { w.u8(r.rawValue) }
+            }
+        }
+        w.u8(options.heapMode == .guarded ? 0 : 1)
+        w.bool(options.yieldChecks)
+        w.bool(options.fuel)
+        w.u64(cpuFeatures.rawValue)
+        w.blob(sourceSHA256)
+        w.string(compilerVersion)
+        w.u32(abiVersion)
+    }
+
+    static func decode(_ r: inout ByteReader) throws(ArtifactError) -> ArtifactContract {
+        func heapMode(_ r: inout ByteReader) throws(ArtifactError) -> HeapMode {
+            switch try r.u8() {
+            case 0: .guarded
+            case 1: .bounded
+            case let b: throw r.fail("heap mode \(b)")
+            }
+        }
+        func valueType(_ r: inout ByteReader) throws(ArtifactError) -> ValueType {
+            let b = try r.u8()
+            guard let t = ValueType(rawValue: b) else { throw r.fail("value type \(b)") }
+            return t
+        }
+        var heap: HeapSpec?
+        if try r.bool() {
+            heap = HeapSpec(mode: try heapMode(&r), reservation: try r.u64(), guardSize: try r.u64(), initialPages: try r.u64(),
+                            maximumPages: try r.optionalU64())
+        }
+        var imports: [ImportSpec] = []
+        for _ in 0..<(try r.count(minimumSize: 10)) {
+            let module = try r.string(), name = try r.string()
+            let kindByte = try r.u8()
+            guard let kind = ExternalKind(rawValue: kindByte) else { throw r.fail("import kind \(kindByte)") }
+            var type: FuncType?
+            if try r.bool() {
+                var params: [ValueType] = [], results: [ValueType] = []
+                for _ in 0..<(try r.count()) { params.append(try valueType(&r)) }
+                for _ in 0..<(try r.count()) { results.append(try valueType(&r)) }
+                type = FuncType(params: params, results: results)
+            }
+            imports.append(ImportSpec(module: module, name: name, kind: kind, functionType: type))
+        }
+        let options = CompileOptions(heapMode: try heapMode(&r), yieldChecks: try r.bool(), fuel: try r.bool())
+        let features = CPUFeatureSet(rawValue: try r.u64())
+        let digest = try r.blob()
+        guard digest.count == 32 else { throw r.fail("source SHA-256 of \(digest.count) bytes") }
+        let contract = ArtifactContract(heap: heap, imports: imports, options: options, cpuFeatures: features, sourceSHA256: digest,
+                                        compilerVersion: try r.string(), abiVersion: try r.u32())
+        try r.expectEnd()
+        return contract
+    }
+}
