@@ -53,7 +53,7 @@ let package = Package(
             ]),
         .target(name: "WasmText", dependencies: [.product(name: "WAT", package: "WasmKit")]),
         // Compiled artifacts: the file format, its contract and signatures (Docs/ARTIFACT.md).
-        .target(name: "Artifacts", dependencies: ["RuntimeABI", "WasmCore", "CShoal", "X64", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Artifacts", dependencies: ["RuntimeABI", "Runtime", "WasmCore", "CShoal", "X64", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "Shoal",
             dependencies: ["Artifacts", "Compiler", "Runtime", "RuntimeABI", "Scheduler", "ShoalWASI", "WasmCore", "WasmDecoder", "WasmText",
@@ -89,6 +89,9 @@ let package = Package(
                                          .product(name: "Histogram", package: "hdrhistogram-swift"),
                                          .product(name: "Logging", package: "swift-log")],
                           path: "Bench/SchedulerBench"),
+        // Compile vs load vs instantiate of one module (Docs/BENCHMARKS.md, artifacts).
+        .executableTarget(name: "ArtifactBench", dependencies: ["Artifacts", "Compiler", "Runtime", "RuntimeABI", "WasmCore", "WasmText"],
+                          path: "Bench/ArtifactBench"),
         // What the embedding API adds to the scheduler it feeds (Docs/BENCHMARKS.md).
         .executableTarget(name: "EngineBench",
                           dependencies: ["Shoal", "Compiler", "Runtime", "RuntimeABI", "Scheduler", "ShoalWASI", "WasmText",

@@ -86,11 +86,27 @@ public struct Artifact: Sendable {
     /// contents, the contract against `requirements` — and returns the artifact. Nothing is
     /// mapped or run here: the caller loads `compiled` only after this returned.
     public static func decode(_ bytes: [UInt8], requirements: LoadRequirements = LoadRequirements()) throws(ArtifactError) -> Artifact {
-        guard ArtifactFormat.looksLikeArtifact(bytes) else { throw .badMagic }
-        guard bytes.count >= ArtifactFormat.headerSize + ArtifactFormat.checksumSize else {
-            throw .truncated("\(bytes.count) bytes, shorter than the header")
+        do {
+            return try bytes.withUnsafeBytes { raw in try decode(raw, requirements: requirements, copyingCode: true).artifact }
+        } catch let error as ArtifactError {
+            throw error
+        } catch {
+            throw .malformed("\(error)")
         }
-        var header = ByteReader(bytes[ArtifactFormat.magic.count..<ArtifactFormat.headerSize], section: "header")
+    }
+
+    /// The same checks on bytes in memory the caller owns (an `ArtifactImage`). With
+    /// `copyingCode` false the returned module's `code` is empty and `codeRange` says where the
+    /// code is in `raw`, so it can be made executable where it lies.
+    static func decode(_ raw: UnsafeRawBufferPointer, requirements: LoadRequirements, copyingCode: Bool)
+        throws(ArtifactError) -> (artifact: Artifact, codeRange: Range<Int>) {
+        func slice(_ range: Range<Int>) -> ArraySlice<UInt8> { Array(UnsafeRawBufferPointer(rebasing: raw[range]))[...] }
+        let count = raw.count
+        guard count >= ArtifactFormat.magic.count, Array(slice(0..<ArtifactFormat.magic.count)) == ArtifactFormat.magic else { throw .badMagic }
+        guard count >= ArtifactFormat.headerSize + ArtifactFormat.checksumSize else {
+            throw .truncated("\(count) bytes, shorter than the header")
+        }
+        var header = ByteReader(slice(ArtifactFormat.magic.count..<ArtifactFormat.headerSize), section: "header")
         let version = try header.u32(), abi = try header.u32()
         guard version == ArtifactFormat.version, abi == ShoalVersion.abi else { throw .unsupportedVersion(format: version, abi: abi) }
         let flags = try header.u32()
@@ -99,23 +115,24 @@ public struct Artifact: Sendable {
         guard flags & ~ArtifactFormat.signedFlag == 0 else { throw .malformed("header: unknown flags 0x\(String(flags, radix: 16))") }
         for b in try header.take(ArtifactFormat.headerSize - 40) where b != 0 { throw .malformed("header: reserved bytes are not zero") }
         let signed = flags & ArtifactFormat.signedFlag != 0
-        guard fileLength == UInt64(bytes.count) else {
-            throw fileLength > UInt64(bytes.count) ? .truncated("the header says \(fileLength) bytes, the file has \(bytes.count)")
-                                                   : .malformed("\(UInt64(bytes.count) - fileLength) bytes after the end the header gives")
+        guard fileLength == UInt64(count) else {
+            throw fileLength > UInt64(count) ? .truncated("the header says \(fileLength) bytes, the file has \(count)")
+                                             : .malformed("\(UInt64(count) - fileLength) bytes after the end the header gives")
         }
         let trailer = UInt64((signed ? ArtifactFormat.signatureSize : 0) + ArtifactFormat.checksumSize)
         guard contentLength <= fileLength, fileLength - contentLength == trailer else {
             throw .malformed("header: content length \(contentLength) does not fit file length \(fileLength)")
         }
         let content = Int(contentLength)
-        var stored = ByteReader(bytes[(bytes.count - ArtifactFormat.checksumSize)...], section: "checksum")
-        guard try stored.u32() == checksum(bytes[..<(bytes.count - ArtifactFormat.checksumSize)]) else { throw .checksumMismatch }
+        var stored = ByteReader(slice((count - ArtifactFormat.checksumSize)..<count), section: "checksum")
+        let crc = shoal_crc32c(0, raw.baseAddress, count - ArtifactFormat.checksumSize)
+        guard try stored.u32() == crc else { throw .checksumMismatch }
         if signed {
-            let signature = bytes[content..<(content + ArtifactFormat.signatureSize)]
+            let signature = slice(content..<(content + ArtifactFormat.signatureSize))
             if !requirements.trustedKeys.isEmpty {
-                let message = bytes[..<content]
-                let verified = requirements.trustedKeys.contains { raw in
-                    (try? Curve25519.Signing.PublicKey(rawRepresentation: raw))?.isValidSignature(signature, for: message) ?? false
+                let message = UnsafeRawBufferPointer(rebasing: raw[0..<content])
+                let verified = requirements.trustedKeys.contains { key in
+                    (try? Curve25519.Signing.PublicKey(rawRepresentation: key))?.isValidSignature(signature, for: message) ?? false
                 }
                 guard verified else { throw .badSignature }
             }
@@ -126,7 +143,7 @@ public struct Artifact: Sendable {
         guard sectionCount == ArtifactFormat.Section.allCases.count else { throw .malformed("\(sectionCount) sections, expected 5") }
         let tableEnd = ArtifactFormat.headerSize + sectionCount * ArtifactFormat.sectionEntrySize
         guard tableEnd <= content else { throw .truncated("the section table ends past the content") }
-        var table = ByteReader(bytes[ArtifactFormat.headerSize..<tableEnd], section: "section table")
+        var table = ByteReader(slice(ArtifactFormat.headerSize..<tableEnd), section: "section table")
         var sections: [(section: ArtifactFormat.Section, offset: Int, length: Int)] = []
         var previousEnd = tableEnd
         for expected in ArtifactFormat.Section.allCases {
@@ -142,20 +159,21 @@ public struct Artifact: Sendable {
             sections.append((expected, Int(offset), Int(length)))
             previousEnd = Int(offset + length)
         }
-        func body(_ s: ArtifactFormat.Section) -> ArraySlice<UInt8> {
+        func range(_ s: ArtifactFormat.Section) -> Range<Int> {
             let e = sections[Int(s.rawValue) - 1]
-            return bytes[e.offset..<(e.offset + e.length)]
+            return e.offset..<(e.offset + e.length)
         }
-        var contractReader = ByteReader(body(.contract), section: "contract")
+        var contractReader = ByteReader(slice(range(.contract)), section: "contract")
         let contract = try ArtifactContract.decode(&contractReader)
         guard contract.abiVersion == ShoalVersion.abi else { throw .unsupportedVersion(format: version, abi: contract.abiVersion) }
         try contract.check(requirements)
-        var moduleReader = ByteReader(body(.module), section: "module")
-        let module = try ModuleCodec.decode(&moduleReader, data: Array(body(.data)))
+        var moduleReader = ByteReader(slice(range(.module)), section: "module")
+        let module = try ModuleCodec.decode(&moduleReader, data: Array(slice(range(.data))))
         try checkContractMatches(contract, module)
-        let code = Array(body(.code))
-        let compiled = try codeTables(body(.codeTables), code: code, module: module, contract: contract)
-        return Artifact(compiled: compiled, contract: contract, isSigned: signed, sections: sections, byteCount: bytes.count)
+        let codeRange = range(.code)
+        let code = copyingCode ? Array(slice(codeRange)) : []
+        let compiled = try codeTables(slice(range(.codeTables)), code: code, codeSize: codeRange.count, module: module, contract: contract)
+        return (Artifact(compiled: compiled, contract: contract, isSigned: signed, sections: sections, byteCount: count), codeRange)
     }
 
     /// The contract must describe this module: the same imports (with their types) and memory.
@@ -176,13 +194,13 @@ public struct Artifact: Sendable {
 
     /// The code tables, checked against the code and the module: every offset inside the code,
     /// functions in order and not overlapping, trap sites inside function bodies.
-    private static func codeTables(_ bytes: ArraySlice<UInt8>, code: [UInt8], module: Module, contract: ArtifactContract)
+    private static func codeTables(_ bytes: ArraySlice<UInt8>, code: [UInt8], codeSize: Int, module: Module, contract: ArtifactContract)
         throws(ArtifactError) -> CompiledModule {
         var r = ByteReader(bytes, section: "code tables")
         var stubs: [Int] = []
         for _ in 0..<4 {
             let offset = try r.u64()
-            guard offset < UInt64(code.count) else { throw r.fail("stub offset \(offset) outside \(code.count) bytes of code") }
+            guard offset < UInt64(codeSize) else { throw r.fail("stub offset \(offset) outside \(codeSize) bytes of code") }
             stubs.append(Int(offset))
         }
         let count = try r.count(minimumSize: 16)
@@ -191,7 +209,7 @@ public struct Artifact: Sendable {
         var previous = UInt64(stubs.max()! + 1)
         for _ in 0..<count {
             let start = try r.u64(), end = try r.u64()
-            guard start >= previous, start < end, end <= UInt64(code.count) else { throw r.fail("function range \(start)..<\(end)") }
+            guard start >= previous, start < end, end <= UInt64(codeSize) else { throw r.fail("function range \(start)..<\(end)") }
             offsets.append(Int(start))
             ends.append(Int(end))
             previous = end
@@ -199,11 +217,11 @@ public struct Artifact: Sendable {
         var sites: [UInt32] = []
         let siteCount = try r.count(minimumSize: 4)
         sites.reserveCapacity(siteCount)
-        let functionsStart = UInt32(offsets.first ?? code.count)
+        let functionsStart = UInt32(offsets.first ?? codeSize)
         var last: UInt32 = 0
         for i in 0..<siteCount {
             let site = try r.u32()
-            guard site >= functionsStart, Int(site) < code.count, i == 0 || site > last else { throw r.fail("trap site \(site)") }
+            guard site >= functionsStart, Int(site) < codeSize, i == 0 || site > last else { throw r.fail("trap site \(site)") }
             sites.append(site)
             last = site
         }

@@ -103,6 +103,14 @@ public struct CompiledModule: Sendable {
         self.cpuFeatures = cpuFeatures
     }
 
+    /// The same module with `code` as its machine code (for a module whose code was mapped in
+    /// place and is wanted as bytes again).
+    public func replacingCode(_ code: [UInt8]) -> CompiledModule {
+        CompiledModule(module: module, layout: layout, code: code, functionOffsets: functionOffsets, functionEnds: functionEnds,
+                       entryTrampoline: entryTrampoline, entryExit: entryExit, trapExit: trapExit, hostStub: hostStub,
+                       trapSites: trapSites, options: options, cpuFeatures: cpuFeatures)
+    }
+
     /// The defined function whose code contains `offset`, as a module function index.
     public func functionIndex(containing offset: Int) -> Int? {
         var lo = 0, hi = functionOffsets.count

@@ -1,6 +1,7 @@
 import Artifacts
 import Foundation
 import Logging
+import Runtime
 import RuntimeABI
 
 /// The compile service's artifacts on disk: one file per (source SHA-256, compiler version, ABI,
@@ -23,19 +24,19 @@ struct ArtifactCache: Sendable {
     }
 
     enum Lookup {
-        case hit(Artifact)
+        case hit(LoadedModule)
         case miss
         case rejected(ArtifactError)
     }
 
     func lookup(_ digest: String) -> Lookup {
         let file = path(for: digest)
-        guard let data = FileManager.default.contents(atPath: file.path) else { return .miss }
+        guard FileManager.default.fileExists(atPath: file.path) else { return .miss }
         do {
-            return .hit(try Artifact.decode([UInt8](data), requirements: requirements))
+            return .hit(try ArtifactImage(contentsOf: file.path).load(requirements: requirements).module)
         } catch {
             try? FileManager.default.removeItem(at: file)
-            return .rejected(error)
+            return .rejected(error as? ArtifactError ?? .malformed("\(error)"))
         }
     }
 

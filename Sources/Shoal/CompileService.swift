@@ -102,14 +102,28 @@ public actor CompileService {
         }
     }
 
+    /// Loads an artifact file: read once into memory, verified there, and its code made
+    /// executable in place (the cheapest load; see `load(artifact:)` for the checks).
+    public func load(artifactAt path: String) async throws -> Module {
+        let requirements = requirements
+        let module = try await Self.onThread { () throws -> Module in
+            let (artifact, loaded) = try ArtifactImage(contentsOf: path).load(requirements: requirements)
+            return Module(loaded, sourceSHA256: artifact.contract.sourceSHA256)
+        }
+        statistics.artifactsLoaded += 1
+        clock += 1
+        insert(module)
+        return module
+    }
+
     /// Loads an artifact (`shoal compile`'s output, or `Module.artifact()`): checked completely
     /// against the engine's requirements before its code is mapped. The module joins the cache
     /// under its source's digest, so compiling the same source later is a hit.
     public func load(artifact bytes: [UInt8]) async throws -> Module {
         let requirements = requirements
         let module = try await Self.onThread { () throws -> Module in
-            let artifact = try Artifact.decode(bytes, requirements: requirements)
-            return Module(try LoadedModule(artifact.compiled), sourceSHA256: artifact.contract.sourceSHA256)
+            let (artifact, loaded) = try ArtifactImage(copying: bytes).load(requirements: requirements)
+            return Module(loaded, sourceSHA256: artifact.contract.sourceSHA256)
         }
         statistics.artifactsLoaded += 1
         clock += 1
@@ -166,8 +180,8 @@ public actor CompileService {
         var rejected: ArtifactError?
         if let disk {
             switch disk.lookup(digest) {
-            case .hit(let artifact):
-                return Obtained(module: Module(try LoadedModule(artifact.compiled), sourceSHA256: source), source: .disk)
+            case .hit(let loaded):
+                return Obtained(module: Module(loaded, sourceSHA256: source), source: .disk)
             case .rejected(let error): rejected = error
             case .miss: break
             }

@@ -107,6 +107,12 @@ public final class Engine: Sendable {
         try await compiler.load(artifact: bytes)
     }
 
+    /// Loads the artifact file at `path`, with the same checks, reading it once and making its
+    /// code executable where it was read: the cheapest way to start a module.
+    public func load(artifactAt path: String) async throws -> Module {
+        try await compiler.load(artifactAt: path)
+    }
+
     // MARK: Calling
 
     /// Runs `call` in a fresh instance of `module` and returns how it ended. Cancelling the

@@ -87,11 +87,13 @@ public struct Module: Sendable {
     /// The module as an artifact file (Docs/ARTIFACT.md): its code, tables and contract, signed
     /// with `signingKey` (a raw Ed25519 private key, see `Signing`) if given.
     public func artifact(signingKey: [UInt8]? = nil) throws -> [UInt8] {
-        try Artifact.encode(loaded.compiled, sourceSHA256: sourceSHA256, signingKey: try signingKey.map(Signing.privateKey))
+        var compiled = loaded.compiled
+        if compiled.code.count != loaded.codeSize { compiled = compiled.replacingCode(loaded.codeBytes) }  // mapped in place
+        return try Artifact.encode(compiled, sourceSHA256: sourceSHA256, signingKey: try signingKey.map(Signing.privateKey))
     }
 
     /// The generated x86-64 code (stubs and every function), for inspection and comparison.
-    public var machineCode: [UInt8] { loaded.compiled.code }
+    public var machineCode: [UInt8] { loaded.codeBytes }
 
     /// Bytes of machine code of each defined function, in function index order.
     public var functionCodeSizes: [Int] {
