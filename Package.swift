@@ -90,7 +90,7 @@ let package = Package(
                                          .product(name: "Logging", package: "swift-log")],
                           path: "Bench/SchedulerBench"),
         // Compile vs load vs instantiate of one module (Docs/BENCHMARKS.md, artifacts).
-        .executableTarget(name: "ArtifactBench", dependencies: ["Artifacts", "Compiler", "Runtime", "RuntimeABI", "WasmCore", "WasmText"],
+        .executableTarget(name: "ArtifactBench", dependencies: ["Artifacts", "CShoal", "Compiler", "Runtime", "RuntimeABI", "WasmCore", "WasmText"],
                           path: "Bench/ArtifactBench"),
         // What the embedding API adds to the scheduler it feeds (Docs/BENCHMARKS.md).
         .executableTarget(name: "EngineBench",

@@ -7,6 +7,7 @@
 //   instantiate  a fresh instance in a region slot (memory image copied in)
 // Usage: swift build -c release --product ArtifactBench && .build/release/ArtifactBench FILE.wasm [RUNS]
 import Artifacts
+import CShoal
 import Compiler
 import Foundation
 import Runtime
@@ -41,7 +42,7 @@ func summary(_ name: String, _ samples: [Double]) -> Double {
 
 print("\(path): \(bytes.count) bytes of WebAssembly; \(runs) runs each; \(threads) cores; bounded heap")
 var compile1: [Double] = [], compileN: [Double] = [], encode: [Double] = [], read: [Double] = [], verify: [Double] = []
-var instantiate: [Double] = []
+var instantiate: [Double] = [], crc: [Double] = []
 var artifactSize = 0, codeSize = 0
 let file = FileManager.default.temporaryDirectory.appendingPathComponent("artifact-bench-\(getpid()).shoal")
 defer { try? FileManager.default.removeItem(at: file) }
@@ -58,6 +59,8 @@ for _ in 0..<runs {
     artifactSize = artifact.count
     codeSize = compiled.code.count
     try Data(artifact).write(to: file)
+    let (_, tc) = time { artifact.withUnsafeBytes { shoal_crc32c(0, $0.baseAddress, $0.count) } }
+    crc.append(tc)
     let (image, tr) = try time { try ArtifactImage(contentsOf: file.path) }
     read.append(tr)
     let (loadedPair, tv) = try time { try image.load(requirements: LoadRequirements()) }
@@ -75,6 +78,7 @@ let cN = summary("compile, \(threads) threads", compileN)
 _ = summary("encode the artifact", encode)
 let r = summary("read the file", read)
 let v = summary("verify + map code in place", verify)
+_ = summary("  of which the CRC-32C pass", crc)
 let m = 0.0
 _ = summary("instantiate (fresh slot)", instantiate)
 let load = r + v + m
