@@ -30,6 +30,10 @@ struct Keygen: ParsableCommand {
             }
         }
         let (privateKey, publicKey) = Signing.generateKeyPair()
+        // Files this process creates are its owner's only from the start (Signing.writeKey sets
+        // the mode after writing): no moment where the private key is readable by others.
+        let mask = umask(0o077)
+        defer { umask(mask) }
         do {
             try Signing.writeKey(privateKey, to: privatePath, isPrivate: true)
             try Signing.writeKey(publicKey, to: publicPath, isPrivate: false)
