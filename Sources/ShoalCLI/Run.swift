@@ -1,4 +1,5 @@
 import ArgumentParser
+import Artifacts
 import Foundation
 import Logging
 import Shoal
@@ -11,13 +12,17 @@ import WasmText
 /// nothing an embedder could not.
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Compile and run a WebAssembly module (.wasm or .wat).",
+        abstract: "Compile and run a WebAssembly module (.wasm or .wat), or run a Shoal artifact (from shoal compile).",
         discussion: """
-            With --invoke, calls the named export with ARGS parsed by its parameter types and prints its
-            results one per line (i32/i64 as signed decimals, f32/f64 as decimals). Without it, a WASI
-            program runs its entry (the export named "", else _start), after _initialize for a reactor.
-            A trap prints the trap message and a WebAssembly backtrace to stderr and exits with status
+            With --invoke, calls the named export with ARGS parsed by its parameter types and prints its \
+            results one per line (i32/i64 as signed decimals, f32/f64 as decimals). Without it, a WASI \
+            program runs its entry (the export named "", else _start), after _initialize for a reactor. \
+            A trap prints the trap message and a WebAssembly backtrace to stderr and exits with status \
             134, as wasmtime does.
+
+            An artifact runs as compiled: the engine takes its heap mode and fuel setting from the \
+            artifact's contract (--heap and --fuel must agree with them), and loads it only after \
+            checking it completely. With --require-signed, only an artifact signed by one of the keys runs.
             """
     )
 
@@ -25,12 +30,12 @@ struct Run: AsyncParsableCommand {
     var invoke: String?
 
     @Option(name: .customLong("heap"),
-            help: "Linear memory protection: guarded (guard pages, no bounds checks) or bounded (explicit checks). Default: guarded, or bounded with --instances (density).")
+            help: "Linear memory protection: guarded (guard pages, no bounds checks) or bounded (explicit checks). Default: guarded, or bounded with --instances (density); an artifact's own.")
     var heapOption: HeapMode?
 
     var heap: HeapMode { heapOption ?? (instances == nil ? .guarded : .bounded) }
 
-    @Option(help: "Stop the guest after this much fuel (one unit per function call and loop iteration).")
+    @Option(help: "Stop the guest after this much fuel (one unit per function call and loop iteration). An artifact must have been compiled with --fuel.")
     var fuel: Int64?
 
     @Option(help: "Stop the guest after this much wall time, e.g. 500ms, 2s, 1m.")
@@ -55,33 +60,37 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("tcplisten"), help: "Preopen a listening TCP socket for a WASI program (sock_accept): ADDRESS:PORT.")
     var tcpListen: [String] = []
 
-    @Argument(help: "The module file.")
+    @Option(name: .customLong("require-signed"),
+            help: ArgumentHelp("Run the artifact only if it is signed by this public key (from shoal keygen); repeatable: any of them.", valueName: "key.pub"))
+    var requiredSigners: [String] = []
+
+    @Argument(help: "The module file (.wasm, .wat) or artifact (.shoal).")
     var file: String
 
     @Argument(parsing: .captureForPassthrough, help: "Arguments for the function.")
     var arguments: [String] = []
 
     func run() async throws {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            let reason = FileManager.default.fileExists(atPath: file) ? "it cannot be read" : "no such file"
-            throw fail("cannot open \(file): \(reason)")
-        }
-        let bytes = Array(data)
+        let bytes = try readInput(file)
+        let isArtifact = ArtifactFormat.looksLikeArtifact(bytes)
         // The memory the module declares sizes the engine's slots (a single run gets room for
         // its maximum; many instances get their initial size, for density).
         let declared: (min: Int, max: Int?)
-        do {
-            let memory = try ModuleDecoder.decode(try TextFormat.binary(from: bytes), validateFunctions: false).memories.first?.limits
-            declared = (Int(memory?.min ?? 0), memory?.max.map { Int($0) })
-        } catch let error as TextFormat.ParseError {
-            // Neither a binary module (no "\0asm" header) nor WebAssembly text: say both.
-            throw fail("\(file) is not a WebAssembly module: it has no binary header (\"\\0asm\"), and as WebAssembly text: \(error)")
-        } catch {
-            throw fail("\(file): \(error)")
+        var heap = self.heap, fuelCounting = fuel != nil
+        if isArtifact {
+            let contract = try artifactContract(bytes)
+            heap = contract.options.heapMode
+            fuelCounting = contract.options.fuel
+            declared = (Int(contract.heap?.initialPages ?? 0), contract.heap?.maximumPages.map { Int($0) })
+        } else if !requiredSigners.isEmpty {
+            throw fail("--require-signed: only artifacts can be signed, and \(file) is a module; compile it with shoal compile --sign KEY")
+        } else {
+            declared = try declaredMemory(bytes)
         }
         var configuration = EngineConfiguration()
         configuration.heapMode = heap
-        configuration.fuel = fuel != nil
+        configuration.fuel = fuelCounting
+        configuration.trustedKeys = try trustedKeys()
         if let instances {
             guard instances > 0 else { throw ValidationError("--instances must be positive") }
             configuration.slots = slots ?? instances
@@ -103,9 +112,11 @@ struct Run: AsyncParsableCommand {
         defer { engine.shutdown() }
         let module: Shoal.Module
         do {
-            module = try await engine.compile(bytes)
+            module = isArtifact ? try await engine.load(artifact: bytes) : try await engine.compile(bytes)
         } catch ShoalError.invalidModule(let message) {
             throw fail("\(file): \(message)")
+        } catch let error as ArtifactError {
+            throw fail("\(file): \(error)")
         }
         let call = try makeCall(module)
         if let instances {
@@ -131,11 +142,21 @@ struct Run: AsyncParsableCommand {
         }
     }
 
-    /// Prints `error: MESSAGE` to stderr and returns the exit code to throw.
-    func fail(_ message: String, status: Int32 = 1) -> ExitCode {
-        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-        return ExitCode(status)
+    /// The memory a module (binary or text) declares: (minimum, maximum) pages.
+    func declaredMemory(_ bytes: [UInt8]) throws -> (min: Int, max: Int?) {
+        do {
+            let memory = try ModuleDecoder.decode(try TextFormat.binary(from: bytes), validateFunctions: false).memories.first?.limits
+            return (Int(memory?.min ?? 0), memory?.max.map { Int($0) })
+        } catch let error as TextFormat.ParseError {
+            // Neither a binary module (no "\0asm" header) nor WebAssembly text: say both.
+            throw fail("\(file) is not a WebAssembly module: it has no binary header (\"\\0asm\"), and as WebAssembly text: \(error)")
+        } catch {
+            throw fail("\(file): \(error)")
+        }
     }
+
+    /// Prints `error: MESSAGE` to stderr and returns the exit code to throw.
+    func fail(_ message: String, status: Int32 = 1) -> ExitCode { failure(message, status: status) }
 
     /// The call the flags describe. A WASI program gets FILE and ARGS as its arguments (with
     /// --invoke, ARGS are the function's instead), --env, --dir and --tcplisten, and the host's

@@ -25,11 +25,13 @@ struct ShoalCommand {
     }
 
     /// `input`: what the child reads on standard input (a file), or nil to inherit the test's.
-    static func run(_ arguments: [String], input: String? = nil, watchdog: Duration = .seconds(120)) throws -> Outcome {
+    /// `subcommand`: `run` unless told (`compile`, `inspect`, `keygen`).
+    static func run(_ arguments: [String], input: String? = nil, watchdog: Duration = .seconds(120),
+                    subcommand: String = "run") throws -> Outcome {
         let shoal = try #require(executable, "the shoal executable was not built next to the tests")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: shoal)
-        process.arguments = ["run"] + arguments
+        process.arguments = [subcommand] + arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Artifacts
+import Foundation
+import Logging
+import Shoal
+
+/// `shoal compile IN -o OUT`: compiles a module to an artifact (`wasmtime compile`'s counterpart,
+/// `.shoal` for `.cwasm`) through an `Engine`, so the CLI stays on the embedding API: the engine's
+/// heap mode and fuel setting are the artifact's, and `shoal run` configures its engine from them.
+struct Compile: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compile a WebAssembly module (.wasm or .wat) to a Shoal artifact.",
+        discussion: """
+            The artifact holds the machine code for this machine's CPU features, the module, and a \
+            contract (heap mode and size, fuel, imports, versions) that `shoal run` and \
+            Engine.load(artifact:) check before mapping any code. Prints nothing on success.
+            """
+    )
+
+    @Option(name: .shortAndLong, help: "The artifact to write. Default: FILE with its extension replaced by .shoal.")
+    var output: String?
+
+    @Option(help: "Linear memory protection the code is compiled for: guarded (guard pages, no bounds checks) or bounded (explicit checks).")
+    var heap: HeapMode = .guarded
+
+    @Flag(help: "Compile fuel counting in, so that `shoal run --fuel N` can limit the artifact.")
+    var fuel = false
+
+    @Option(name: .customLong("sign"), help: ArgumentHelp("Sign the artifact with this private key (from `shoal keygen`).", valueName: "keyfile"))
+    var signingKeyFile: String?
+
+    @Argument(help: "The module file.")
+    var file: String
+
+    /// FILE with its extension (if any) replaced by `.shoal`.
+    var outputPath: String {
+        if let output { return output }
+        let url = URL(fileURLWithPath: file)
+        return url.pathExtension.isEmpty ? file + ".shoal" : url.deletingPathExtension().appendingPathExtension("shoal").path
+    }
+
+    func run() async throws {
+        let bytes = try readInput(file)
+        if ArtifactFormat.looksLikeArtifact(bytes) { throw failure("\(file) is already a Shoal artifact") }
+        var key: [UInt8]?
+        if let signingKeyFile {
+            if signingKeyFile.hasSuffix(".pub") {
+                throw failure("\(signingKeyFile) looks like a public key; --sign takes the private key (the .key file)")
+            }
+            do {
+                key = try Signing.readKey(at: signingKeyFile)
+            } catch ShoalError.invalidCall(let message) {
+                throw failure("--sign: \(message)")
+            }
+        }
+        var configuration = EngineConfiguration()
+        configuration.heapMode = heap
+        configuration.fuel = fuel
+        configuration.threads = 1
+        configuration.slots = 1
+        configuration.stackSize = 64 * 1024
+        var logger = Logger(label: "shoal")
+        logger.logLevel = .warning
+        let engine = try Engine(configuration, logger: logger)
+        defer { engine.shutdown() }
+        let artifact: [UInt8]
+        do {
+            artifact = try await engine.compile(bytes).artifact(signingKey: key)
+        } catch ShoalError.invalidModule(let message) {
+            throw failure("\(file): \(message)")
+        } catch {
+            throw failure("\(file): \(error)")
+        }
+        guard FileManager.default.createFile(atPath: outputPath, contents: Data(artifact)) else {
+            throw failure("cannot write \(outputPath)")
+        }
+    }
+}
