@@ -38,7 +38,8 @@ public enum ArtifactFormat {
         /// from outside comes through the instance's vmctx at run time).
         case code = 5
 
-        var name: String {
+        /// The section's name in words.
+        public var name: String {
             switch self {
             case .contract: "contract"
             case .module: "module"

@@ -35,12 +35,16 @@ public enum Signing {
         return bytes
     }
 
-    /// Writes a key as hex text, readable by the owner only for a private key.
+    /// Writes a key as hex text. A private key's file is created readable by its owner only
+    /// (mode 0600 from the start, never briefly wider); an existing file is replaced.
     public static func writeKey(_ key: [UInt8], to path: String, isPrivate: Bool) throws {
-        let text = key.map { String(format: "%02x", $0) }.joined() + "\n"
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8),
-                                             attributes: [.posixPermissions: isPrivate ? 0o600 : 0o644]) else {
-            throw ShoalError.invalidCall("cannot write \(path)")
+        let text = Array((key.map { String(format: "%02x", $0) }.joined() + "\n").utf8)
+        let mode: mode_t = isPrivate ? 0o600 : 0o644
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode)
+        guard fd >= 0 else { throw ShoalError.invalidCall("cannot write \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard fchmod(fd, mode) == 0, text.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == text.count else {
+            throw ShoalError.invalidCall("cannot write \(path): \(String(cString: strerror(errno)))")
         }
     }
 

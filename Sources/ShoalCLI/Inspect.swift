@@ -40,7 +40,7 @@ struct Inspect: ParsableCommand {
         out += "\(artifact.isSigned ? "signed (Ed25519)" : "unsigned"), \(artifact.byteCount) bytes\n"
         out += "sections:\n"
         for s in artifact.sections {
-            out += "  " + pad("\(s.section)", 12) + " offset " + pad("\(s.offset)", 9, right: true) + "  length " + pad("\(s.length)", 9, right: true) + "\n"
+            out += "  " + pad(s.section.name, 12) + " offset " + pad("\(s.offset)", 9, right: true) + "  length " + pad("\(s.length)", 9, right: true) + "\n"
         }
         out += "contract:\n"
         if let heap = contract.heap {
