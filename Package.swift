@@ -60,7 +60,8 @@ let package = Package(
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
-        .target(name: "SpecRunner", dependencies: ["WasmDecoder", "WasmText", "Compiler", "Runtime", .product(name: "WAT", package: "WasmKit")]),
+        .target(name: "SpecRunner", dependencies: ["Artifacts", "WasmDecoder", "WasmText", "Compiler", "Runtime", .product(name: "WAT", package: "WasmKit"),
+                                           .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "ShoalCLI",
             dependencies: ["Shoal", "Artifacts", "SpecRunner", "WasmDecoder", "WasmText", "Compiler", "Runtime", "RuntimeABI", "Scheduler", "ShoalWASI", "IOUring",
@@ -108,6 +109,9 @@ let package = Package(
         .testTarget(name: "RuntimeUnitTests", dependencies: ["Runtime", "RuntimeABI", "CShoal"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "RuntimeABI", "Compiler", "WasmDecoder", "WasmText", "CShoal"]),
         .testTarget(name: "WasmDecoderTests", dependencies: ["WasmDecoder", "WasmText"]),
+        // The artifact format: round trips, the spec suite through artifacts, tampering, every refusal.
+        .testTarget(name: "ArtifactTests", dependencies: ["Artifacts", "Compiler", "Runtime", "RuntimeABI", "WasmCore", "WasmText", "CShoal",
+                                                         "FuzzSupport", "SpecRunner", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "SpecRunnerTests", dependencies: ["SpecRunner", "WasmDecoder", "RuntimeABI", "Compiler", "FuzzSupport"]),
         // Runs the shoal-fuzz executable (a dependency, so that it is built): the regression corpus
         // and a short seeded differential batch.

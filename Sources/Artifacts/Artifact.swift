@@ -156,6 +156,8 @@ public struct Artifact: Sendable {
             if expected == .code, offset % UInt64(ArtifactFormat.codeAlignment) != 0 {
                 throw .malformed("section table: the code is not page-aligned")
             }
+            // The padding before a section (the code's page alignment) is zero, as written.
+            for b in bytes[previousEnd..<Int(offset)] where b != 0 { throw .malformed("non-zero padding before the \(expected.name) section") }
             sections.append((expected, Int(offset), Int(length)))
             previousEnd = Int(offset + length)
         }
@@ -190,6 +192,14 @@ public struct Artifact: Sendable {
         guard (contract.heap == nil) == (memory == nil),
               contract.heap.map({ $0.initialPages == memory!.limits.min && $0.maximumPages == memory!.limits.max }) ?? true
         else { throw .malformed("contract: the heap spec differs from the module's memory") }
+        // The reservation and guard the contract states are the ones its mode implies (what the
+        // runtime reserves): a contract cannot claim a guard the runtime does not provide.
+        if let heap = contract.heap {
+            let expected = ArtifactContract.HeapSpec.expected(mode: heap.mode, initialPages: heap.initialPages, maximumPages: heap.maximumPages)
+            guard heap == expected else {
+                throw .malformed("contract: a \(heap.mode) heap of reservation \(heap.reservation) and guard \(heap.guardSize) bytes (expected \(expected.reservation) and \(expected.guardSize))")
+            }
+        }
     }
 
     /// The code tables, checked against the code and the module: every offset inside the code,

@@ -15,6 +15,17 @@ public struct ArtifactContract: Sendable, Equatable {
         public var guardSize: UInt64
         public var initialPages: UInt64
         public var maximumPages: UInt64?
+
+        /// The spec of a memory with these limits in `mode`.
+        static func expected(mode: HeapMode, initialPages: UInt64, maximumPages: UInt64?) -> HeapSpec {
+            let guarded = mode == .guarded
+            // Saturating: a corrupted maximum must not overflow (it is refused by the comparison).
+            let (bytes, overflow) = (maximumPages ?? MemoryType.maxPages).multipliedReportingOverflow(by: UInt64(MemoryType.pageSize))
+            return HeapSpec(mode: mode,
+                            reservation: guarded ? UInt64(HeapMode.guardedReservation) : overflow ? .max : bytes,
+                            guardSize: guarded ? UInt64(HeapMode.guardedReservation) - (UInt64(1) << 32) : 0,
+                            initialPages: initialPages, maximumPages: maximumPages)
+        }
     }
 
     /// One import the code was compiled against.
@@ -40,12 +51,7 @@ public struct ArtifactContract: Sendable, Equatable {
     public init(_ compiled: CompiledModule, sourceSHA256: [UInt8]) {
         let module = compiled.module
         heap = module.memories.first.map { m in
-            let guarded = compiled.heapMode == .guarded
-            let maximum = m.limits.max ?? MemoryType.maxPages
-            return HeapSpec(mode: compiled.heapMode,
-                            reservation: guarded ? UInt64(HeapMode.guardedReservation) : maximum * UInt64(MemoryType.pageSize),
-                            guardSize: guarded ? UInt64(HeapMode.guardedReservation) - (UInt64(1) << 32) : 0,
-                            initialPages: m.limits.min, maximumPages: m.limits.max)
+            HeapSpec.expected(mode: compiled.heapMode, initialPages: m.limits.min, maximumPages: m.limits.max)
         }
         imports = module.imports.map { i in
             var type: FuncType?

@@ -80,6 +80,9 @@ struct ByteReader {
     mutating func optionalU64() throws(ArtifactError) -> UInt64? {
         let present = try bool()
         let v = try u64()
+        // The writer puts zero after an absent value: anything else is not an encoding of nil
+        // (one file, one meaning; unsigned artifacts have only the checksum to protect them).
+        guard present || v == 0 else { throw fail("an absent value with non-zero bytes") }
         return present ? v : nil
     }
 

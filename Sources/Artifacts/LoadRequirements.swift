@@ -40,7 +40,11 @@ extension ArtifactContract {
     /// Throws the first requirement this contract does not meet.
     func check(_ requirements: LoadRequirements) throws(ArtifactError) {
         let missing = cpuFeatures.subtracting(requirements.cpuFeatures)
-        guard missing.isEmpty else { throw .missingCPUFeatures(missing.names) }
+        guard missing.isEmpty else {
+            // Bits this build has no name for (a newer compiler's features) are named by number.
+            let unknown = (0..<64).filter { missing.rawValue & (1 << UInt64($0)) != 0 && CPUFeatureSet(rawValue: 1 << UInt64($0)).names.isEmpty }
+            throw .missingCPUFeatures(missing.names + unknown.map { "unknown feature bit \($0)" })
+        }
         if let mode = requirements.heapMode, mode != options.heapMode {
             throw .heapMismatch("compiled for \(options.heapMode) heaps, the engine's slots are \(mode)")
         }

@@ -150,25 +150,51 @@ enum ModuleCodec {
             guard Int(e.index) < limit else { throw r.fail("export \(e.name) index \(e.index)") }
         }
         if let s = m.start, Int(s) >= functionCount { throw r.fail("start function \(s)") }
-        func check(_ e: ConstExpr, _ r: inout ByteReader) throws(ArtifactError) {
-            switch e {
-            case .refFunc(let f) where Int(f) >= functionCount: throw r.fail("ref.func \(f)")
-            case .globalGet(let g) where Int(g) >= globalCount: throw r.fail("global.get \(g)")
-            default: break
-            }
+        // Instantiation calls the start function with no arguments and expects no results.
+        if let s = m.start, m.functionTypes[Int(s)] != FuncType(params: [], results: []) {
+            throw r.fail("start function \(s) of type \(m.functionTypes[Int(s)]), not [] -> []")
         }
-        for g in m.globals { try check(g.initializer, &r) }
+        // Constant expressions as the validator allows them (WebAssembly 2.0): `global.get` of an
+        // immutable imported global only (instantiation evaluates a defined global's initializer
+        // before the later globals exist), and the type the place expects: a funcref global or
+        // table must not be initialized from an integer the code would then call through.
+        let importedGlobals = m.imports.compactMap { i -> GlobalType? in
+            if case .global(let g) = i.descriptor { g } else { nil }
+        }
+        func check(_ e: ConstExpr, _ expected: ValueType, _ r: inout ByteReader) throws(ArtifactError) {
+            let type: ValueType
+            switch e {
+            case .i32: type = .i32
+            case .i64: type = .i64
+            case .f32: type = .f32
+            case .f64: type = .f64
+            case .v128: type = .v128
+            case .refNull(let t): type = t.valueType
+            case .refFunc(let f):
+                guard Int(f) < functionCount else { throw r.fail("ref.func \(f)") }
+                type = .funcref
+            case .globalGet(let g):
+                guard Int(g) < importedGlobals.count, !importedGlobals[Int(g)].isMutable else {
+                    throw r.fail("global.get \(g) in a constant expression (not an immutable imported global)")
+                }
+                type = importedGlobals[Int(g)].valueType
+            }
+            guard type == expected else { throw r.fail("constant expression of type \(type) where \(expected) is expected") }
+        }
+        for g in m.globals { try check(g.initializer, g.type.valueType, &r) }
+        let tables = m.allTables
         for e in m.elements {
             if case .active(let table, let offset) = e.mode {
-                guard Int(table) < m.allTables.count else { throw r.fail("element table \(table)") }
-                try check(offset, &r)
+                guard Int(table) < tables.count else { throw r.fail("element table \(table)") }
+                guard tables[Int(table)].elementType == e.type else { throw r.fail("\(e.type) elements for a \(tables[Int(table)].elementType) table") }
+                try check(offset, .i32, &r)
             }
-            for i in e.initializers { try check(i, &r) }
+            for i in e.initializers { try check(i, e.type.valueType, &r) }
         }
         for d in m.data {
             if case .active(let memory, let offset) = d.mode {
                 guard Int(memory) < m.allMemories.count else { throw r.fail("data memory \(memory)") }
-                try check(offset, &r)
+                try check(offset, .i32, &r)
             }
         }
     }

@@ -1,4 +1,6 @@
+import Artifacts
 import Compiler
+import Crypto
 import Foundation
 import Runtime
 import RuntimeABI
@@ -13,6 +15,9 @@ import WasmDecoder
 /// registered for import (`spectest` is registered up front).
 final class ScriptExecutor {
     let heapMode: HeapMode
+    /// Every compiled module is written to an artifact and read back before it is loaded, so
+    /// that the suite runs the decoded code and module structure, not the in-memory ones.
+    let throughArtifacts: Bool
     let store: Store
     var current: Instance?
     /// Set when the current module validated but could not be compiled (SIMD): directives that
@@ -22,8 +27,9 @@ final class ScriptExecutor {
     var unavailable: [String: String] = [:]
     var registered: [String: Instance] = [:]
 
-    init(heapMode: HeapMode) throws {
+    init(heapMode: HeapMode, throughArtifacts: Bool = false) throws {
         self.heapMode = heapMode
+        self.throughArtifacts = throughArtifacts
         store = Store(heapMode: heapMode)
         let spectest = try instantiate(bytes: try WAT.wat2wasm(SpecTestHost.wat))
         registered["spectest"] = spectest
@@ -47,10 +53,21 @@ final class ScriptExecutor {
     }
 
     func compile(_ bytes: [UInt8]) throws(Failure) -> CompiledModule {
+        let compiled: CompiledModule
         do {
-            return try ModuleCompiler.compile(bytes: bytes, heapMode: heapMode)
+            compiled = try ModuleCompiler.compile(bytes: bytes, heapMode: heapMode)
         } catch {
             throw .compile("\(error)")
+        }
+        guard throughArtifacts else { return compiled }
+        do {
+            let artifact = try Artifact.encode(compiled, sourceSHA256: Array(SHA256.hash(data: bytes)))
+            var requirements = LoadRequirements()
+            requirements.heapMode = heapMode
+            requirements.fuel = compiled.options.fuel
+            return try Artifact.decode(artifact, requirements: requirements).compiled
+        } catch {
+            throw .other("artifact round trip: \(error)")
         }
     }
 

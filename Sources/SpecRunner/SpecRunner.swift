@@ -13,9 +13,13 @@ import WasmText
 public struct SpecRunner: Sendable {
     /// How the runtime protects linear memory while the scripts run.
     public var heapMode: HeapMode
+    /// Run every module through a compiled artifact: encode it after compiling, decode it (all
+    /// of `Artifact.decode`'s checks) and load the decoded one.
+    public var throughArtifacts: Bool
 
-    public init(heapMode: HeapMode = .default) {
+    public init(heapMode: HeapMode = .default, throughArtifacts: Bool = false) {
         self.heapMode = heapMode
+        self.throughArtifacts = throughArtifacts
     }
 
     /// Finds the .wast files named by `paths` (files, or directories searched recursively), sorted.
@@ -55,7 +59,7 @@ public struct SpecRunner: Sendable {
         let source = String(decoding: data, as: UTF8.self)
         let executor: ScriptExecutor
         do {
-            executor = try ScriptExecutor(heapMode: heapMode)
+            executor = try ScriptExecutor(heapMode: heapMode, throughArtifacts: throughArtifacts)
         } catch {
             result.record(.failed("cannot set up the spectest module: \(error)"), line: 0, keyword: "file")
             return result
