@@ -157,7 +157,7 @@ public struct Artifact: Sendable {
                 throw .malformed("section table: the code is not page-aligned")
             }
             // The padding before a section (the code's page alignment) is zero, as written.
-            for b in bytes[previousEnd..<Int(offset)] where b != 0 { throw .malformed("non-zero padding before the \(expected.name) section") }
+            for b in UnsafeRawBufferPointer(rebasing: raw[previousEnd..<Int(offset)]) where b != 0 { throw .malformed("non-zero padding before the \(expected.name) section") }
             sections.append((expected, Int(offset), Int(length)))
             previousEnd = Int(offset + length)
         }
