@@ -48,8 +48,11 @@ echo "# wasmtime: $("$WASMTIME" --version)   shoal: $SHOAL"
 # not enough: the argument parser prints the top-level help and exits 0 for an
 # unknown subcommand, so also require `compile` among the listed subcommands.
 SHOAL_COMPILE=no
+# (The help is captured first: with pipefail, grep -q closing the pipe early
+# could make the pipeline fail.)
+SHOAL_HELP=$("$SHOAL" --help 2>/dev/null)
 if "$SHOAL" compile --help >/dev/null 2>&1 &&
-   "$SHOAL" --help 2>/dev/null | grep -qE '^[[:space:]]+compile([[:space:]]|$)'; then
+   grep -qE '^[[:space:]]+compile([[:space:]]|$)' <<<"$SHOAL_HELP"; then
   SHOAL_COMPILE=yes
 fi
 echo "# shoal compile: $([ $SHOAL_COMPILE = yes ] && echo available || echo 'not available yet')"
@@ -72,10 +75,21 @@ row() {
     fi
     times+=("$(echo "$t1 - $t0" | bc)")
   done
-  printf '%s\n' "${times[@]}" | sort -n | awk -v l="$label" '
+  local line
+  line=$(printf '%s\n' "${times[@]}" | sort -n | awk -v l="$label" '
     { v[NR] = $1 }
     END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-          printf "  %-50s min %7.3f  median %7.3f  max %7.3f s\n", l, v[1], m, v[NR] }'
+          printf "%.6f  %-50s min %7.3f  median %7.3f  max %7.3f s\n", m, l, v[1], m, v[NR] }')
+  MEDIAN=${line%% *}
+  echo "  ${line#*  }"
+}
+
+# ratio WHAT SLOW_MEDIAN FAST_MEDIAN: how many times faster the second is.
+# (The artifact issue's goal for shoal: loading >= 100x faster than compiling.)
+ratio() {
+  [ -n "$2" ] && [ -n "$3" ] || return 0
+  awk -v w="$1" -v c="$2" -v l="$3" 'BEGIN {
+    printf "  => %s: %.1fx (medians)\n", w, (l > 0 ? c / l : 0) }'
 }
 
 # check LABEL FILE: compares a run's output with the reference (wasmtime's).
@@ -118,10 +132,14 @@ for WASM in "${MODULES[@]}"; do
   echo "### wasmtime"
   # `wasmtime compile` does not use the CLI's compilation cache; `run` does by
   # default, so every compile-and-run row below passes -C cache=n.
+  WT_COMPILE= WT_LOAD=
   row "wasmtime compile -> .cwasm" "$WASMTIME" compile "$WASM" -o "$CWASM" &&
+    WT_COMPILE=$MEDIAN &&
     echo "  .cwasm: $(stat -c %s "$CWASM") bytes ($(file -b "$CWASM" 2>/dev/null | cut -c1-60))"
-  MOD=$CWASM; row "wasmtime run --allow-precompiled .cwasm (light)" light_wt --allow-precompiled
-  MOD=$WASM;  row "wasmtime run -C cache=n .wasm (light)" light_wt -C cache=n
+  MOD=$CWASM; row "wasmtime run --allow-precompiled .cwasm (light)" light_wt --allow-precompiled && WT_LOAD=$MEDIAN
+  ratio "wasmtime compile / run .cwasm (light)" "$WT_COMPILE" "$WT_LOAD"
+  MOD=$WASM;  row "wasmtime run -C cache=n .wasm (light)" light_wt -C cache=n &&
+    ratio "wasmtime run .wasm / run .cwasm (light)" "$MEDIAN" "$WT_LOAD"
   if [ ${#HEAVY[@]} -gt 0 ]; then
     "$WASMTIME" run -C cache=n "${DIRARG[@]}" "$WASM" "${HEAVY[@]}" >"$LOG" 2>&1 || { echo "  wasmtime heavy run failed: $(tail -c 300 "$LOG")"; FAILED=1; }
     REF_SHA=$(sha256sum "$WORK/out.s" 2>/dev/null | cut -d' ' -f1)
@@ -133,12 +151,14 @@ for WASM in "${MODULES[@]}"; do
   fi
 
   echo "### shoal"
+  SH_COMPILE= SH_LOAD=
   echo "  --- artifact (compile once, load many): placeholder for the artifact issue ---"
   if [ $SHOAL_COMPILE = yes ]; then
     ART=$WORK/$NAME.shoal
     row "shoal compile -> .shoal" "$SHOAL" compile "$WASM" -o "$ART" &&
-      echo "  .shoal: $(stat -c %s "$ART") bytes"
-    MOD=$ART; row "shoal run .shoal (light)" light_sh
+      SH_COMPILE=$MEDIAN && echo "  .shoal: $(stat -c %s "$ART") bytes"
+    MOD=$ART; row "shoal run .shoal (light)" light_sh && SH_LOAD=$MEDIAN
+    ratio "shoal compile / run .shoal (light)" "$SH_COMPILE" "$SH_LOAD"
     if [ ${#HEAVY[@]} -gt 0 ]; then
       rm -f "$WORK/out.s"
       row "shoal run .shoal (heavy)" "$SHOAL" run "${DIRARG[@]}" "$ART" "${HEAVY[@]}" && check "shoal artifact heavy" "$WORK/out.s"
@@ -147,7 +167,8 @@ for WASM in "${MODULES[@]}"; do
     echo "  shoal compile / shoal run X.shoal: not available yet"
   fi
   echo "  --- compile in memory + run (what shoal does today) ---"
-  MOD=$WASM; row "shoal run .wasm (light)" light_sh
+  MOD=$WASM; row "shoal run .wasm (light)" light_sh &&
+    [ $SHOAL_COMPILE = yes ] && ratio "shoal run .wasm / run .shoal (light)" "$MEDIAN" "$SH_LOAD"
   if [ ${#HEAVY[@]} -gt 0 ]; then
     rm -f "$WORK/out.s"
     row "shoal run .wasm (heavy)" "$SHOAL" run "${DIRARG[@]}" "$WASM" "${HEAVY[@]}" && check "shoal heavy" "$WORK/out.s"
