@@ -32,6 +32,17 @@ func time<T>(_ body: () throws -> T) rethrows -> (T, Double) {
     return (value, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
 }
 
+func stubImports(_ module: WasmCore.Module) -> [String: Extern] {
+    var stubs: [String: Extern] = [:]
+    for i in module.imports {
+        guard case .function(let t) = i.descriptor else { continue }
+        stubs["\(i.module)\u{0}\(i.name)"] = .function(Function(HostFunction(type: module.types[Int(t)]) { _, _ in
+            throw RuntimeError("not called in this benchmark")
+        }))
+    }
+    return stubs
+}
+
 func summary(_ name: String, _ samples: [Double]) -> Double {
     let sorted = samples.sorted()
     let median = sorted[sorted.count / 2]
@@ -40,6 +51,17 @@ func summary(_ name: String, _ samples: [Double]) -> Double {
     return median
 }
 
+if arguments.count > 3, arguments[3] == "load-only" {
+    // For profiles: only the load path, many times.
+    let compiled = try ModuleCompiler.compile(bytes: bytes, options: options)
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("artifact-bench-load-\(getpid()).shoal")
+    try Data(try Artifact.encode(compiled, sourceSHA256: [UInt8](repeating: 0, count: 32))).write(to: file)
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    for _ in 0..<runs { _ = try ArtifactImage(contentsOf: file.path).load(requirements: LoadRequirements()) }
+    print(String(format: "load-only: %.3f ms per load", Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6 / Double(runs)))
+    try? FileManager.default.removeItem(at: file)
+    exit(0)
+}
 print("\(path): \(bytes.count) bytes of WebAssembly; \(runs) runs each; \(threads) cores; bounded heap")
 var compile1: [Double] = [], compileN: [Double] = [], encode: [Double] = [], read: [Double] = [], verify: [Double] = []
 var instantiate: [Double] = [], crc: [Double] = []
@@ -68,7 +90,9 @@ for _ in 0..<runs {
     let loaded = loadedPair.module
     let (_, ti) = try time { () throws -> Instance in
         let store = Store(region: region)
-        return try store.instantiate(loaded, runningStart: false) { _, _ in nil }
+        // Every function import is satisfied by a stub (instantiation only resolves them).
+        let stubs = stubImports(loaded.compiled.module)
+        return try store.instantiate(loaded, runningStart: false) { module, name in stubs["\(module)\u{0}\(name)"] }
     }
     instantiate.append(ti)
 }

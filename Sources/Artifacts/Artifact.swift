@@ -98,7 +98,7 @@ public struct Artifact: Sendable {
     /// The same checks on bytes in memory the caller owns (an `ArtifactImage`). With
     /// `copyingCode` false the returned module's `code` is empty and `codeRange` says where the
     /// code is in `raw`, so it can be made executable where it lies.
-    static func decode(_ raw: UnsafeRawBufferPointer, requirements: LoadRequirements, copyingCode: Bool)
+    static func decode(_ raw: UnsafeRawBufferPointer, requirements: LoadRequirements, copyingCode: Bool, knownChecksum: UInt32? = nil)
         throws(ArtifactError) -> (artifact: Artifact, codeRange: Range<Int>) {
         func slice(_ range: Range<Int>) -> ArraySlice<UInt8> { Array(UnsafeRawBufferPointer(rebasing: raw[range]))[...] }
         let count = raw.count
@@ -125,7 +125,8 @@ public struct Artifact: Sendable {
         }
         let content = Int(contentLength)
         var stored = ByteReader(slice((count - ArtifactFormat.checksumSize)..<count), section: "checksum")
-        let crc = shoal_crc32c(0, raw.baseAddress, count - ArtifactFormat.checksumSize)
+        // (An `ArtifactImage` computed it while reading; it covers the same bytes.)
+        let crc = knownChecksum ?? shoal_crc32c(0, raw.baseAddress, count - ArtifactFormat.checksumSize)
         guard try stored.u32() == crc else { throw .checksumMismatch }
         if signed {
             let signature = slice(content..<(content + ArtifactFormat.signatureSize))

@@ -71,9 +71,12 @@ struct ByteReader {
 
     mutating func blob() throws(ArtifactError) -> [UInt8] { Array(try take(count())) }
 
+    /// A name. Decoded with the non-generic UTF-8 fast path (an artifact has thousands of names);
+    /// invalid UTF-8 is refused: decoding repairs it, so a repaired string differs in its bytes.
     mutating func string() throws(ArtifactError) -> String {
-        let b = try blob()
-        guard let s = String(validating: b, as: UTF8.self) else { throw fail("invalid UTF-8 in a name") }
+        let b = try take(count())
+        let s = String(decoding: b, as: UTF8.self)
+        guard s.utf8.count == b.count, s.utf8.elementsEqual(b) else { throw fail("invalid UTF-8 in a name") }
         return s
     }
 
