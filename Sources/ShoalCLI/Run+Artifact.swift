@@ -3,15 +3,9 @@ import Shoal
 
 /// `shoal run` of an artifact: the engine is configured from the artifact's contract.
 extension Run {
-    /// The artifact's contract, read with permissive requirements (framing, checksum and sections
-    /// are checked; the engine checks the rest at load), after checking that --heap and --fuel agree.
-    func artifactContract(_ bytes: [UInt8]) throws -> ArtifactContract {
-        let contract: ArtifactContract
-        do {
-            contract = try Artifact.decode(bytes, requirements: .permissive).contract
-        } catch {
-            throw fail("\(file): \(error)")
-        }
+    /// Checks that --heap and --fuel agree with the artifact's contract (peeked; the engine
+    /// verifies the whole artifact, this contract included, when it loads it).
+    func artifactContract(_ contract: ArtifactContract) throws -> ArtifactContract {
         let options = contract.options
         if let heapOption, heapOption != options.heapMode {
             throw fail("\(file) was compiled for \(options.heapMode) heaps, not \(heapOption); recompile it with shoal compile --heap \(heapOption), or leave out --heap")

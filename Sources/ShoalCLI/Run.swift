@@ -71,14 +71,24 @@ struct Run: AsyncParsableCommand {
     var arguments: [String] = []
 
     func run() async throws {
-        let bytes = try readInput(file)
-        let isArtifact = ArtifactFormat.looksLikeArtifact(bytes)
+        // An artifact is not read here: its contract (a few hundred bytes) configures the engine,
+        // and the engine reads and verifies the file once, mapping its code in place.
+        let peeked: ArtifactContract?
+        do {
+            peeked = try ArtifactContract.peek(atPath: file)
+        } catch let error as ArtifactError {
+            throw fail("\(file): \(error)")
+        } catch {
+            peeked = nil  // unreadable: readInput below says why
+        }
+        let isArtifact = peeked != nil
+        let bytes = isArtifact ? [] : try readInput(file)
         // The memory the module declares sizes the engine's slots (a single run gets room for
         // its maximum; many instances get their initial size, for density).
         let declared: (min: Int, max: Int?)
         var heap = self.heap, fuelCounting = fuel != nil
         if isArtifact {
-            let contract = try artifactContract(bytes)
+            let contract = try artifactContract(peeked!)
             heap = contract.options.heapMode
             fuelCounting = contract.options.fuel
             declared = (Int(contract.heap?.initialPages ?? 0), contract.heap?.maximumPages.map { Int($0) })
@@ -112,7 +122,7 @@ struct Run: AsyncParsableCommand {
         defer { engine.shutdown() }
         let module: Shoal.Module
         do {
-            module = isArtifact ? try await engine.load(artifact: bytes) : try await engine.compile(bytes)
+            module = isArtifact ? try await engine.load(artifactAt: file) : try await engine.compile(bytes)
         } catch ShoalError.invalidModule(let message) {
             throw fail("\(file): \(message)")
         } catch let error as ArtifactError {
