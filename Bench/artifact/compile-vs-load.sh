@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compile time versus load time of large modules: wasmtime's `compile` + `run
-# --allow-precompiled` of its .cwasm next to Shoal's (future) `compile` + `run` of
+# --allow-precompiled` of its .cwasm next to Shoal's `compile` + `run` of
 # an artifact, and both runtimes' compile-and-run of the plain .wasm.
 #
 #   bash Bench/artifact/compile-vs-load.sh [MODULE.wasm ...]
@@ -152,7 +152,7 @@ for WASM in "${MODULES[@]}"; do
 
   echo "### shoal"
   SH_COMPILE= SH_LOAD=
-  echo "  --- artifact (compile once, load many): placeholder for the artifact issue ---"
+  echo "  --- artifact (compile once, load many) ---"
   if [ $SHOAL_COMPILE = yes ]; then
     ART=$WORK/$NAME.shoal
     row "shoal compile -> .shoal" "$SHOAL" compile "$WASM" -o "$ART" &&
