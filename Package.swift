@@ -90,6 +90,10 @@ let package = Package(
                                          .product(name: "Histogram", package: "hdrhistogram-swift"),
                                          .product(name: "Logging", package: "swift-log")],
                           path: "Bench/SchedulerBench"),
+        // The scheduler's park + unpark + enqueue path per operation, 2 to 32 workers (issue 16's baseline).
+        .executableTarget(name: "ParkBench", dependencies: ["Compiler", "IOUring", "Runtime", "RuntimeABI", "Scheduler", "WasmCore", "WasmText",
+                                                            .product(name: "Logging", package: "swift-log")],
+                          path: "Bench/ParkBench"),
         // Compile vs load vs instantiate of one module (Docs/BENCHMARKS.md, artifacts).
         .executableTarget(name: "ArtifactBench", dependencies: ["Artifacts", "CShoal", "Compiler", "Runtime", "RuntimeABI", "WasmCore", "WasmText"],
                           path: "Bench/ArtifactBench"),
