@@ -220,7 +220,7 @@ public final class WASIContext: @unchecked Sendable {  // used by the instance's
     /// wasi_snapshot_preview1 functions of this context, by name: all of them, or only `names`.
     public func hostFunctions(named names: Set<String>? = nil) -> [String: Function] {
         var result: [String: Function] = [:]
-        for (name, make) in makeFunctions() where names?.contains(name) ?? true { result[name] = make() }
+        for (name, make) in makeFunctions(wanted: names) { result[name] = make() }
         return result
     }
 

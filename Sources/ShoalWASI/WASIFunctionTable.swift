@@ -51,9 +51,20 @@ final class WASIFunctionTable {
     typealias AsyncBody = @Sendable (GuestMemory, [UInt64], Done) throws(Errno) -> Void
 
     private(set) var makers: [String: () -> Function] = [:]
+    /// The names to build (nil: all). An instance imports a few of the 46; the rest are skipped
+    /// before any of their wrappers are made (this table is built once per instance).
+    let wanted: Set<String>?
+
+    init(wanted: Set<String>? = nil) { self.wanted = wanted }
+
+    @inline(__always)
+    func wants(_ name: String) -> Bool { wanted?.contains(name) ?? true }
 
     /// A function that does not fit the errno shape (proc_exit, proc_raise), made as is.
-    func add(_ name: String, _ make: @escaping () -> Function) { makers[name] = make }
+    func add(_ name: String, _ make: @escaping () -> Function) {
+        guard wants(name) else { return }
+        makers[name] = make
+    }
 
     func registerSync(_ name: String, _ params: [ValueType], _ body: @escaping SyncBody) {
         makers[name] = { Function(HostFunction(type: FuncType(params: params, results: [.i32])) { caller, args in
@@ -83,6 +94,7 @@ final class WASIFunctionTable {
     func sync(
         _ name: String, _ body: @escaping @Sendable (GuestMemory) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerSync(name, []) { m, s throws(Errno) in
             try body(m)
         }
@@ -91,6 +103,7 @@ final class WASIFunctionTable {
     func async(
         _ name: String, _ body: @escaping @Sendable (GuestMemory, Done) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerAsync(name, []) { m, s, done throws(Errno) in
             try body(m, done)
         }
@@ -99,6 +112,7 @@ final class WASIFunctionTable {
     func sync<P0: WASIParameter>(
         _ name: String, _ body: @escaping @Sendable (GuestMemory, P0) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerSync(name, [P0.wasmType]) { m, s throws(Errno) in
             try body(m, P0(slot: s[0]))
         }
@@ -107,6 +121,7 @@ final class WASIFunctionTable {
     func async<P0: WASIParameter>(
         _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, Done) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerAsync(name, [P0.wasmType]) { m, s, done throws(Errno) in
             try body(m, P0(slot: s[0]), done)
         }
@@ -115,6 +130,7 @@ final class WASIFunctionTable {
     func sync<P0: WASIParameter, P1: WASIParameter>(
         _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerSync(name, [P0.wasmType, P1.wasmType]) { m, s throws(Errno) in
             try body(m, P0(slot: s[0]), P1(slot: s[1]))
         }
@@ -123,6 +139,7 @@ final class WASIFunctionTable {
     func async<P0: WASIParameter, P1: WASIParameter>(
         _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, Done) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerAsync(name, [P0.wasmType, P1.wasmType]) { m, s, done throws(Errno) in
             try body(m, P0(slot: s[0]), P1(slot: s[1]), done)
         }
@@ -131,6 +148,7 @@ final class WASIFunctionTable {
     func sync<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter>(
         _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType]) { m, s throws(Errno) in
             try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]))
         }
@@ -139,6 +157,7 @@ final class WASIFunctionTable {
     func async<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter>(
         _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, Done) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType]) { m, s, done throws(Errno) in
             try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), done)
         }
@@ -147,6 +166,7 @@ final class WASIFunctionTable {
     func sync<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter>(
         _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType]) { m, s throws(Errno) in
             try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]))
         }
@@ -155,6 +175,7 @@ final class WASIFunctionTable {
     func async<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter>(
         _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, Done) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType]) { m, s, done throws(Errno) in
             try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), done)
         }
@@ -163,6 +184,7 @@ final class WASIFunctionTable {
     func sync<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter, P4: WASIParameter>(
         _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType]) { m, s throws(Errno) in
             try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]))
         }
@@ -171,6 +193,7 @@ final class WASIFunctionTable {
     func async<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter, P4: WASIParameter>(
         _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, Done) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType]) { m, s, done throws(Errno) in
             try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), done)
         }
@@ -180,6 +203,7 @@ final class WASIFunctionTable {
               P5: WASIParameter>(
         _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, P5) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType,
             P5.wasmType]) { m, s throws(Errno) in
             try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]))
@@ -190,6 +214,7 @@ final class WASIFunctionTable {
                P5: WASIParameter>(
         _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, P5, Done) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType,
             P5.wasmType]) { m, s, done throws(Errno) in
             try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]), done)
@@ -200,6 +225,7 @@ final class WASIFunctionTable {
               P5: WASIParameter, P6: WASIParameter>(
         _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, P5, P6) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType, P5.wasmType,
             P6.wasmType]) { m, s throws(Errno) in
             try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]),
@@ -211,6 +237,7 @@ final class WASIFunctionTable {
                P5: WASIParameter, P6: WASIParameter>(
         _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, P5, P6, Done) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType, P5.wasmType,
             P6.wasmType]) { m, s, done throws(Errno) in
             try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]),
@@ -222,6 +249,7 @@ final class WASIFunctionTable {
               P5: WASIParameter, P6: WASIParameter, P7: WASIParameter>(
         _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, P5, P6, P7) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType, P5.wasmType, P6.wasmType,
             P7.wasmType]) { m, s throws(Errno) in
             try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]),
@@ -233,6 +261,7 @@ final class WASIFunctionTable {
                P5: WASIParameter, P6: WASIParameter, P7: WASIParameter>(
         _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, P5, P6, P7, Done) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType, P5.wasmType, P6.wasmType,
             P7.wasmType]) { m, s, done throws(Errno) in
             try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]),
@@ -244,6 +273,7 @@ final class WASIFunctionTable {
               P5: WASIParameter, P6: WASIParameter, P7: WASIParameter, P8: WASIParameter>(
         _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, P5, P6, P7, P8) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType, P5.wasmType, P6.wasmType,
             P7.wasmType, P8.wasmType]) { m, s throws(Errno) in
             try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]),
@@ -255,6 +285,7 @@ final class WASIFunctionTable {
                P5: WASIParameter, P6: WASIParameter, P7: WASIParameter, P8: WASIParameter>(
         _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, P5, P6, P7, P8, Done) throws(Errno) -> Void
     ) {
+        guard wants(name) else { return }
         registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType, P5.wasmType, P6.wasmType,
             P7.wasmType, P8.wasmType]) { m, s, done throws(Errno) in
             try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]),

@@ -20,8 +20,8 @@ extension WASIContext {
     /// a module actually imports — a few of the 46, per instance. Each area declares its functions,
     /// with typed parameters (`WASIFunctionTable`), in a file of its own: WASIFunctions+Arguments,
     /// +Clocks, +Descriptors, +Paths, +Poll and +Sockets.
-    func makeFunctions() -> [String: () -> Function] {
-        let table = WASIFunctionTable()
+    func makeFunctions(wanted: Set<String>? = nil) -> [String: () -> Function] {
+        let table = WASIFunctionTable(wanted: wanted)
         addArgumentFunctions(table)
         addClockFunctions(table)
         addDescriptorFunctions(table)
