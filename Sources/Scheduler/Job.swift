@@ -21,6 +21,8 @@ final class Job: @unchecked Sendable {
     var execution: Execution?
     var sliceStart: UInt64 = 0
     var cancelled = false
+    /// Whether a worker has made the instance (it does so when it first picks the job up).
+    var instantiated = false
     var timedOut = false
     var onFinish: (@Sendable (Result<[Value], any Error>) -> Void)?
 

@@ -219,19 +219,31 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
     private func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
     /// Instantiates an admitted job (outside the lock) and queues it.
+    /// Queues an admitted job. Its instance is made by the worker that first picks it up
+    /// (`makeInstance`), not here: `start` runs on the submitting thread (or on a worker that
+    /// just freed a slot), and one submitting thread making every instance was the limit on
+    /// short calls per second (Docs/BENCHMARKS.md); the call's own imports (a WASI context) are
+    /// then made on a worker too.
     private func start(_ job: Job) {
+        liveGauge.record(counts.live)
+        enqueue(job)
+    }
+
+    /// Makes a job's instance on the worker about to run it; false if the job ended instead
+    /// (instantiation failed — a link error, a trap in a data segment — or there was nothing to
+    /// call after it).
+    private func makeInstance(_ job: Job, _ worker: Int) -> Bool {
         do {
             try job.instantiate(in: region, imports: configuration.hostFunctions, perInstance: configuration.instanceImports)
         } catch {
-            retire(job, .failure(error))
-            return
+            afterSlice(job, worker, .failure(error))
+            return false
         }
         if job.execution == nil {  // only instantiated (no entry, no start function): done
-            retire(job, .success([]))
-            return
+            afterSlice(job, worker, .success(.exited([])))
+            return false
         }
-        liveGauge.record(counts.live)
-        enqueue(job)
+        return true
     }
 
     private func enqueue(_ job: Job, fresh isFresh: Bool = true) {
@@ -284,6 +296,10 @@ public final class Scheduler: @unchecked Sendable {  // mutable state is guarded
             if job.cancelled {
                 afterSlice(job, worker, .failure(CancellationError()))
                 continue
+            }
+            if !job.instantiated {
+                job.instantiated = true
+                guard makeInstance(job, worker) else { continue }
             }
             let state: Execution.State
             do {
