@@ -56,7 +56,12 @@ extension WASIContext {
             self.recordExit(128 + Int32(signal))
             throw WASIExit(code: 128 + Int32(signal))
         }) }
-        // A real yield: parks and comes straight back, so the scheduler runs someone else first.
-        f.async("sched_yield") { (_: GuestMemory, done: Done) throws(Errno) in done(.success) }
+        // A real yield: a zero timeout on the worker's ring, so the guest parks and comes back
+        // when the worker next reaps its ring — after the instances queued before it have run.
+        // (Completing inside the call would not park at all: `Execution.park` returns at once
+        // when the completion is already there.)
+        f.async("sched_yield") { (_: GuestMemory, done: Done) throws(Errno) in
+            _ = self.ring.sleep(nanoseconds: 0) { _ in done(.success) }
+        }
     }
 }
