@@ -85,7 +85,7 @@ struct PageScrubber: Sendable {
             }
             for run in plan.drop {
                 let (address, length) = bytes(run)
-                if madvise(address, length, MADV_DONTNEED) != 0 {
+                if Self.dropPages(address, length) != 0 {
                     // Not droppable (locked memory, say): zero it, around the guards.
                     for part in run.subtracting(guards) {
                         let (address, length) = bytes(part)
@@ -100,10 +100,33 @@ struct PageScrubber: Sendable {
     /// afterwards and none stays resident.
     func drop(_ start: UnsafeMutableRawPointer, _ count: Int) {
         guard count > 0 else { return }
-        if madvise(start, count, MADV_DONTNEED) != 0 {
+        if Self.dropPages(start, count) != 0 {
             memset(start, 0, count)
         }
     }
+}
+
+extension PageScrubber {
+    /// One MADV_DONTNEED at a time in the process. When two threads drop pages of the same address
+    /// space at once, the kernel sees a nested TLB gather and flushes in full, sending an IPI to
+    /// every CPU running the process even when nothing was unmapped; in a virtual machine each IPI
+    /// is an exit. Measured in Docs/BENCHMARKS.md: one at a time, the IPIs go and short calls
+    /// per second go up.
+    static func dropPages(_ start: UnsafeMutableRawPointer, _ count: Int) -> Int32 {
+        dropLock.lock()
+        defer { dropLock.unlock() }
+        return madvise(start, count, MADV_DONTNEED)
+    }
+
+    private static let dropLock = DropLock()
+}
+
+/// A plain mutex for `dropPages` (a class, so that the pthread mutex has a stable address).
+private final class DropLock: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    init() { pthread_mutex_init(mutex, nil) }
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
 }
 
 extension Range where Bound == Int {
