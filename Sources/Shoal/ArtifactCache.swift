@@ -1,5 +1,6 @@
 import Artifacts
 import Foundation
+import Synchronization
 import Logging
 import Runtime
 import RuntimeABI
@@ -17,11 +18,21 @@ struct ArtifactCache: Sendable {
 
     /// The file for a module with this source digest, under these options and this compiler.
     func path(for digest: String) -> URL {
-        let tag = [ShoalVersion.compiler, "abi \(ShoalVersion.abi)", options.heapMode.rawValue, "yield \(options.yieldChecks)",
-                   "fuel \(options.fuel)", "cpu \(CPUFeatureSet.host.rawValue)"].joined(separator: "|")
-        let short = CompileService.digest(Array(tag.utf8)).prefix(16)
-        return directory.appendingPathComponent("\(digest)-\(short).shoal")
+        directory.appendingPathComponent("\(digest)-\(Self.tag(options)).shoal")
     }
+
+    /// 16 hex digits naming what the code depends on besides its source: the compiler, the ABI,
+    /// the options and this machine's CPU features (fixed for the process: computed once).
+    static func tag(_ options: CompileOptions) -> String {
+        if let tag = tags.withLock({ $0[options] }) { return tag }
+        let text = [ShoalVersion.compiler, "abi \(ShoalVersion.abi)", options.heapMode.rawValue, "yield \(options.yieldChecks)",
+                    "fuel \(options.fuel)", "cpu \(CPUFeatureSet.host.rawValue)"].joined(separator: "|")
+        let tag = String(CompileService.digest(Array(text.utf8)).prefix(16))
+        tags.withLock { $0[options] = tag }
+        return tag
+    }
+
+    private static let tags = Mutex<[CompileOptions: String]>([:])
 
     enum Lookup {
         case hit(LoadedModule)

@@ -105,24 +105,21 @@ public actor CompileService {
     /// Loads an artifact file: read once into memory, verified there, and its code made
     /// executable in place (the cheapest load; see `load(artifact:)` for the checks).
     public func load(artifactAt path: String) async throws -> Module {
-        let requirements = requirements
-        let module = try await Self.onThread { () throws -> Module in
-            let (artifact, loaded) = try ArtifactImage(contentsOf: path).load(requirements: requirements)
-            return Module(loaded, sourceSHA256: artifact.contract.sourceSHA256)
-        }
-        statistics.artifactsLoaded += 1
-        clock += 1
-        insert(module)
-        return module
+        try await load { try ArtifactImage(contentsOf: path) }
     }
 
     /// Loads an artifact (`shoal compile`'s output, or `Module.artifact()`): checked completely
     /// against the engine's requirements before its code is mapped. The module joins the cache
     /// under its source's digest, so compiling the same source later is a hit.
     public func load(artifact bytes: [UInt8]) async throws -> Module {
+        try await load { try ArtifactImage(copying: bytes) }
+    }
+
+    /// Verifies and maps the image `read` makes (off the actor), then caches the module.
+    private func load(_ read: @escaping @Sendable () throws -> ArtifactImage) async throws -> Module {
         let requirements = requirements
         let module = try await Self.onThread { () throws -> Module in
-            let (artifact, loaded) = try ArtifactImage(copying: bytes).load(requirements: requirements)
+            let (artifact, loaded) = try read().load(requirements: requirements)
             return Module(loaded, sourceSHA256: artifact.contract.sourceSHA256)
         }
         statistics.artifactsLoaded += 1
