@@ -94,6 +94,8 @@ let package = Package(
         .executableTarget(name: "ParkBench", dependencies: ["Compiler", "IOUring", "Runtime", "RuntimeABI", "Scheduler", "WasmCore", "WasmText",
                                                             .product(name: "Logging", package: "swift-log")],
                           path: "Bench/ParkBench"),
+        // The scheduling policy on 64 virtual workers in the deterministic twin (issue 16).
+        .executableTarget(name: "TwinSim", dependencies: ["Compiler", "Runtime", "RuntimeABI", "Scheduler", "WasmText"], path: "Bench/TwinSim"),
         // Compile vs load vs instantiate of one module (Docs/BENCHMARKS.md, artifacts).
         .executableTarget(name: "ArtifactBench", dependencies: ["Artifacts", "CShoal", "Compiler", "Runtime", "RuntimeABI", "WasmCore", "WasmText"],
                           path: "Bench/ArtifactBench"),
@@ -109,7 +111,7 @@ let package = Package(
         .testTarget(name: "X64Tests", dependencies: ["X64"]),
         .testTarget(name: "WASITests", dependencies: ["ShoalWASI", "IOUring", "Scheduler", "Runtime", "RuntimeABI", "Compiler", "WasmText", "WasmCore", "CShoal",
                                                      .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Runtime", "RuntimeABI", "Compiler", "WasmText", "WasmCore"]),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Runtime", "RuntimeABI", "Compiler", "WasmText", "WasmCore", "IOUring"]),
         .testTarget(name: "RuntimeUnitTests", dependencies: ["Runtime", "RuntimeABI", "CShoal"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "RuntimeABI", "Compiler", "WasmDecoder", "WasmText", "CShoal"]),
         .testTarget(name: "WasmDecoderTests", dependencies: ["WasmDecoder", "WasmText"]),

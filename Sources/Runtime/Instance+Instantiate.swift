@@ -11,7 +11,7 @@ extension Instance {
                             resolver: (String, String) -> Extern?) throws -> Instance {
         let module = loaded.compiled.module
         let layout = loaded.compiled.layout
-        let slot = try store.region?.acquire()
+        let slot = try store.region?.acquire(preferring: store.slotShard)
         let instance: Instance
         do {
             instance = try Instance(module: loaded, store: store, slot: slot)

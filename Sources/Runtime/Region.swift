@@ -18,7 +18,7 @@ import WasmCore
 ///
 /// A released slot keeps nothing of its tenant: its memory, context and stack are zeroed or
 /// dropped (`release`) before anyone can take it again.
-public final class Region: @unchecked Sendable {  // slot bookkeeping is under `lock`
+public final class Region: @unchecked Sendable {  // slot bookkeeping is in lock-free `SlotFreeList`s
     public struct Configuration: Sendable {
         public var slotCount: Int
         public var heapMode: HeapMode
@@ -40,10 +40,15 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
         /// a call and a host call parked on the fiber use. The rest of the stack is returned to
         /// the kernel.
         public var stackKeepResidentBytes: Int
+        /// The slots are split into this many shards of consecutive slots, each with its own free
+        /// list: a scheduler gives each worker one, so workers take and reuse their own slots
+        /// (`acquire(preferring:)`) without sharing a free list.
+        public var shards: Int
 
         public init(slotCount: Int, heapMode: HeapMode = .default, memoryPages: Int = 16, stackSize: Int = 256 * 1024,
                     contextSize: Int = 16 * 1024, keepResidentBytes: Int = 2 << 20, guardPages: GuardPages = .always,
-                    guardBytes: Int = SlotLayout.defaultGuardBytes, stackKeepResidentBytes: Int = 16 * 1024) {
+                    guardBytes: Int = SlotLayout.defaultGuardBytes, stackKeepResidentBytes: Int = 16 * 1024, shards: Int = 1) {
+            self.shards = shards
             self.slotCount = slotCount
             self.heapMode = heapMode
             self.memoryPages = memoryPages
@@ -65,8 +70,9 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
     /// Mappings this region reserved in `MapBudget` and may still make (a guarded-mode region
     /// splits its mapping as slots are used).
     private let promisedMappings: Int
-    private let lock = NSLock()
-    private var freeSlots: [Int]
+    /// Each shard's free slots; shard `s` holds slots `s * shardSize ..< (s + 1) * shardSize`.
+    private let shardLists: [SlotFreeList]
+    private let shardSize: Int
     /// Resets released slots' memory (tests substitute its residency probe).
     var scrubber = PageScrubber()
 
@@ -127,7 +133,12 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
         }
         base = memory
         mappedBytes = total
-        freeSlots = Array((0..<configuration.slotCount).reversed())
+        let shardCount = max(1, min(configuration.shards, configuration.slotCount))
+        shardSize = (configuration.slotCount + shardCount - 1) / shardCount
+        shardLists = (0..<shardCount).map { [shardSize] shard in
+            let start = min(shard * shardSize, configuration.slotCount)
+            return SlotFreeList(capacity: configuration.slotCount, holding: start..<min(start + shardSize, configuration.slotCount))
+        }
         // Bounded regions are accessible everywhere but their guards, from the start. (Guarded
         // ones are inaccessible everywhere until a slot's parts are opened in `acquire`.)
         if heapMode == .bounded && chosen.hasGuards {
@@ -153,11 +164,31 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
         MapBudget.release(promisedMappings)
     }
 
-    public var freeCount: Int { lock.withLock { freeSlots.count } }
+    /// Free slots (a snapshot, summed over the shards).
+    public var freeCount: Int { shardLists.reduce(0) { $0 + $1.count } }
 
-    /// Takes a free slot, or throws `RegionFull`.
-    func acquire() throws -> Slot {
-        guard let index = lock.withLock({ freeSlots.popLast() }) else { throw RegionFull(slots: configuration.slotCount) }
+    /// The shards the slots are split into.
+    public var shardCount: Int { shardLists.count }
+
+    /// The shard a slot belongs to (its released slot goes back there).
+    public func shard(ofSlot index: Int) -> Int { index / shardSize }
+
+    /// Free slots in one shard (a snapshot).
+    public func freeCount(inShard shard: Int) -> Int { shardLists[shard].count }
+
+    /// Takes a free slot, from shard `preferred` if it has one (the slot released there last),
+    /// else from the next shard that has one; throws `RegionFull` when none has.
+    func acquire(preferring preferred: Int = 0) throws -> Slot {
+        let shards = shardLists.count
+        let first = ((preferred % shards) + shards) % shards
+        var found: Int?
+        for step in 0..<shards {
+            if let index = shardLists[(first + step) % shards].pop() {
+                found = index
+                break
+            }
+        }
+        guard let index = found else { throw RegionFull(slots: configuration.slotCount) }
         let slot = Slot(region: self, index: index)
         if configuration.heapMode == .guarded {
             // Context and stack become usable (the guards between them stay PROT_NONE); the memory
@@ -167,7 +198,7 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
                     && mprotect(slot.stack, layout.stackBytes, PROT_READ | PROT_WRITE) == 0
                 : mprotect(slot.context, layout.memoryOffset, PROT_READ | PROT_WRITE) == 0
             guard opened else {
-                lock.withLock { freeSlots.append(index) }
+                shardLists[shard(ofSlot: index)].push(index)
                 throw RuntimeError("cannot make slot \(index) writable")
             }
         }
@@ -202,7 +233,7 @@ public final class Region: @unchecked Sendable {  // slot bookkeeping is under `
         if configuration.heapMode == .guarded, memoryBytesUsed > 0 {
             mprotect(slot.memory, memoryBytesUsed, PROT_NONE)
         }
-        lock.withLock { freeSlots.append(slot.index) }
+        shardLists[shard(ofSlot: slot.index)].push(slot.index)
     }
 }
 

@@ -60,6 +60,9 @@ public final class Store: @unchecked Sendable {
 
     /// Where this store's instances get their vmctx, stack and memory; nil: from the system.
     public let region: Region?
+    /// The region shard this store's instances take their slots from first (a scheduler worker's
+    /// own shard; see `Region.acquire(preferring:)`).
+    public var slotShard = 0
 
     public init(heapMode: HeapMode = .default) {
         self.heapMode = heapMode

@@ -1,11 +1,23 @@
 import Foundation
 import Runtime
+import Synchronization
 
-/// One submitted call: its instance, its execution and where its result goes. The phase and flags
-/// are read and written under the owning scheduler's lock; `execution` is used only by the thread
-/// that runs the job's current slice.
+/// One submitted call: its instance, its execution and where its result goes.
+///
+/// Who may touch what: `store`, `execution` and `instantiated` belong to the worker that owns the
+/// job (`owner`) — the one it was admitted to, or the one that stole it — and are used on that
+/// worker's thread only (the timer reads `execution` under the worker's `SliceWatch` lock while
+/// the slice runs). The flags other threads set (cancelled, timed out) and the stage and owner
+/// they read are atomic.
 final class Job: @unchecked Sendable {
-    enum Phase { case waiting, queued, running, parked, finished }
+    enum Stage: UInt8 {
+        /// In the scheduler's waiting queue: not admitted, holds no slot.
+        case waiting
+        /// Admitted: counts as live, belongs to a worker (queued, running or parked there).
+        case admitted
+        /// Done, or cancelled while waiting.
+        case finished
+    }
 
     let module: LoadedModule
     /// The export to call; nil: only instantiate and run the start function.
@@ -16,15 +28,17 @@ final class Job: @unchecked Sendable {
     let imports: (@Sendable () throws -> [HostImport])?
     let submitted: UInt64
     let deadline: UInt64?
-    var phase: Phase = .waiting
+    private let stageBits = Atomic<UInt8>(Stage.waiting.rawValue)
+    /// The index of the worker the job belongs to while admitted.
+    private let ownerIndex = Atomic<Int>(0)
+    private let cancelledFlag = Atomic<Bool>(false)
+    private let timedOutFlag = Atomic<Bool>(false)
+    private let reported = Atomic<Bool>(false)
     var store: Store?
     var execution: Execution?
-    var sliceStart: UInt64 = 0
-    var cancelled = false
     /// Whether a worker has made the instance (it does so when it first picks the job up).
     var instantiated = false
-    var timedOut = false
-    var onFinish: (@Sendable (Result<[Value], any Error>) -> Void)?
+    private let onFinish: @Sendable (Result<[Value], any Error>) -> Void
 
     init(module: LoadedModule, entry: String?, arguments: [Value], limits: InstanceLimits,
          imports: (@Sendable () throws -> [HostImport])? = nil, now: UInt64,
@@ -39,12 +53,38 @@ final class Job: @unchecked Sendable {
         self.onFinish = onFinish
     }
 
+    var stage: Stage {
+        get { Stage(rawValue: stageBits.load(ordering: .sequentiallyConsistent))! }
+        set { stageBits.store(newValue.rawValue, ordering: .sequentiallyConsistent) }
+    }
+
+    var owner: Int {
+        get { ownerIndex.load(ordering: .acquiring) }
+        set { ownerIndex.store(newValue, ordering: .releasing) }
+    }
+
+    var isCancelled: Bool { cancelledFlag.load(ordering: .sequentiallyConsistent) }
+    func markCancelled() { cancelledFlag.store(true, ordering: .sequentiallyConsistent) }
+
+    /// Set by the timer when the wall-time limit passed while the job ran.
+    var timedOut: Bool { timedOutFlag.load(ordering: .relaxed) }
+    func markTimedOut() { timedOutFlag.store(true, ordering: .relaxed) }
+
+    /// Reports the call's outcome to its submitter, once: the first report wins (a cancelled call
+    /// hears at once; whatever its worker reports later is dropped). Any thread.
+    func finish(_ result: Result<[Value], any Error>) {
+        guard !reported.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        onFinish(result)
+    }
+
     /// Makes the instance (in a slot of `region`) and the execution that will run the call. The
     /// first definition of a name wins: the call's own imports, then the per-instance ones, then
     /// the shared ones.
-    func instantiate(in region: Region, imports shared: [HostImport] = [], perInstance: (@Sendable () throws -> [HostImport])? = nil) throws {
+    func instantiate(in region: Region, shard: Int = 0, imports shared: [HostImport] = [],
+                     perInstance: (@Sendable () throws -> [HostImport])? = nil) throws {
         let imports = try (self.imports?() ?? []) + (perInstance?() ?? []) + shared
         let store = Store(region: region)
+        store.slotShard = shard
         if let fuel = limits.fuel {
             store.initialFuel = fuel
             store.fuelPolicy = .trap
@@ -90,6 +130,9 @@ struct FIFO<Element> {
     var isEmpty: Bool { count == 0 }
 
     mutating func push(_ e: Element) { items.append(e) }
+
+    /// The element `pop` would return.
+    var first: Element? { head < items.count ? items[head] : nil }
 
     mutating func pop() -> Element? {
         guard head < items.count else { return nil }

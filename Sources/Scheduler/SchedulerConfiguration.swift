@@ -31,6 +31,16 @@ public struct SchedulerConfiguration: Sendable {
     /// thread (about 5 µs of thread hand-off per operation; kept for comparison and for kernels
     /// without io_uring).
     public var workerRings = true
+    /// Which worker a new call goes to.
+    public var placement: Placement = .powerOfTwoChoices
+
+    public enum Placement: Sendable, Equatable {
+        /// The less loaded of two workers picked at random (`SchedulingPolicy.place`).
+        case powerOfTwoChoices
+        /// Always worker 0: the others get work only by stealing. For tests and measurements of
+        /// stealing, not for production.
+        case firstWorker
+    }
 
     public enum Admission: Sendable, Equatable {
         /// Wait in a FIFO queue of at most `limit` entries; beyond that, refuse.

@@ -101,3 +101,75 @@ struct RegionTests {
         #expect(region.freeCount == 1)
     }
 }
+
+@Suite("region shards")
+struct RegionShardTests {
+    @Test func aShardReusesItsOwnLastReleasedSlotAndBorrowsOnlyWhenEmpty() throws {
+        let region = try Region(Region.Configuration(slotCount: 6, heapMode: .bounded, memoryPages: 1, guardPages: .never, shards: 3))
+        #expect(region.shardCount == 3)
+        #expect((0..<6).map { region.shard(ofSlot: $0) } == [0, 0, 1, 1, 2, 2])
+        let a = try region.acquire(preferring: 1)
+        let b = try region.acquire(preferring: 1)
+        #expect(a.index == 2)
+        #expect(b.index == 3)
+        #expect(region.freeCount(inShard: 1) == 0)
+        #expect(region.freeCount(inShard: 0) == 2)
+        region.release(a, memoryBytesUsed: 0, contextBytesUsed: 0)
+        let again = try region.acquire(preferring: 1)
+        #expect(again.index == a.index)  // the slot it released last, still warm
+        // Shard 1 is empty: the next slot is borrowed from the next shard that has one.
+        let borrowed = try region.acquire(preferring: 1)
+        #expect(region.shard(ofSlot: borrowed.index) == 2)
+        // A borrowed slot goes back to the shard it belongs to.
+        region.release(borrowed, memoryBytesUsed: 0, contextBytesUsed: 0)
+        #expect(region.freeCount(inShard: 2) == 2)
+        #expect(region.freeCount(inShard: 1) == 0)
+        var held = [again, b]
+        for _ in 0..<4 { held.append(try region.acquire(preferring: 0)) }
+        #expect(Set(held.map(\.index)).count == 6)
+        #expect(throws: RegionFull.self) { try region.acquire(preferring: 2) }
+        for slot in held { region.release(slot, memoryBytesUsed: 0, contextBytesUsed: 0) }
+        #expect(region.freeCount == 6)
+    }
+
+    @Test func concurrentAcquireAndReleaseNeverHandOutASlotTwice() async throws {
+        let region = try Region(Region.Configuration(slotCount: 64, heapMode: .bounded, memoryPages: 1, guardPages: .never, shards: 4))
+        let owners = UnsafeMutablePointer<Int>.allocate(capacity: 64)
+        owners.initialize(repeating: -1, count: 64)
+        defer { owners.deallocate() }
+        let table = OwnerTable(owners)
+        await withTaskGroup(of: Int.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    var conflicts = 0
+                    for _ in 0..<5_000 {
+                        guard let slot = try? region.acquire(preferring: worker % 4) else { continue }
+                        if !table.claim(slot.index, by: worker) { conflicts += 1 }
+                        table.unclaim(slot.index)
+                        region.release(slot, memoryBytesUsed: 0, contextBytesUsed: 0)
+                    }
+                    return conflicts
+                }
+            }
+            var conflicts = 0
+            for await c in group { conflicts += c }
+            #expect(conflicts == 0)
+        }
+        #expect(region.freeCount == 64)
+    }
+}
+
+/// Which task holds each slot: a claim fails if another task holds it (the free list handed it out twice).
+final class OwnerTable: @unchecked Sendable {
+    private let lock = NSLock()
+    private let owners: UnsafeMutablePointer<Int>
+    init(_ owners: UnsafeMutablePointer<Int>) { self.owners = owners }
+    func claim(_ index: Int, by owner: Int) -> Bool {
+        lock.withLock {
+            guard owners[index] == -1 else { return false }
+            owners[index] = owner
+            return true
+        }
+    }
+    func unclaim(_ index: Int) { lock.withLock { owners[index] = -1 } }
+}

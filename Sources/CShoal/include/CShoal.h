@@ -3,6 +3,7 @@
 //   shoal_entry.h    entering generated code, with register canaries checked (entry.c)
 //   shoal_fiber.h    fibers, the yield and fuel builtins, stack limits (fiber.c)
 //   shoal_ring.h     io_uring through liburing (ring.c)
+//   shoal_worker.h   the scheduler worker owning the calling thread (worker.c)
 // Offsets the C side shares with RuntimeABI live in one private header, shoal_abi.h.
 #pragma once
 #include "shoal_crc.h"
@@ -10,3 +11,4 @@
 #include "shoal_fiber.h"
 #include "shoal_ring.h"
 #include "shoal_signals.h"
+#include "shoal_worker.h"

@@ -1,0 +1,315 @@
+import CShoal
+import Foundation
+import IOUring
+import Runtime
+import Synchronization
+
+/// One scheduler worker: an actor whose executor is its own thread (`WorkerExecutor`). It owns,
+/// as actor-isolated state, its run queue levels, its parked instances and its io_uring, and its
+/// instances take their slots from its shard of the region first.
+///
+/// Its thread runs `loop()`, an isolated method, for the scheduler's lifetime: the loop, the
+/// completions its ring runs and the host functions of its guests (all on that thread) reach the
+/// worker's state directly or through `assumeIsolated` — no hop, no lock. Other threads reach it
+/// through its inbox (`WorkerMessage`): new calls, wake-ups of its parked instances from other
+/// threads, cancellations, and tasks that `await` the actor.
+///
+/// The only state other workers touch is lock-free: the stealable queue levels (`StealQueue`), the
+/// counters, and the slice watch the timer reads under its per-worker lock.
+actor Worker {
+    nonisolated let index: Int
+    nonisolated let executor: WorkerExecutor
+    nonisolated let counters = WorkerCounters()
+    nonisolated let watch = SliceWatch()
+    /// The queue levels (stealable by other workers, pushed and popped by this one).
+    nonisolated let freshQueue = StealQueue()
+    nonisolated let mainQueue = StealQueue()
+    private unowned let core: SchedulerCore
+    private var levels: RunLevels<StealQueue>
+    private var parked: [ObjectIdentifier: Job] = [:]
+    private var stopping = false
+    private var random: SchedulingPolicy.Random
+    /// While the ring's completions run: instances they wake, queued only once the completions
+    /// are counted (so a statistic never lags behind a call it finished) and then all at once.
+    private var woken: [Job]?
+
+    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    init(index: Int, core: SchedulerCore) {
+        self.index = index
+        self.core = core
+        executor = WorkerExecutor()
+        levels = RunLevels(fresh: freshQueue, main: mainQueue)
+        random = SchedulingPolicy.Random(seed: UInt64(index) &* 0x2545_F491_4F6C_DD1D &+ 1)
+    }
+
+    /// The worker whose thread this is, if any.
+    static var current: Worker? {
+        shoal_current_worker().map { Unmanaged<Worker>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    // MARK: The loop
+
+    /// The worker's life: handle messages, run the ring's completions, run the next slice; when
+    /// there is nothing, steal; when there is nothing to steal, sleep in the ring.
+    func loop() {
+        shoal_set_current_worker(Unmanaged.passUnretained(self).toOpaque())
+        defer {
+            shoal_set_current_worker(nil)
+            executor.markLoopEnded()
+        }
+        handle(executor.takeEarlyMessages())
+        while !stopping {
+            handle(executor.inbox.takeAll())
+            if stopping { break }
+            if let ring = executor.ring { reap { ring.drain() } }
+            if let job = levels.pop() {
+                counters.load.subtract(1, ordering: .relaxed)
+                if !levels.fresh.isEmpty || !levels.main.isEmpty { core.wakeIdleWorker() }  // work is waiting
+                runSlice(job)
+                continue
+            }
+            if steal() { continue }
+            idle()
+        }
+        stopHere()
+    }
+
+    private func handle(_ messages: [WorkerMessage]) {
+        for message in messages {
+            switch message {
+            case .admit(let job): enqueue(job, .fresh)
+            case .unpark(let job): unpark(job)
+            case .cancel(let job): cancelHere(job)
+            case .sweep: sweep()
+            case .stop: stopping = true
+            case .run(let job): executor.run(job)
+            }
+        }
+    }
+
+    /// Runs the ring's completions through `body`, counting them before the instances they wake
+    /// can run anywhere.
+    private func reap(_ body: () -> Int) {
+        woken = []
+        let ran = body()
+        let wake = woken ?? []
+        woken = nil
+        if ran > 0 { counters.ringCompletions.add(ran, ordering: .relaxed) }
+        for job in wake { enqueue(job, .fresh) }
+    }
+
+    private func idle() {
+        executor.sleeping.store(true, ordering: .sequentiallyConsistent)
+        core.sleepers.add(1, ordering: .sequentiallyConsistent)
+        defer {
+            executor.sleeping.store(false, ordering: .sequentiallyConsistent)
+            core.sleepers.subtract(1, ordering: .sequentiallyConsistent)
+        }
+        // Checked after announcing the sleep: whoever adds work from now on wakes this worker.
+        guard executor.inbox.isEmpty, !core.workExists(besides: index) else { return }
+        if let ring = executor.ring {
+            reap { ring.wait() }
+        } else {
+            executor.sleepWithoutRing()
+        }
+    }
+
+    /// Takes runnable calls from another worker; false if there were none.
+    private func steal() -> Bool {
+        for victim in SchedulingPolicy.victims(of: index, workers: core.workers.count, random: random.next()) {
+            let other = core.workers[victim]
+            var taken = other.freshQueue.steal()
+            var level = SchedulingPolicy.Level.fresh
+            if taken.isEmpty {
+                taken = other.mainQueue.steal()
+                level = .main
+            }
+            guard !taken.isEmpty else { continue }
+            other.counters.load.subtract(taken.count, ordering: .relaxed)
+            counters.steals.add(1, ordering: .relaxed)
+            counters.stolen.add(taken.count, ordering: .relaxed)
+            for job in taken { enqueue(job, level) }
+            return true
+        }
+        return false
+    }
+
+    // MARK: Slices
+
+    private func enqueue(_ job: Job, _ level: SchedulingPolicy.Level) {
+        job.owner = index
+        levels.push(job, level)
+        counters.load.add(1, ordering: .relaxed)
+    }
+
+    private func runSlice(_ job: Job) {
+        if job.isCancelled {
+            retire(job, .failure(CancellationError()))
+            return
+        }
+        if !job.instantiated {
+            job.instantiated = true
+            guard makeInstance(job) else { return }
+        }
+        watch.begin(job, at: core.now())
+        let outcome = Result { try job.execution!.resume() }
+        watch.end()
+        afterSlice(job, outcome)
+    }
+
+    /// Makes a job's instance on this worker, in its shard; false if the job ended instead
+    /// (instantiation failed — a link error, a trap in a data segment — or there was nothing to
+    /// call after it).
+    private func makeInstance(_ job: Job) -> Bool {
+        do {
+            try job.instantiate(in: core.region, shard: index, imports: core.configuration.hostFunctions,
+                                perInstance: core.configuration.instanceImports)
+        } catch {
+            retire(job, .failure(error))
+            return false
+        }
+        if job.execution == nil {  // only instantiated (no entry, no start function): done
+            retire(job, .success([]))
+            return false
+        }
+        return true
+    }
+
+    private func afterSlice(_ job: Job, _ outcome: Result<Execution.State, any Error>) {
+        switch outcome {
+        case .success(.parked):
+            if job.isCancelled {
+                retire(job, .failure(CancellationError()))
+                return
+            }
+            parked[ObjectIdentifier(job)] = job
+            counters.parked.add(1, ordering: .relaxed)
+            job.execution?.whenResumable { [core, index] in core.unpark(job, owner: index) }
+        case .success(.yielded):
+            counters.yields.add(1, ordering: .relaxed)
+            core.yieldCounter.increment()
+            switch SchedulingPolicy.afterYield(cancelled: job.isCancelled, timedOut: job.timedOut, now: core.now(),
+                                               deadline: job.deadline, fuelLimit: nil, fuelConsumed: 0) {
+            case .requeue: enqueue(job, .main)  // used a whole slice: to the back of the main level
+            case .cancel: retire(job, .failure(CancellationError()))
+            case .timeLimit, .outOfFuel: retire(job, .failure(SchedulerError.timeLimitExceeded))
+            }
+        case .success(.trapped(let trap)):
+            counters.traps.add(1, ordering: .relaxed)
+            core.trapCounter.increment()
+            retire(job, .failure(trap))
+        case .success(.exited(let values)):
+            retire(job, .success(values))
+        case .success(let other):
+            retire(job, .failure(ExecutionError.notResumable("a slice ended in state \(other)")))
+        case .failure(let error):
+            retire(job, .failure(error))
+        }
+    }
+
+    /// A parked instance of this worker can resume.
+    func unpark(_ job: Job) {
+        guard parked.removeValue(forKey: ObjectIdentifier(job)) != nil else { return }  // cancelled or expired meanwhile
+        counters.parked.subtract(1, ordering: .relaxed)
+        if woken != nil {
+            woken!.append(job)
+        } else {
+            enqueue(job, .fresh)
+        }
+    }
+
+    private func cancelHere(_ job: Job) {
+        if parked.removeValue(forKey: ObjectIdentifier(job)) != nil {
+            counters.parked.subtract(1, ordering: .relaxed)
+            retire(job, .failure(CancellationError()))
+        } else if job.owner != index, job.stage == .admitted {
+            core.workers[job.owner].executor.send(.cancel(job))  // stolen meanwhile: its new owner parks it
+        }
+        // Otherwise it is queued or running here: the flag stops it when it next comes up.
+    }
+
+    private func sweep() {
+        let now = core.now()
+        let expired = parked.values.filter { $0.deadline.map { now >= $0 } == true }
+        for job in expired {
+            parked[ObjectIdentifier(job)] = nil
+            counters.parked.subtract(1, ordering: .relaxed)
+            retire(job, .failure(SchedulerError.timeLimitExceeded))
+        }
+    }
+
+    /// A job that held a slot is done: free the slot (first, so the region has it back before
+    /// anyone sees the lower count), report, and queue any waiting calls that admits.
+    private func retire(_ job: Job, _ result: Result<[Value], any Error>) {
+        job.release()
+        job.stage = .finished
+        counters.completed.add(1, ordering: .relaxed)
+        core.completedCounter.increment()
+        job.finish(result)
+        for admitted in core.admission.release() {
+            if stopping {
+                core.admission.forget()
+                admitted.finish(.failure(SchedulerError.shutDown))
+            } else {
+                enqueue(admitted, .fresh)
+            }
+        }
+    }
+
+    /// Shutdown: every call still here ends with `shutDown`; messages still in the inbox are
+    /// answered; later ones are refused by the closed inbox (their senders answer them).
+    private func stopHere() {
+        stopping = true
+        for message in executor.inbox.close() {
+            switch message {
+            case .admit(let job):
+                core.admission.forget()
+                job.stage = .finished
+                job.finish(.failure(SchedulerError.shutDown))
+            case .run(let job): executor.run(job)
+            case .unpark, .cancel, .sweep, .stop: break
+            }
+        }
+        while let job = levels.pop() {
+            counters.load.subtract(1, ordering: .relaxed)
+            retire(job, .failure(SchedulerError.shutDown))
+        }
+        for job in parked.values {
+            counters.parked.subtract(1, ordering: .relaxed)
+            retire(job, .failure(SchedulerError.shutDown))
+        }
+        parked.removeAll()
+    }
+
+    /// This worker's counters, read on its own executor (an `await` from elsewhere hops here).
+    func snapshot() -> WorkerCounters.Snapshot { counters.snapshot(queued: levels.count, parked: parked.count) }
+}
+
+/// A worker's counters: written by the worker (or, for `load`, by whoever hands it a call),
+/// read by anyone. Atomic, so a reader never sees a torn or stale-forever value.
+final class WorkerCounters: Sendable {
+    /// Calls queued here (for placement).
+    let load = Atomic<Int>(0)
+    let parked = Atomic<Int>(0)
+    let completed = Atomic<Int>(0)
+    let traps = Atomic<Int>(0)
+    let yields = Atomic<Int>(0)
+    /// Thefts this worker made, and calls it took by them.
+    let steals = Atomic<Int>(0)
+    let stolen = Atomic<Int>(0)
+    let ringCompletions = Atomic<Int>(0)
+
+    struct Snapshot: Sendable {
+        var queued = 0
+        var parked = 0
+        var completed = 0
+        var steals = 0
+        var stolen = 0
+    }
+
+    func snapshot(queued: Int, parked: Int) -> Snapshot {
+        Snapshot(queued: queued, parked: parked, completed: completed.load(ordering: .relaxed),
+                 steals: steals.load(ordering: .relaxed), stolen: stolen.load(ordering: .relaxed))
+    }
+}
