@@ -1,0 +1,35 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// An edge server: every HTTP request runs in a fresh Shoal instance. Depends on Shoal by path (the
+// repository two levels up) and on Hummingbird 2, swift-prometheus, swift-metrics and swift-log,
+// which the core package does not need: keeping them here keeps Shoal's own build light.
+let package = Package(
+    name: "edge-server",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        // Named, because a path dependency's identity is otherwise its directory's name.
+        .package(name: "Shoal", path: "../.."),
+        // No traits: the swift-configuration support is not used, and not building it saves time.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // The server as a library, so that the tests start it in-process on a loopback port.
+        .target(name: "EdgeServer", dependencies: [
+            .product(name: "Shoal", package: "Shoal"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "edge-server", dependencies: [
+            "EdgeServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "EdgeServerTests", dependencies: ["EdgeServer"]),
+    ]
+)
