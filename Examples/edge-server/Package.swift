@@ -16,20 +16,32 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Already in the graph through Hummingbird; named because the server uses their types.
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // The server as a library, so that the tests start it in-process on a loopback port.
+        // pipe2 for the process-per-request baseline (Glibc's module hides it).
+        .target(name: "CEdgeProcess"),
         .target(name: "EdgeServer", dependencies: [
+            "CEdgeProcess",
             .product(name: "Shoal", package: "Shoal"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .executableTarget(name: "edge-server", dependencies: [
             "EdgeServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "EdgeServerTests", dependencies: ["EdgeServer"]),
+        .testTarget(name: "EdgeServerTests", dependencies: [
+            "EdgeServer",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     ]
 )
