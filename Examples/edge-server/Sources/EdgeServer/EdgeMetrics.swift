@@ -22,9 +22,12 @@ public enum EdgeMetrics {
         return registry
     }()
 
-    static let residentMemory = registry.makeGauge(name: "process_resident_memory_bytes", help: "Resident set size of the server process.")
-    static let slotsInUse = registry.makeGauge(name: "edge_instances_live", help: "Instances alive now (the engine's count).")
-    static let waiting = registry.makeGauge(name: "edge_instances_waiting", help: "Requests waiting for an instance slot.")
+    static let residentMemory = registry.makeGauge(descriptor: MetricNameDescriptor(
+        namespace: "process", metricName: "resident_memory", unitName: "bytes", helpText: "Resident set size of the server process."))
+    static let slotsInUse = registry.makeGauge(descriptor: MetricNameDescriptor(
+        namespace: "edge", metricName: "instances", unitName: "live", helpText: "Instances alive now (the engine's count)."))
+    static let waiting = registry.makeGauge(descriptor: MetricNameDescriptor(
+        namespace: "edge", metricName: "instances", unitName: "waiting", helpText: "Requests waiting for an instance slot."))
 
     /// What one request came to, by handler and result (`ok`, `handler_error`, `trap`, `limit`,
     /// `overloaded`, `bad_response`, `not_found`, ...). Handler names are only ever those of

@@ -5,6 +5,7 @@ import Logging
 
 /// `edge-server HANDLERS_DIR`: serves every handler in the directory, one fresh Shoal instance
 /// per request. See the README for the routes and the handler protocol.
+@main
 struct EdgeServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "edge-server",
                                                     abstract: "Serve WebAssembly handlers over HTTP, one fresh instance per request.")
@@ -63,4 +64,3 @@ func parseDuration(_ text: String) throws -> Duration {
     throw ValidationError("a duration is a positive number with ms or s, like 500ms or 2s: \(text)")
 }
 
-await EdgeServerCommand.main()
