@@ -36,6 +36,7 @@ let package = Package(
         ]),
         .executableTarget(name: "edge-server", dependencies: [
             "EdgeServer",
+            .product(name: "Shoal", package: "Shoal"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "EdgeServerTests", dependencies: [

@@ -34,6 +34,12 @@ public struct EdgeConfiguration: Sendable {
     public var retryAfterSeconds = 1
     /// Where the compile service keeps artifacts across restarts and processes (nil: memory only).
     public var cacheDirectory: String?
+    /// An Ed25519 private key (raw, 32 bytes) the engine signs its cache entries with, and
+    /// without whose signature it uses no entry: for a cache directory that others can write to
+    /// (a shared volume), where an unsigned entry would be code anyone could plant.
+    public var cacheSigningKey: [UInt8]?
+    /// Ed25519 public keys: when set, `NAME.shoal` handlers load only if signed by one of them.
+    public var trustedKeys: [[UInt8]] = []
     /// The native builds of the handlers, for `/process/NAME`: each request runs the program as
     /// a new process (the fork/exec baseline). nil: that route is not served.
     public var processHandlersDirectory: String?

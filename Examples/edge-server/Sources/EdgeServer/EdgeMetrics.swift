@@ -1,6 +1,7 @@
 import Foundation
 import Metrics
 import Prometheus
+import Shoal
 
 /// The process's metrics, in Prometheus's text format at `/metrics`.
 ///
@@ -29,6 +30,15 @@ public enum EdgeMetrics {
     static let waiting = registry.makeGauge(descriptor: MetricNameDescriptor(
         namespace: "edge", metricName: "instances", unitName: "waiting", helpText: "Requests waiting for an instance slot."))
 
+    static let compilations = registry.makeGauge(descriptor: MetricNameDescriptor(
+        namespace: "edge", metricName: "compile", unitName: "compilations",
+        helpText: "Modules the compile service compiled (CompileService.Statistics.compilations)."))
+    static let diskHits = registry.makeGauge(descriptor: MetricNameDescriptor(
+        namespace: "edge", metricName: "compile", unitName: "disk_hits",
+        helpText: "Modules loaded from the shared artifact cache directory instead of compiled."))
+    static let diskWrites = registry.makeGauge(descriptor: MetricNameDescriptor(
+        namespace: "edge", metricName: "compile", unitName: "disk_writes", helpText: "Artifacts written to the cache directory."))
+
     /// What one request came to, by handler and result (`ok`, `handler_error`, `trap`, `limit`,
     /// `overloaded`, `bad_response`, `not_found`, ...). Handler names are only ever those of
     /// handlers that exist, so a client cannot make new series by asking for new paths.
@@ -38,10 +48,15 @@ public enum EdgeMetrics {
     }
 
     /// The metrics as text; the gauges read now are refreshed first.
-    static func render(engine: (live: Int, waiting: Int, parked: Int)) -> [UInt8] {
+    static func render(engine: Engine) async -> [UInt8] {
         residentMemory.set(Double(residentBytes() ?? 0))
-        slotsInUse.set(Double(engine.live))
-        waiting.set(Double(engine.waiting))
+        let counts = engine.counts
+        slotsInUse.set(Double(counts.live))
+        waiting.set(Double(counts.waiting))
+        let statistics = await engine.compiler.statistics
+        compilations.set(Double(statistics.compilations))
+        diskHits.set(Double(statistics.diskHits))
+        diskWrites.set(Double(statistics.diskWrites))
         return registry.emitToBuffer()
     }
 

@@ -32,6 +32,8 @@ public final class EdgeServer: Sendable {
         engineConfiguration.admission = configuration.queueLimit > 0 ? .queue(limit: configuration.queueLimit) : .refuse
         engineConfiguration.fuel = configuration.fuel != nil
         engineConfiguration.cacheDirectory = configuration.cacheDirectory.map { URL(fileURLWithPath: $0) }
+        engineConfiguration.cacheSigningKey = configuration.cacheSigningKey
+        engineConfiguration.trustedKeys = configuration.trustedKeys
         self.configuration = configuration
         self.logger = logger
         engine = try Engine(engineConfiguration, logger: logger)
@@ -48,7 +50,7 @@ public final class EdgeServer: Sendable {
         let router = Router()
         router.get("/metrics") { [engine] _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: EdgeMetrics.render(engine: engine.counts))))
+                     body: .init(byteBuffer: ByteBuffer(bytes: await EdgeMetrics.render(engine: engine))))
         }
         NativeRoutes.add(to: router)
         if let processes {

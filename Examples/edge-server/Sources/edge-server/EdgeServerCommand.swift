@@ -2,6 +2,7 @@ import ArgumentParser
 import EdgeServer
 import Foundation
 import Logging
+import Shoal
 
 /// `edge-server HANDLERS_DIR`: serves every handler in the directory, one fresh Shoal instance
 /// per request. See the README for the routes and the handler protocol.
@@ -18,10 +19,14 @@ struct EdgeServerCommand: AsyncParsableCommand {
     @Option(help: "Requests that may wait for a slot; beyond that they get 503 (0: refuse at once).") var queue = 1_000
     @Option(help: "Worker threads that run instances (default: one per core).") var threads: Int?
     @Option(help: "Each request's memory limit, in 64 KiB pages.") var memoryPages = 64
-    @Option(help: "Each request's wall-time limit, e.g. 500ms or 2s.", transform: parseDuration) var timeout: Duration = .seconds(5)
+    @Option(help: "Each request's wall-time limit, e.g. 500ms or 2s (default: 5s).", transform: parseDuration) var timeout: Duration = .seconds(5)
     @Option(help: "Each request's fuel (compiles fuel counting into every handler).") var fuel: Int64?
     @Option(help: "The largest request body, in bytes.") var maxBody = 1 << 20
     @Option(help: "A directory for compiled artifacts, shared across restarts and processes.") var cacheDirectory: String?
+    @Option(help: ArgumentHelp("Sign cache entries with this private key (shoal keygen's .key) and use only entries so signed.",
+                               valueName: "key")) var cacheSigningKey: String?
+    @Option(help: ArgumentHelp("Load NAME.shoal handlers only if signed by this public key (repeatable).", valueName: "key.pub"))
+    var requireSigned: [String] = []
     @Option(help: "A directory of native builds of the handlers, served at /process/NAME, one process per request.")
     var processHandlers: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
@@ -47,6 +52,8 @@ struct EdgeServerCommand: AsyncParsableCommand {
         configuration.maxBodyBytes = maxBody
         configuration.cacheDirectory = cacheDirectory
         configuration.processHandlersDirectory = processHandlers
+        configuration.cacheSigningKey = try cacheSigningKey.map { try Signing.readKey(at: $0) }
+        configuration.trustedKeys = try requireSigned.map { try Signing.readKey(at: $0) }
         let logger = Logger(label: "edge-server")
         let server = try EdgeServer(configuration, logger: logger)
         let app = server.application { channel in
