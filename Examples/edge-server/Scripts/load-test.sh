@@ -33,7 +33,7 @@ pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 port=""
 for _ in $(seq 100); do
-  port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$work/server.log" | head -1 | sed 's/.*://' || true)
+  port=$(grep 'listening' "$work/server.log" | grep -o '127\.0\.0\.1:[0-9]*' | head -1 | sed 's/.*://' || true)
   [ -n "$port" ] && break
   sleep 0.1
 done

@@ -16,23 +16,15 @@ command -v wrk >/dev/null || { echo "soak: wrk is needed (apt-get install wrk)" 
 [ -x "$binary" ] || { echo "soak: no server binary at $binary (swift build first)" >&2; exit 1; }
 
 log=$(mktemp)
-"$binary" handlers --port 0 --log-level warning --slots 256 --queue 4096 --timeout 5s 2>"$log" &
+"$binary" handlers --port 0 --log-level notice --slots 256 --queue 4096 --timeout 5s 2>"$log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
 port=""
 for _ in $(seq 100); do
-  port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$log" | head -1 | sed 's/.*://' || true)
+  port=$(grep 'listening' "$log" | grep -o '127\.0\.0\.1:[0-9]*' | head -1 | sed 's/.*://' || true)
   [ -n "$port" ] && break
   sleep 0.1
 done
-# The server logs its address at notice level; at warning it says nothing, so ask /proc instead.
-if [ -z "$port" ]; then
-  for _ in $(seq 100); do
-    port=$(ss -ltnp 2>/dev/null | grep "pid=$pid," | grep -o '127.0.0.1:[0-9]*' | head -1 | sed 's/.*://' || true)
-    [ -n "$port" ] && break
-    sleep 0.1
-  done
-fi
 [ -n "$port" ] || { echo "soak: the server did not start" >&2; cat "$log" >&2; exit 1; }
 url="http://127.0.0.1:$port"
 

@@ -1,9 +1,9 @@
 import CEdgeProcess
-import Dispatch
 import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOPosix
 import Logging
 
 /// The process-per-request baseline: `/process/NAME` runs the native build of handler NAME as a
@@ -11,15 +11,19 @@ import Logging
 /// its stdin, the response from its stdout), the way a CGI server runs scripts. It exists so that
 /// the load test compares instances with processes inside the same HTTP server.
 ///
-/// Nothing waits on a thread while a process runs: its stdout is read through DispatchIO, and it
-/// is reaped when that reaches end of file. A process still running at the wall-time limit is
-/// killed (SIGKILL) and the request gets 504.
+/// Nothing waits on a thread while a process runs: its stdout is read by a NIO pipe channel on an
+/// event loop, and it is reaped (waitpid with WNOHANG, retried on the loop) once that reaches end
+/// of file. A process still running at the wall-time limit is killed (SIGKILL) and the request
+/// gets 504. (A first version read through DispatchIO; under 1,000 concurrent processes
+/// libdispatch's event loop crashed, so the pipes are NIO's, as the server's sockets are.)
 final class ProcessRunner: Sendable {
     let directory: String
     let wallTime: Duration
     /// The most a request body may be here: it is written to the pipe before the output is read,
     /// so it must fit the pipe's buffer (64 KiB on Linux).
     static let maxBody = 60 * 1024
+    /// The most output kept; a process that writes more is killed (its request gets 504).
+    static let maxOutput = 4 << 20
 
     init(directory: String, wallTime: Duration) {
         self.directory = directory
@@ -78,20 +82,16 @@ final class ProcessRunner: Sendable {
             }
         }
         close(spawned.stdin)
-        return await withCheckedContinuation { continuation in
-            spawned.collect(killAfter: wallTime) { continuation.resume(returning: $0) }
-        }
+        return try await spawned.collect(killAfter: wallTime, limit: Self.maxOutput).get()
     }
 }
 
-/// One spawned process and the end of the pipes the server holds. Its state is touched only on
-/// its own serial queue.
+/// One spawned process and the ends of its pipes that the server holds. After `init`, its state
+/// is touched only on its event loop.
 private final class Spawned: @unchecked Sendable {
     let pid: pid_t
     let stdin: Int32
     let stdout: Int32
-    let queue = DispatchQueue(label: "edge-process")
-    private var output: [UInt8] = []
     private var reaped = false
     private var killed = false
 
@@ -124,28 +124,86 @@ private final class Spawned: @unchecked Sendable {
         stdout = output[0]
     }
 
-    /// Reads stdout to its end, reaps the process, and calls `done`; kills it if it runs past
-    /// `killAfter` (only while it is not yet reaped, so the pid cannot be another process's).
-    func collect(killAfter: Duration, _ done: @escaping @Sendable (ProcessRunner.Finished) -> Void) {
-        let fd = stdout
-        let io = DispatchIO(type: .stream, fileDescriptor: fd, queue: queue) { _ in close(fd) }
-        io.setLimit(lowWater: 1)
-        io.read(offset: 0, length: Int.max, queue: queue) { [self] finished, data, _ in
-            if let data { output.append(contentsOf: data) }
-            guard finished else { return }
-            io.close()
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            reaped = true
-            let exited = status & 0x7f == 0
-            done(ProcessRunner.Finished(output: output, status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), killed: killed))
-        }
-        let (seconds, attoseconds) = killAfter.components
-        queue.asyncAfter(deadline: .now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))) { [self] in
-            if !reaped {
-                killed = true
-                kill(pid, SIGKILL)
+    /// Reads stdout to its end (at most `limit` bytes; past that the process is killed), reaps
+    /// the process, and reports both. Kills it if it runs past `killAfter`, only while it is not
+    /// yet reaped, so the pid cannot be another process's by then.
+    func collect(killAfter: Duration, limit: Int) -> EventLoopFuture<ProcessRunner.Finished> {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let read = loop.makePromise(of: [UInt8].self)
+        let collector = OutputCollector(done: read, limit: limit) { [self] in kill() }
+        NIOPipeBootstrap(group: loop)
+            .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) } }
+            .takingOwnershipOfDescriptor(input: stdout)
+            .whenFailure { [stdout] error in
+                close(stdout)
+                read.fail(error)
             }
+        let (seconds, attoseconds) = killAfter.components
+        let deadline = loop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) { [self] in kill() }
+        return read.futureResult.flatMap { [self] output in
+            let exited = loop.makePromise(of: Int32.self)
+            reap(on: loop, into: exited)
+            return exited.futureResult.map { [self] status in
+                deadline.cancel()
+                return ProcessRunner.Finished(output: output, status: status, killed: killed)
+            }
+        }.flatMapErrorThrowing { [self] error in
+            kill()
+            reap(on: loop, into: loop.makePromise(of: Int32.self))
+            throw error
         }
+    }
+
+    private func kill() {
+        guard !reaped else { return }
+        killed = true
+        Glibc.kill(pid, SIGKILL)
+    }
+
+    /// waitpid without blocking the loop: the process closed its stdout, so it is exiting; look
+    /// again every millisecond until it has.
+    private func reap(on loop: any EventLoop, into exited: EventLoopPromise<Int32>) {
+        var status: Int32 = 0
+        let rc = waitpid(pid, &status, WNOHANG)
+        if rc == 0 || (rc < 0 && errno == EINTR) {
+            loop.scheduleTask(in: .milliseconds(1)) { [self] in reap(on: loop, into: exited) }
+            return
+        }
+        reaped = true
+        if rc < 0 { return exited.succeed(-1) }
+        exited.succeed(status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f))
+    }
+}
+
+/// Collects what arrives on a process's stdout until end of file (the channel closes).
+private final class OutputCollector: ChannelInboundHandler, @unchecked Sendable {  // used on its channel's loop only
+    typealias InboundIn = ByteBuffer
+    private let done: EventLoopPromise<[UInt8]>
+    private let limit: Int
+    private let tooMuch: () -> Void
+    private var output: [UInt8] = []
+
+    init(done: EventLoopPromise<[UInt8]>, limit: Int, tooMuch: @escaping () -> Void) {
+        self.done = done
+        self.limit = limit
+        self.tooMuch = tooMuch
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        guard output.count + buffer.readableBytes <= limit else {
+            tooMuch()
+            context.close(promise: nil)
+            return
+        }
+        output += buffer.readableBytesView
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        done.succeed(output)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
     }
 }

@@ -57,7 +57,8 @@ struct EdgeServerCommand: AsyncParsableCommand {
         let logger = Logger(label: "edge-server")
         let server = try EdgeServer(configuration, logger: logger)
         let app = server.application { channel in
-            logger.notice("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")",
+            let address = channel.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
+            logger.notice("listening", metadata: ["address": "\(address)",
                                                   "handlers": "\(handlers)"])
         }
         try await app.runService()
