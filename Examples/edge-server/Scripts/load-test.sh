@@ -6,8 +6,8 @@
 #   native   /native/hello, /native/sleep   the same logic as Hummingbird routes (the lower bound)
 #   process  /process/hello, /process/sleep the same C program built natively, run as a new
 #                                           process per request, CGI-style (posix_spawn)
-# Each case runs RUNS times (default 3); the table gives min/median/max requests/s and the median
-# of each run's p50 and p99. Non-2xx answers and socket errors are reported, not hidden.
+# RUNS rounds (default 3), each running every case once; the table gives min/median/max
+# requests/s and the median of the runs' p50 and p99. Non-2xx answers and socket errors are reported, not hidden.
 #
 #   swift build -c release --product edge-server
 #   Scripts/load-test.sh                 # RUNS=3 DURATION=10s CONNECTIONS=1000 SLEEP_MS=10
@@ -53,16 +53,21 @@ for c in "${cases[@]}"; do  # every route answers correctly before it is loaded 
   case "$body" in "Hello, world!"|"slept $sleep_ms ms") ;; *) echo "load-test: ${c#*|} answered '$body'" >&2; exit 1 ;; esac
 done
 
-echo "wrk -t2 -c$connections -d$duration --latency, $runs runs per case; $(nproc) cores; $(date -u +%F)"
-for c in "${cases[@]}"; do
-  label="${c%%|*}"; path="${c#*|}"
-  for r in $(seq "$runs"); do
+echo "wrk -t2 -c$connections -d$duration --latency, $runs rounds, each running every case once in turn; $(nproc) cores; $(date -u +%F)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Rounds, not one case after another: whatever else the machine does meanwhile falls on every case.
+for r in $(seq "$runs"); do
+  for c in "${cases[@]}"; do
+    label="${c%%|*}"; path="${c#*|}"
     wrk -t2 -c"$connections" -d"$duration" --timeout 10s --latency "$url$path" > "$work/$label.$r.txt"
   done
-  rss=$(awk '/^VmRSS:/ { print int($2 / 1024) }' "/proc/$pid/status")
-  python3 - "$label" "$rss" "$work/$label".*.txt <<'PY'
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); server RSS at the end: $(awk '/^VmRSS:/ { print int($2 / 1024) }' "/proc/$pid/status") MiB"
+for c in "${cases[@]}"; do
+  label="${c%%|*}"
+  python3 - "$label" "$work/$label".*.txt <<'PY'
 import re, statistics, sys
-label, rss, files = sys.argv[1], sys.argv[2], sys.argv[3:]
+label, files = sys.argv[1], sys.argv[2:]
 unit = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 rates, p50s, p99s, bad, errors = [], [], [], 0, 0
 for f in files:
@@ -75,7 +80,7 @@ for f in files:
     bad += int(m.group(1)) if m else 0
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", t)
     errors += sum(map(int, m.groups())) if m else 0
-print("%-22s req/s %8.0f / %8.0f / %8.0f   p50 %8.2f ms   p99 %8.2f ms   non-2xx %d   socket errors %d   server RSS %s MiB" % (
-    label, min(rates), statistics.median(rates), max(rates), statistics.median(p50s), statistics.median(p99s), bad, errors, rss))
+print("%-22s req/s %8.0f / %8.0f / %8.0f   p50 %8.2f ms   p99 %8.2f ms   non-2xx %d   socket errors %d" % (
+    label, min(rates), statistics.median(rates), max(rates), statistics.median(p50s), statistics.median(p99s), bad, errors))
 PY
 done

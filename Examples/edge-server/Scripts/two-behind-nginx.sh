@@ -112,12 +112,19 @@ print("%-38s req/s %8.0f / %8.0f / %8.0f   p50 %7.2f ms   p99 %7.2f ms   non-2xx
 sys.exit(1 if bad else 0)
 PY
 }
-echo "wrk -t2 -c$connections -d$duration --latency, $runs runs each (min / median / max); $(nproc) cores"
-for path in "/hello" "/sleep?ms=10"; do
-  for r in $(seq "$runs"); do wrk -t2 -c"$connections" -d"$duration" --timeout 10s --latency "http://127.0.0.1:$a$path" > "$work/one.$r.txt"; done
-  summary "one server, direct $path" "$work"/one.*.txt
-  for r in $(seq "$runs"); do wrk -t2 -c"$connections" -d"$duration" --timeout 10s --latency "http://127.0.0.1:$front$path" > "$work/two.$r.txt"; done
-  summary "two servers behind nginx $path" "$work"/two.*.txt
+echo "wrk -t2 -c$connections -d$duration --latency, $runs rounds alternating the two (min / median / max); $(nproc) cores"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+paths=("/hello" "/sleep?ms=10")
+for r in $(seq "$runs"); do
+  for i in "${!paths[@]}"; do
+    wrk -t2 -c"$connections" -d"$duration" --timeout 10s --latency "http://127.0.0.1:$a${paths[$i]}" > "$work/one.$i.$r.txt"
+    wrk -t2 -c"$connections" -d"$duration" --timeout 10s --latency "http://127.0.0.1:$front${paths[$i]}" > "$work/two.$i.$r.txt"
+  done
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+for i in "${!paths[@]}"; do
+  summary "one server, direct ${paths[$i]}" "$work"/one.$i.*.txt
+  summary "two servers behind nginx ${paths[$i]}" "$work"/two.$i.*.txt
 done
 ok_a=$(curl -sf "http://127.0.0.1:$a/metrics" | awk '/^edge_requests_total\{handler="hello",result="ok"\}/ { printf "%d", $2 }')
 ok_b=$(curl -sf "http://127.0.0.1:$b/metrics" | awk '/^edge_requests_total\{handler="hello",result="ok"\}/ { printf "%d", $2 }')
