@@ -39,6 +39,31 @@ final class HandlerFilesTests: XCTestCase {
         try wat.write(toFile: directory + "/" + name + ".wasm", atomically: true, encoding: .utf8)
     }
 
+    func testMemoryLimitPerRequest() async throws {
+        // Grows its memory by 16 pages (1 MiB) and says whether it got them (an empty head: "\n", then the body).
+        let wat = """
+        (module
+          (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 16) "\\ngrown")
+          (data (i32.const 32) "\\nrefused")
+          (func (export "_start")
+            (if (i32.eq (memory.grow (i32.const 16)) (i32.const -1))
+              (then (i32.store (i32.const 0) (i32.const 32)) (i32.store (i32.const 4) (i32.const 8)))
+              (else (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 6))))
+            (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+        """
+        try wat.write(toFile: directory + "/grow.wasm", atomically: true, encoding: .utf8)
+        let small = try await TestServer.start { [directory] in $0.handlersDirectory = directory!; $0.memoryPages = 8 }
+        let refused = try await small.get("/grow")
+        XCTAssertEqual(refused.text, "refused")
+        await small.stop()
+        let large = try await TestServer.start { [directory] in $0.handlersDirectory = directory!; $0.memoryPages = 32 }
+        let grown = try await large.get("/grow")
+        XCTAssertEqual(grown.text, "grown")
+        await large.stop()
+    }
+
     func testAHandlerIsReloadedWhenItsFileChangesAndGoneWhenRemoved() async throws {
         try install("hello", as: "app")
         let s = try await TestServer.start { [directory] in $0.handlersDirectory = directory!; $0.reloadCheckInterval = .zero }
