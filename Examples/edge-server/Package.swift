@@ -42,6 +42,7 @@ let package = Package(
         ]),
         .testTarget(name: "EdgeServerTests", dependencies: [
             "EdgeServer",
+            .product(name: "Shoal", package: "Shoal"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -1,5 +1,6 @@
 import EdgeServer
 import Foundation
+import Shoal
 import XCTest
 
 /// Handlers that come and go and change, and handlers that answer badly: the directory is read
@@ -76,6 +77,22 @@ final class HandlerFilesTests: XCTestCase {
         try FileManager.default.removeItem(atPath: directory + "/app.wasm")
         let gone = try await s.get("/app")
         XCTAssertEqual(gone.status, 404)
+        await s.stop()
+    }
+
+    func testAnArtifactHandlerAndTheSignatureItMustCarry() async throws {
+        let key = Signing.generateKeyPair(), other = Signing.generateKeyPair()
+        let s = try await TestServer.start { [directory] in $0.handlersDirectory = directory!; $0.trustedKeys = [key.publicKey] }
+        // Compiled by the server's own engine, so the artifact fits its slots; then signed.
+        let module = try await s.server.engine.compile(Array(try Data(contentsOf: URL(fileURLWithPath: TestServer.handlersDirectory + "/hello.wasm"))))
+        try Data(try module.artifact(signingKey: key.privateKey)).write(to: URL(fileURLWithPath: directory + "/signed.shoal"))
+        try Data(try module.artifact(signingKey: other.privateKey)).write(to: URL(fileURLWithPath: directory + "/forged.shoal"))
+        let signed = try await s.get("/signed?name=artifact")
+        XCTAssertEqual(signed.status, 200)
+        XCTAssertEqual(signed.text, "Hello, artifact!\n")
+        let forged = try await s.get("/forged")
+        XCTAssertEqual(forged.status, 500)
+        XCTAssertEqual(s.log.entries("handler failed to load").count, 1)
         await s.stop()
     }
 
