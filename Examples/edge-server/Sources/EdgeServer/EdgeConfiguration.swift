@@ -26,8 +26,10 @@ public struct EdgeConfiguration: Sendable {
 
     /// The largest request body read (larger: 413) and the most response bytes a handler may
     /// write (beyond it: its writes fail and the request gets 502).
+    /// Both are held in memory while the request runs: the worst case is slots x (body +
+    /// response + 64 KiB of stderr), besides each instance's own memory (`memoryPages`).
     public var maxBodyBytes = 1 << 20
-    public var maxResponseBytes = 4 << 20
+    public var maxResponseBytes = 1 << 20
     /// How long a handler file's state is trusted before it is checked again for a change.
     public var reloadCheckInterval: Duration = .milliseconds(500)
     /// What 503 responses tell the client, in seconds.

@@ -57,6 +57,7 @@ extension EdgeServer {
             preopens: handler.preopens, captureOutput: true)
         wasi.stdin = Array(buffer: body)
         wasi.captureLimit = configuration.maxResponseBytes
+        wasi.errorCaptureLimit = Self.stderrLimit
         let limits = Limits(wallTime: configuration.wallTime, fuel: configuration.fuel, memoryPages: UInt64(configuration.memoryPages))
         let result: CallResult
         do {
@@ -110,6 +111,10 @@ extension EdgeServer {
         let status = parsed.reason.map { HTTPResponse.Status(code: parsed.status, reasonPhrase: $0) } ?? HTTPResponse.Status(code: parsed.status)
         return (Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: parsed.body))), "ok")
     }
+
+    /// The most of a handler's stderr kept: only its end is logged, and at thousands of instances
+    /// the host should not hold megabytes of error output per instance.
+    static let stderrLimit = 64 * 1024
 
     /// The last 512 bytes of a stream, for the log.
     static func tail(_ bytes: [UInt8]) -> String {

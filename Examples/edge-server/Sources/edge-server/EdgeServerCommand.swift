@@ -22,6 +22,8 @@ struct EdgeServerCommand: AsyncParsableCommand {
     @Option(help: "Each request's wall-time limit, e.g. 500ms or 2s (default: 5s).", transform: parseDuration) var timeout: Duration = .seconds(5)
     @Option(help: "Each request's fuel (compiles fuel counting into every handler).") var fuel: Int64?
     @Option(help: "The largest request body, in bytes.") var maxBody = 1 << 20
+    @Option(help: "The largest response a handler may write, in bytes (beyond it: 502). Output is held in memory until the handler ends.")
+    var maxResponse = 1 << 20
     @Option(help: "A directory for compiled artifacts, shared across restarts and processes.") var cacheDirectory: String?
     @Option(help: ArgumentHelp("Sign cache entries with this private key (shoal keygen's .key) and use only entries so signed.",
                                valueName: "key")) var cacheSigningKey: String?
@@ -50,6 +52,7 @@ struct EdgeServerCommand: AsyncParsableCommand {
         configuration.wallTime = timeout
         configuration.fuel = fuel
         configuration.maxBodyBytes = maxBody
+        configuration.maxResponseBytes = maxResponse
         configuration.cacheDirectory = cacheDirectory
         configuration.processHandlersDirectory = processHandlers
         configuration.cacheSigningKey = try cacheSigningKey.map { try Signing.readKey(at: $0) }

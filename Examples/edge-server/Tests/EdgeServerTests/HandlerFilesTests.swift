@@ -65,6 +65,44 @@ final class HandlerFilesTests: XCTestCase {
         await large.stop()
     }
 
+    /// A handler that writes an empty head ("\n") to stdout, then 64 KiB to `fd` 100 times (6.4 MB),
+    /// then, if `trap`, traps.
+    func installFlooding(fd: Int, trap: Bool, as name: String) throws {
+        let wat = """
+        (module
+          (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+          (memory 2)
+          (data (i32.const 16) "\\n")
+          (func (export "_start") (local $i i32)
+            (i32.store (i32.const 0) (i32.const 16))
+            (i32.store (i32.const 4) (i32.const 1))
+            (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (memory.fill (i32.const 1024) (i32.const 120) (i32.const 65536))
+            (i32.store (i32.const 0) (i32.const 1024))
+            (i32.store (i32.const 4) (i32.const 65536))
+            (loop $again
+              (drop (call $fd_write (i32.const \(fd)) (i32.const 0) (i32.const 1) (i32.const 8)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $again (i32.lt_u (local.get $i) (i32.const 100))))
+            \(trap ? "(unreachable)" : "")))
+        """
+        try wat.write(toFile: directory + "/" + name + ".wasm", atomically: true, encoding: .utf8)
+    }
+
+    func testOutputIsBounded() async throws {
+        try installFlooding(fd: 1, trap: false, as: "big")
+        try installFlooding(fd: 2, trap: true, as: "noisy")
+        let s = try await TestServer.start { [directory] in $0.handlersDirectory = directory!; $0.maxResponseBytes = 100_000 }
+        let big = try await s.get("/big")
+        XCTAssertEqual(big.status, 502)
+        XCTAssertEqual(s.log.entries("handler response over the limit").count, 1)
+        let noisy = try await s.get("/noisy")
+        XCTAssertEqual(noisy.status, 500)
+        let logged = try XCTUnwrap(s.log.entries("handler trapped").first)
+        XCTAssertEqual(logged.metadata["stderr"], String(repeating: "x", count: 512), "the end of stderr, 512 bytes")
+        await s.stop()
+    }
+
     func testAHandlerIsReloadedWhenItsFileChangesAndGoneWhenRemoved() async throws {
         try install("hello", as: "app")
         let s = try await TestServer.start { [directory] in $0.handlersDirectory = directory!; $0.reloadCheckInterval = .zero }
