@@ -10,8 +10,7 @@ extension EdgeServer {
     /// as its CGI world, and turn what it did into a response.
     func serve(_ request: Request, handler name: String) async -> Response {
         let id = ids.next(), start = ContinuousClock.now
-        var log = logger
-        log[metadataKey: "request-id"] = "\(id)"
+        var log = RequestLog(logger: logger, id: id)
         let handler: HandlerRegistry.Handler
         do {
             guard let found = try await handlers.handler(named: name) else {
@@ -21,11 +20,11 @@ extension EdgeServer {
             handler = found
         } catch {
             // The file is there but does not load (logged with its reason when it was tried).
-            log.error("handler unavailable", metadata: ["handler": "\(name)", "error": "\(error)"])
+            log.error("handler unavailable", ["handler": "\(name)", "error": "\(error)"])
             EdgeMetrics.count(handler: "unknown", result: "handler_unavailable", duration: ContinuousClock.now - start)
             return failure(.internalServerError, id: id, "the handler could not be loaded")
         }
-        log[metadataKey: "handler"] = "\(name)"
+        log.handler = name
         var request = request
         let body: ByteBuffer
         do {
@@ -37,14 +36,14 @@ extension EdgeServer {
         let (response, result) = await run(handler, request: request, body: body, id: id, log: log)
         let duration = ContinuousClock.now - start
         EdgeMetrics.count(handler: name, result: result, duration: duration)
-        log.debug("request served", metadata: ["status": "\(response.status.code)", "result": "\(result)",
+        log.debug("request served", ["status": "\(response.status.code)", "result": "\(result)",
                                                "duration-us": "\(duration.nanoseconds / 1000)"])
         return response
     }
 
     /// Runs the handler's instance; returns the response and the result's name for the metrics.
     private func run(_ handler: HandlerRegistry.Handler, request: Request, body: ByteBuffer, id: String,
-                     log: Logger) async -> (Response, String) {
+                     log: RequestLog) async -> (Response, String) {
         let path = request.uri.path
         let prefix = "/" + handler.name
         let pathInfo = path.count > prefix.count ? String(path.dropFirst(prefix.count)) : ""
@@ -67,7 +66,7 @@ extension EdgeServer {
             return (failure(.serviceUnavailable, id: id, "the server is at capacity; try again",
                             extra: [.retryAfter: String(configuration.retryAfterSeconds)]), "overloaded")
         } catch {
-            log.error("the request's instance could not run", metadata: ["error": "\(error)"])
+            log.error("the request's instance could not run", ["error": "\(error)"])
             return (failure(.internalServerError, id: id, "the handler could not be run"), "not_run")
         }
         return respond(to: result, id: id, log: log)
@@ -75,33 +74,33 @@ extension EdgeServer {
 
     /// What the instance did, as a response. Traps and failures are logged in full (code,
     /// message, backtrace, the end of stderr) and answered with only the request's id.
-    private func respond(to result: CallResult, id: String, log: Logger) -> (Response, String) {
+    private func respond(to result: CallResult, id: String, log: RequestLog) -> (Response, String) {
         switch result.outcome {
         case .trapped(let trap) where trap.code == .interrupted || trap.code == .outOfFuel:
-            log.warning("handler stopped by its limit", metadata: ["trap": "\(trap.code)", "message": "\(trap.message)"])
+            log.warning("handler stopped by its limit", ["trap": "\(trap.code)", "message": "\(trap.message)"])
             return (failure(.gatewayTimeout, id: id, "the handler did not finish within its limits"), "limit")
         case .trapped(let trap):
-            log.error("handler trapped", metadata: [
+            log.error("handler trapped", [
                 "trap": "\(trap.code)", "message": "\(trap.message)",
                 "backtrace": "\(trap.backtrace.map { $0.name ?? "func[\($0.functionIndex)]" }.joined(separator: " <- "))",
                 "stderr": "\(Self.tail(result.stderr))",
             ])
             return (failure(.internalServerError, id: id, "the handler failed"), "trap")
         case .exited(let status) where status != 0:
-            log.error("handler exited with a failure status", metadata: ["status": "\(status)", "stderr": "\(Self.tail(result.stderr))"])
+            log.error("handler exited with a failure status", ["status": "\(status)", "stderr": "\(Self.tail(result.stderr))"])
             return (failure(.internalServerError, id: id, "the handler failed"), "handler_error")
         case .exited, .returned:
             break
         }
         if result.stdout.count >= configuration.maxResponseBytes {
-            log.error("handler response over the limit", metadata: ["limit": "\(configuration.maxResponseBytes)"])
+            log.error("handler response over the limit", ["limit": "\(configuration.maxResponseBytes)"])
             return (failure(.badGateway, id: id, "the handler's response is too large"), "bad_response")
         }
         let parsed: CGIResponse
         do {
             parsed = try CGIResponse(parsing: result.stdout)
         } catch {
-            log.error("handler response malformed", metadata: ["error": "\(error)"])
+            log.error("handler response malformed", ["error": "\(error)"])
             return (failure(.badGateway, id: id, "the handler's response is malformed"), "bad_response")
         }
         var headers: HTTPFields = [.requestID: id]
