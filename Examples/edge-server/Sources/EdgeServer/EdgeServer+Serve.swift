@@ -37,7 +37,7 @@ extension EdgeServer {
         let duration = ContinuousClock.now - start
         EdgeMetrics.count(handler: name, result: result, duration: duration)
         log.debug("request served", ["status": "\(response.status.code)", "result": "\(result)",
-                                               "duration-us": "\(duration.nanoseconds / 1000)"])
+                                     "duration-us": "\(duration.nanoseconds / 1000)"])
         return response
     }
 
