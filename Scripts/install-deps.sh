@@ -9,6 +9,7 @@ packages=(
   libc++-16-dev-wasm32 libc++abi-16-dev-wasm32           # C++ test programs -> wasm32
   binutils                                              # objdump, to check the assembler's encodings
   liburing-dev                                          # io_uring, for WASI I/O
+  wrk curl                                              # the edge server's soak and load tests (Examples/edge-server)
 )
 
 missing=()

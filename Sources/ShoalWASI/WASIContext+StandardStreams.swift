@@ -23,7 +23,7 @@ extension WASIContext {
             try m.storeU32(resultPointer, UInt32(bytes.count))
             done(.success)
         case .capture:
-            let limit = configuration.captureLimit
+            let limit = fd == 2 ? configuration.errorCaptureLimit ?? configuration.captureLimit : configuration.captureLimit
             let stored: Int = lock.withLock {
                 let held = fd == 1 ? capturedStdout.count : capturedStderr.count
                 let kept = bytes.prefix(max(0, limit - held))

@@ -35,6 +35,11 @@ public struct WASIConfiguration: Sendable {
     /// default): a write that would go past it stores what fits and the next one fails with
     /// ENOSPC, as on a full disk, so a guest cannot make the host hold unbounded output.
     public var captureLimit = 64 << 20
+    /// With standard error captured, the most bytes kept of it, when that should differ from
+    /// `captureLimit` (nil: the same limit). A server that runs thousands of instances and only
+    /// logs what a failing guest said keeps this small: the host may otherwise hold up to
+    /// 2 x `captureLimit` per instance, half of it error output nobody reads in full.
+    public var errorCaptureLimit: Int? = nil
 
     public init(arguments: [String] = [], environment: [(String, String)] = [], preopens: [(host: String, guest: String)] = [],
                 captureOutput: Bool = false) {

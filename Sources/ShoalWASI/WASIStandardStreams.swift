@@ -15,7 +15,8 @@ public enum WASIInput: Sendable {
 public enum WASIOutput: Sendable {
     /// The host process's descriptor (1 or 2), written through io_uring as the guest writes.
     case inherit
-    /// Kept in memory, up to `WASIConfiguration.captureLimit` bytes (then ENOSPC), and handed
+    /// Kept in memory, up to `WASIConfiguration.captureLimit` bytes (stderr: `errorCaptureLimit`,
+    /// if set) (then ENOSPC), and handed
     /// back when the call ends (`WASIContext.stdout` / `stderr`).
     case capture
     /// Thrown away (the guest's writes succeed).

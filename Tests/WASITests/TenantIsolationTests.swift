@@ -38,4 +38,28 @@ struct CaptureLimitTests {
         #expect(guest.wasi.stdout.count == 100)
         #expect(try guest.call("fd_write", 2, 0x100, 1, 0x200) == 0, "stderr has a limit of its own")
     }
+
+    @Test func standardErrorMayHaveASmallerLimit() throws {
+        var configuration = WASIConfiguration(captureOutput: true)
+        configuration.captureLimit = 100
+        configuration.errorCaptureLimit = 30
+        let guest = try HostileGuest(heap: .bounded, configuration: configuration)
+        guest.poke(0x1000, [UInt8](repeating: UInt8(ascii: "x"), count: 80))
+        guest.pokeIovecs(0x100, [(base: 0x1000, length: 80)])
+        #expect(try guest.call("fd_write", 2, 0x100, 1, 0x200) == 0)
+        #expect(guest.peekU32(0x200) == 30, "a short write: what fits under stderr's limit")
+        #expect(try guest.call("fd_write", 2, 0x100, 1, 0x200) == WASIErrno.nospc.value)
+        #expect(guest.wasi.stderr.count == 30)
+        #expect(try guest.call("fd_write", 1, 0x100, 1, 0x200) == 0)
+        #expect(guest.peekU32(0x200) == 80, "stdout keeps captureLimit")
+        // At the edges: no error output at all, and a limit of zero.
+        configuration.errorCaptureLimit = 0
+        let silent = try HostileGuest(heap: .bounded, configuration: configuration)
+        silent.poke(0x1000, [UInt8](repeating: UInt8(ascii: "x"), count: 8))
+        silent.pokeIovecs(0x100, [(base: 0x1000, length: 8)])
+        #expect(try silent.call("fd_write", 2, 0x100, 1, 0x200) == WASIErrno.nospc.value)
+        #expect(silent.wasi.stderr.isEmpty)
+        silent.pokeIovecs(0x100, [(base: 0x1000, length: 0)])
+        #expect(try silent.call("fd_write", 2, 0x100, 1, 0x200) == 0, "an empty write succeeds")
+    }
 }
