@@ -38,6 +38,8 @@ final class Job: @unchecked Sendable {
     var execution: Execution?
     /// Whether a worker has made the instance (it does so when it first picks the job up).
     var instantiated = false
+    /// Where the job is in its worker's parked list (-1: not parked). Its worker's alone.
+    var parkedIndex = -1
     private let onFinish: @Sendable (Result<[Value], any Error>) -> Void
 
     init(module: LoadedModule, entry: String?, arguments: [Value], limits: InstanceLimits,

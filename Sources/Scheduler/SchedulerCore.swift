@@ -77,7 +77,7 @@ final class SchedulerCore: @unchecked Sendable {  // immutable after init but `w
     /// Whether any worker other than `index` has calls queued (that an idle one could steal).
     func workExists(besides index: Int) -> Bool {
         for (i, worker) in workers.enumerated() where i != index {
-            if !worker.freshQueue.isEmpty || !worker.mainQueue.isEmpty { return true }
+            if worker.freshQueue.stealable > 0 || worker.mainQueue.stealable > 0 { return true }
         }
         return false
     }

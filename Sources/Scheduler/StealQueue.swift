@@ -43,6 +43,13 @@ final class StealQueue: RunQueue, @unchecked Sendable {  // shared state is atom
 
     var isEmpty: Bool { count == 0 }
 
+    /// Entries a thief could take now (the ring's; the overflow is the owner's).
+    var stealable: Int {
+        let h = head.load(ordering: .acquiring)
+        let t = tail.load(ordering: .acquiring)
+        return Int(t &- min(h, t))
+    }
+
     /// Owner only.
     func push(_ job: Job) {
         if overflowCount.load(ordering: .relaxed) > 0 || !pushToRing(job) {

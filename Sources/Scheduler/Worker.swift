@@ -26,12 +26,15 @@ actor Worker {
     nonisolated let mainQueue = StealQueue()
     private unowned let core: SchedulerCore
     private var levels: RunLevels<StealQueue>
-    private var parked: [ObjectIdentifier: Job] = [:]
+    /// Parked instances, densely (each knows its index: `Job.parkedIndex`), so parking and waking
+    /// cost no hashing.
+    private var parked: [Job] = []
     private var stopping = false
     private var random: SchedulingPolicy.Random
-    /// While the ring's completions run: instances they wake, queued only once the completions
-    /// are counted (so a statistic never lags behind a call it finished) and then all at once.
-    private var woken: [Job]?
+    /// While the ring's completions run (`reaping`): instances they wake, queued only once the
+    /// completions are counted (so a statistic never lags behind a call it finished), all at once.
+    private var woken: [Job] = []
+    private var reaping = false
 
     nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
@@ -78,7 +81,7 @@ actor Worker {
     private func handle(_ messages: [WorkerMessage]) {
         for message in messages {
             switch message {
-            case .admit(let job): enqueue(job, .fresh)
+            case .admit(let job): enqueue(job, .fresh, counted: true)  // `place` counted it in the load
             case .unpark(let job): unpark(job)
             case .cancel(let job): cancelHere(job)
             case .sweep: sweep()
@@ -91,12 +94,33 @@ actor Worker {
     /// Runs the ring's completions through `body`, counting them before the instances they wake
     /// can run anywhere.
     private func reap(_ body: () -> Int) {
-        woken = []
+        reaping = true
         let ran = body()
-        let wake = woken ?? []
-        woken = nil
+        reaping = false
         if ran > 0 { counters.ringCompletions.add(ran, ordering: .relaxed) }
-        for job in wake { enqueue(job, .fresh) }
+        guard !woken.isEmpty else { return }
+        for job in woken { enqueue(job, .fresh) }
+        woken.removeAll(keepingCapacity: true)
+    }
+
+    private func park(_ job: Job) {
+        job.parkedIndex = parked.count
+        parked.append(job)
+        counters.parked.add(1, ordering: .relaxed)
+    }
+
+    /// Takes `job` off the parked set; false if it is not parked here.
+    private func unparkIfParked(_ job: Job) -> Bool {
+        let i = job.parkedIndex
+        guard i >= 0, i < parked.count, parked[i] === job else { return false }
+        let last = parked.removeLast()
+        if i < parked.count {
+            parked[i] = last
+            last.parkedIndex = i
+        }
+        job.parkedIndex = -1
+        counters.parked.subtract(1, ordering: .relaxed)
+        return true
     }
 
     private func idle() {
@@ -137,10 +161,10 @@ actor Worker {
 
     // MARK: Slices
 
-    private func enqueue(_ job: Job, _ level: SchedulingPolicy.Level) {
+    private func enqueue(_ job: Job, _ level: SchedulingPolicy.Level, counted: Bool = false) {
         job.owner = index
         levels.push(job, level)
-        counters.load.add(1, ordering: .relaxed)
+        if !counted { counters.load.add(1, ordering: .relaxed) }
     }
 
     private func runSlice(_ job: Job) {
@@ -183,8 +207,7 @@ actor Worker {
                 retire(job, .failure(CancellationError()))
                 return
             }
-            parked[ObjectIdentifier(job)] = job
-            counters.parked.add(1, ordering: .relaxed)
+            park(job)
             job.execution?.whenResumable { [core, index] in core.unpark(job, owner: index) }
         case .success(.yielded):
             counters.yields.add(1, ordering: .relaxed)
@@ -210,18 +233,16 @@ actor Worker {
 
     /// A parked instance of this worker can resume.
     func unpark(_ job: Job) {
-        guard parked.removeValue(forKey: ObjectIdentifier(job)) != nil else { return }  // cancelled or expired meanwhile
-        counters.parked.subtract(1, ordering: .relaxed)
-        if woken != nil {
-            woken!.append(job)
+        guard unparkIfParked(job) else { return }  // cancelled or expired meanwhile
+        if reaping {
+            woken.append(job)
         } else {
             enqueue(job, .fresh)
         }
     }
 
     private func cancelHere(_ job: Job) {
-        if parked.removeValue(forKey: ObjectIdentifier(job)) != nil {
-            counters.parked.subtract(1, ordering: .relaxed)
+        if unparkIfParked(job) {
             retire(job, .failure(CancellationError()))
         } else if job.owner != index, job.stage == .admitted {
             core.workers[job.owner].executor.send(.cancel(job))  // stolen meanwhile: its new owner parks it
@@ -231,12 +252,8 @@ actor Worker {
 
     private func sweep() {
         let now = core.now()
-        let expired = parked.values.filter { $0.deadline.map { now >= $0 } == true }
-        for job in expired {
-            parked[ObjectIdentifier(job)] = nil
-            counters.parked.subtract(1, ordering: .relaxed)
-            retire(job, .failure(SchedulerError.timeLimitExceeded))
-        }
+        let expired = parked.filter { $0.deadline.map { now >= $0 } == true }
+        for job in expired where unparkIfParked(job) { retire(job, .failure(SchedulerError.timeLimitExceeded)) }
     }
 
     /// A job that held a slot is done: free the slot (first, so the region has it back before
@@ -264,6 +281,7 @@ actor Worker {
         for message in executor.inbox.close() {
             switch message {
             case .admit(let job):
+                counters.load.subtract(1, ordering: .relaxed)
                 core.admission.forget()
                 job.stage = .finished
                 job.finish(.failure(SchedulerError.shutDown))
@@ -275,11 +293,7 @@ actor Worker {
             counters.load.subtract(1, ordering: .relaxed)
             retire(job, .failure(SchedulerError.shutDown))
         }
-        for job in parked.values {
-            counters.parked.subtract(1, ordering: .relaxed)
-            retire(job, .failure(SchedulerError.shutDown))
-        }
-        parked.removeAll()
+        for job in parked where unparkIfParked(job) { retire(job, .failure(SchedulerError.shutDown)) }
     }
 
     /// This worker's counters, read on its own executor (an `await` from elsewhere hops here).
