@@ -99,8 +99,8 @@ public final class Scheduler: @unchecked Sendable {  // immutable after init; sh
         logger.debug("scheduler started", metadata: ["slots": "\(configuration.slots)", "threads": "\(threads)"])
     }
 
-    /// A worker's thread: makes its ring, then runs the worker's loop as a task on the worker's
-    /// own executor (so the loop, and everything it calls, is isolated to the worker).
+    /// A worker's thread: makes its ring, then runs the worker's loop, isolated to the worker (so
+    /// the loop, and everything it calls, owns the worker's state).
     private static func threadMain(_ worker: Worker, _ core: SchedulerCore, _ ready: DispatchSemaphore) {
         var ring: Ring?
         if core.configuration.workerRings {
@@ -113,21 +113,12 @@ public final class Scheduler: @unchecked Sendable {  // immutable after init; sh
         Ring.setCurrent(ring)
         worker.executor.attach(ring: ring)
         ready.signal()
-        // The loop is the worker actor's first job, started directly on the worker's executor
-        // (its task executor preference: no thread of the global pool is needed, which matters
-        // when the scheduler is made from a task on that pool). Its run returns only when the loop
-        // ends, at shutdown; meanwhile the loop runs every later job itself. Calls placed before
-        // the loop's job arrives wait in the inbox, where the loop finds them.
-        Task(executorPreference: worker.executor) { await worker.loop() }
-        while true {
-            let waitingJobs = worker.executor.takeEarlyJobs()
-            if waitingJobs.isEmpty {
-                usleep(20)
-                continue
-            }
-            for job in waitingJobs { worker.executor.run(job) }
-            if worker.executor.loopEnded { break }
-        }
+        // The loop is entered isolated to the worker, on the worker's own thread, and returns at
+        // shutdown. It is deliberately not run as a task: guests' fibers switch stacks under it,
+        // and the concurrency runtime keeps per-task state (its stack-discipline allocator, task
+        // locals) that code on two interleaved fibers must not share. No task is current on a
+        // worker's thread, as on any plain thread.
+        worker.assumeIsolated { $0.loop() }
         Ring.setCurrent(nil)
         if let ring, !ring.close() {
             core.logger.warning("worker \(worker.index)'s io_uring still had operations in flight at shutdown; left open")
@@ -186,7 +177,8 @@ public final class Scheduler: @unchecked Sendable {  // immutable after init; sh
     }
 
     /// Stops a call wherever it is: waiting, queued, parked or running (at its next yield point).
-    /// The caller hears `CancellationError` at once; the instance's worker frees its slot.
+    /// A waiting call hears `CancellationError` at once; an admitted one when its worker has
+    /// stopped it (a parked one at once, a running one at its next yield point).
     public func cancel(_ ticket: Ticket) { cancel(ticket.job) }
 
     func cancel(_ job: Job) {
@@ -201,8 +193,10 @@ public final class Scheduler: @unchecked Sendable {  // immutable after init; sh
         case .admitted:
             let owner = workers[job.owner]
             owner.watch.interrupt(job)
-            owner.executor.send(.cancel(job))  // a parked instance is retired by its worker
-            job.finish(.failure(CancellationError()))
+            // The worker answers: a parked instance at once (retired, its slot freed), a queued
+            // one when it comes up, a running one at the end of its slice. After shutdown its
+            // worker has answered it already.
+            owner.executor.send(.cancel(job))
         case .finished:
             return
         }

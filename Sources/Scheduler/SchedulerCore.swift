@@ -59,7 +59,7 @@ final class SchedulerCore: @unchecked Sendable {  // immutable after init but `w
     func unpark(_ job: Job, owner: Int) {
         let worker = workers[owner]
         if Worker.current === worker {
-            worker.assumeIsolated { $0.unpark(job) }
+            worker.onOwnThread { $0.unpark(job) }
         } else {
             worker.executor.send(.unpark(job))
         }

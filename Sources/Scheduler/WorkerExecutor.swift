@@ -14,7 +14,7 @@ import Synchronization
 /// A producer pushes, then clears `sleeping` and wakes the worker if it was set. Both sides use
 /// sequentially consistent operations, so either the worker sees the message before sleeping or
 /// the producer sees the flag and wakes it: no lost wake-up.
-final class WorkerExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {  // shared state is atomic or set before the worker starts
+final class WorkerExecutor: SerialExecutor, @unchecked Sendable {  // shared state is atomic or set before the worker starts
     let inbox = Inbox()
     let sleeping = Atomic<Bool>(false)
     /// The worker's ring, set once by its thread before the scheduler's init returns.
@@ -25,30 +25,6 @@ final class WorkerExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable { 
     /// thread, one at a time under this lock (`runningClosed` marks that thread for `checkIsolated`).
     private let closedLock = NSLock()
     private let closedRunner = Atomic<UInt>(0)
-
-    /// Set when the worker's loop returns (its thread then ends).
-    private(set) var loopEnded = false
-    /// Messages that are not jobs, taken from the inbox before the loop started: the loop handles
-    /// them first (worker's thread only).
-    private(set) var early: [WorkerMessage] = []
-
-    /// Before the loop runs (worker's thread): the jobs in the inbox, keeping other messages for
-    /// the loop.
-    func takeEarlyJobs() -> [UnownedJob] {
-        var jobs: [UnownedJob] = []
-        for message in inbox.takeAll() {
-            if case .run(let job) = message { jobs.append(job) } else { early.append(message) }
-        }
-        return jobs
-    }
-
-    /// The loop's first act: the messages that arrived before it.
-    func takeEarlyMessages() -> [WorkerMessage] {
-        defer { early = [] }
-        return early
-    }
-
-    func markLoopEnded() { loopEnded = true }
 
     /// Called on the worker's thread when it starts.
     func attach(ring: Ring?) {
