@@ -50,20 +50,27 @@ extension WASIContext {
         return moved >= 0 ? moved : nil
     }
 
-    /// One non-blocking read for fd_read/fd_pread on `d`: recvmsg on a socket (which has no
-    /// file position), preadv2 on anything else.
-    static func attemptRead(_ d: Descriptor, offset: Int64, _ iovecs: UnsafePointer<iovec>, _ count: Int) -> Int {
+    /// One non-blocking read for fd_read/fd_pread on guest descriptor `fd` (`d`): recvmsg on a
+    /// socket (which has no file position), preadv2 on anything else, unless the file already
+    /// refused (see `Descriptor.refusesNowaitReads`).
+    func attemptRead(_ fd: UInt32, _ d: Descriptor, offset: Int64, _ iovecs: UnsafePointer<iovec>, _ count: Int) -> Int {
         if d.kind == .socket {
-            return offset < 0 ? NonblockingIO.receive(fd: d.hostFD, iovecs, count: count, flags: 0) : notAttempted
+            return offset < 0 ? NonblockingIO.receive(fd: d.hostFD, iovecs, count: count, flags: 0) : Self.notAttempted
         }
-        return NonblockingIO.read(fd: d.hostFD, iovecs, count: count, offset: offset)
+        guard !d.refusesNowaitReads else { return Self.notAttempted }
+        let n = NonblockingIO.read(fd: d.hostFD, iovecs, count: count, offset: offset)
+        if n == -Int(EOPNOTSUPP) { try? table.update(fd) { $0.refusesNowaitReads = true } }
+        return n
     }
 
-    /// One non-blocking write for fd_write/fd_pwrite on `d`, as `attemptRead`.
-    static func attemptWrite(_ d: Descriptor, offset: Int64, _ iovecs: UnsafePointer<iovec>, _ count: Int) -> Int {
+    /// One non-blocking write for fd_write/fd_pwrite, as `attemptRead`.
+    func attemptWrite(_ fd: UInt32, _ d: Descriptor, offset: Int64, _ iovecs: UnsafePointer<iovec>, _ count: Int) -> Int {
         if d.kind == .socket {
-            return offset < 0 ? NonblockingIO.send(fd: d.hostFD, iovecs, count: count, flags: 0) : notAttempted
+            return offset < 0 ? NonblockingIO.send(fd: d.hostFD, iovecs, count: count, flags: 0) : Self.notAttempted
         }
-        return NonblockingIO.write(fd: d.hostFD, iovecs, count: count, offset: offset)
+        guard !d.refusesNowaitWrites else { return Self.notAttempted }
+        let n = NonblockingIO.write(fd: d.hostFD, iovecs, count: count, offset: offset)
+        if n == -Int(EOPNOTSUPP) { try? table.update(fd) { $0.refusesNowaitWrites = true } }
+        return n
     }
 }

@@ -21,7 +21,7 @@ extension WASIContext {
             }
             if let n = try self.transferInline(m, iovecs, iovsCount.value,
                                                check: { () throws(Errno) in _ = try m.check(resultPointer, 4) },
-                                               attempt: { Self.attemptWrite(d, offset: -1, $0, $1) }) {
+                                               attempt: { self.attemptWrite(fd.value, d, offset: -1, $0, $1) }) {
                 try m.storeU32(resultPointer, UInt32(n))
                 return done(.success)
             }
@@ -44,13 +44,13 @@ extension WASIContext {
                     return try self.readStandardInput(iovs, m, result, done)
                 }
             }
-            try self.read(d, m, iovecs: iovecs, count: iovsCount.value, offset: -1, result: result, done)
+            try self.read(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: -1, result: result, done)
         }
         f.async("fd_pread") { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
                                result: GuestAddress, done: Done) throws(Errno) in
             let d = try self.descriptor(fd.value, requiring: Rights.fdRead | Rights.fdSeek)
             guard offset <= UInt64(Int64.max) else { throw .inval }
-            try self.read(d, m, iovecs: iovecs, count: iovsCount.value, offset: Int64(offset), result: result, done)
+            try self.read(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: Int64(offset), result: result, done)
         }
         f.async("fd_pwrite") { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
                                 resultPointer: GuestAddress, done: Done) throws(Errno) in
@@ -58,7 +58,7 @@ extension WASIContext {
             guard offset <= UInt64(Int64.max) else { throw .inval }
             if let n = try self.transferInline(m, iovecs, iovsCount.value,
                                                check: { () throws(Errno) in _ = try m.check(resultPointer, 4) },
-                                               attempt: { Self.attemptWrite(d, offset: Int64(offset), $0, $1) }) {
+                                               attempt: { self.attemptWrite(fd.value, d, offset: Int64(offset), $0, $1) }) {
                 try m.storeU32(resultPointer, UInt32(n))
                 return done(.success)
             }

@@ -128,8 +128,8 @@ struct FastPathTests {
         #expect(s.io.submitted == 2)
     }
 
-    @Test("A read of an empty pipe (EAGAIN from preadv2) parks on the ring and completes when data arrives")
-    func anEmptyPipeParks() throws {
+    @Test("A FIFO refuses non-blocking reads (EOPNOTSUPP): its reads go to the ring, park while it is empty, and get the data")
+    func aFIFOGoesToTheRing() throws {
         let sandbox = try HostDirectory("fastpath-fifo")
         defer { sandbox.remove() }
         try #require(mkfifo("\(sandbox.path)/fifo", 0o600) == 0)
@@ -145,13 +145,15 @@ struct FastPathTests {
         guest.pokeIovecs(0x1000, [(0x2000, 64)])
         #expect(try guest.call("fd_read", UInt64(fd), 0x1000, 1, 0x40) == 0)
         #expect(guest.peekU32(0x40) == 5 && guest.peek(0x2000, 5) == Array("piped".utf8))
-        #expect(guest.parks == parks + 1)
+        #expect(guest.parks == parks + 1, "empty: the read parked until the data came")
         #expect(io.submitted == submitted + 1)
-        // With bytes already in the pipe, the next read is inline.
+        // With bytes already there the read still goes to the ring (whether it then parks is up to
+        // the ring's timing), and gets them.
+        guest.whileParked = nil
         _ = Glibc.write(writer, "again", 5)
         #expect(try guest.call("fd_read", UInt64(fd), 0x1000, 1, 0x40) == 0)
         #expect(guest.peekU32(0x40) == 5 && guest.peek(0x2000, 5) == Array("again".utf8))
-        #expect(guest.parks == parks + 1 && io.submitted == submitted + 1)
+        #expect(io.submitted == submitted + 2)
     }
 
     @Test("Bad pointers and lengths are refused before anything moves, though the data is ready")
