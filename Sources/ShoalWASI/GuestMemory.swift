@@ -33,19 +33,26 @@ struct GuestAddress: Equatable, Sendable, CustomStringConvertible {
 /// through here, and anything not wholly inside the memory becomes `Errno.fault` — never a host
 /// fault, never a host trap. Checks compare in 64 bits without adding (`address <= size` and
 /// `count <= size - address`), so no pointer/length pair can overflow past the check.
-struct GuestMemory: Sendable {
-    let memory: LinearMemory?
+struct GuestMemory: @unchecked Sendable {  // the base pointer: see `base`
+    /// Where the memory starts (nil: the instance has none), and its size, read once per call:
+    /// the guest is inside the call until it returns, so the memory cannot grow meanwhile, and
+    /// it never shrinks and its base never moves. (Reading them from the `LinearMemory` on every
+    /// check cost a dynamic exclusivity check each, several per read or write.)
+    private let base: UnsafeMutableRawPointer?
+    let size: UInt64
 
-    init(_ caller: Caller) { memory = caller.memory }
-
-    var size: UInt64 { UInt64(memory?.byteCount ?? 0) }
+    init(_ caller: Caller) {
+        let bytes = caller.memory?.bytes
+        base = bytes?.baseAddress
+        size = base == nil ? 0 : UInt64(bytes?.count ?? 0)
+    }
 
     /// The host address of guest bytes [address, address + count), if all of them are in bounds.
     /// The memory never shrinks and its base never moves, so the pointer stays valid for as long
     /// as the instance lives.
+    @inline(__always)
     func check(_ address: GuestAddress, _ count: UInt64) throws(Errno) -> UnsafeMutableRawPointer {
-        guard let memory, let base = memory.bytes.baseAddress else { throw .fault }
-        let size = UInt64(memory.byteCount)
+        guard let base else { throw .fault }
         guard address.value <= size, count <= size - address.value else { throw .fault }
         return base + Int(address.value)
     }
