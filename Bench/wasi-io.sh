@@ -99,18 +99,29 @@ many_once() {  # who
   record many-p99-ms "$1" "$p99"
 }
 
+# Waits (up to 60 s) until something listens on the port: a loaded machine can take more than a
+# fixed sleep to start a server, and probing with a connection would use up one of its accepts.
+wait_listening() {  # port
+  for _ in $(seq 1 600); do
+    ss -ltnH "sport = :$1" | grep -q . && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on port $1" >&2
+  exit 1
+}
+
 echo_once() {  # who
   local port server out
   port=$((20000 + RANDOM % 20000))
   if [ "$1" = native ]; then
     Bench/out/native/echo_threads "$port" "$guests" &
     server=$!
-    sleep 1
   else
     "$(bin_of "$1")" run --instances "$guests" --tcplisten "127.0.0.1:$port" Tests/wasi-programs/echo.wasm 1 > /tmp/wasi-io-echo.txt 2>&1 &
     server=$!
-    sleep 2
   fi
+  wait_listening "$port"
+  sleep 1  # and let the server finish starting (shoal: instantiate its 1,000 instances)
   out=$(Bench/out/native/echo_client 127.0.0.1 "$port" "$guests" 1048576)
   wait "$server" || { cat /tmp/wasi-io-echo.txt; exit 1; }
   record echo-ms "$1" "$(echo "$out" | awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "s:") printf "%d", $i * 1000 }')"
