@@ -3,7 +3,8 @@
 # baseline Shoal build, all in one run, min/median/max over ROUNDS rounds (default 3):
 #   stream  one guest streaming a 1 GiB page-cached file (Bench/wasi/stream.wasm) in 4 KiB, 64 KiB
 #           and 1 MiB reads; the whole command timed (process start, compile, run), as for wasmtime.
-#           "sum": the guest adds up every byte (its compiled loop counts too); "count": I/O only
+#           "sum": the guest adds up every byte (its compiled loop counts too); "count": I/O only.
+#           Wall time, and CPU time (user + system) as "-cpu"
 #   many    1,000 concurrent guests, each streaming its own 1 MiB file in 64 KiB reads: Shoal runs
 #           them as `--instances 1000` in one process; wasmtime and native as 1,000 processes
 #           started 1,000 at a time (xargs -P 1000). Aggregate MiB/s, and the p99 of the time from
@@ -34,7 +35,8 @@ for i in $(seq 0 $((guests - 1))); do
 done
 expected=$(Bench/out/native/stream "$file")
 results=$(mktemp)
-trap 'rm -f "$results"' EXIT
+cputime=$(mktemp)
+trap 'rm -f "$results" "$cputime"' EXIT
 ns() { date +%s%N; }
 record() { echo "$1 $2 $3" >> "$results"; }  # experiment, who, value
 
@@ -44,19 +46,23 @@ bin_of() { [ "$1" = base ] && echo "$baseline" || echo "$shoal"; }
 
 # One stream: the command's wall time in ms; the output checked against native's. Mode "sum" is
 # the guest summing every byte (its own compute included), "count" the I/O path alone.
+# Also its CPU time (user + system, every thread): on a machine shared with other work, CPU time
+# moves less with the load than wall time does.
 stream_once() {  # who chunk sum|count
-  local out t0 t1 want="$expected"
+  local out t0 t1 want="$expected" cpu
   [ "$3" = count ] && want="1073741824 bytes, sum 0"
   cat "$file" > /dev/null
   t0=$(ns)
   case "$1" in
-    native) out=$(Bench/out/native/stream "$file" "$2" "$3") ;;
-    wasmtime) out=$("$wasmtime" run --dir Bench/out::/data Bench/wasi/stream.wasm /data/stream.bin "$2" "$3") ;;
-    *) out=$("$(bin_of "$1")" run --dir Bench/out::/data Bench/wasi/stream.wasm /data/stream.bin "$2" "$3") ;;
+    native) out=$(/usr/bin/time -f "%U %S" -o "$cputime" Bench/out/native/stream "$file" "$2" "$3") ;;
+    wasmtime) out=$(/usr/bin/time -f "%U %S" -o "$cputime" "$wasmtime" run --dir Bench/out::/data Bench/wasi/stream.wasm /data/stream.bin "$2" "$3") ;;
+    *) out=$(/usr/bin/time -f "%U %S" -o "$cputime" "$(bin_of "$1")" run --dir Bench/out::/data Bench/wasi/stream.wasm /data/stream.bin "$2" "$3") ;;
   esac
   t1=$(ns)
   [ "$out" = "$want" ] || { echo "$1: OUTPUT MISMATCH: $out" >&2; exit 1; }
+  cpu=$(awk '{ printf "%d", ($1 + $2) * 1000 }' "$cputime")
   record "stream-$3-$2" "$1" $(( (t1 - t0) / 1000000 ))
+  record "stream-$3-$2-cpu" "$1" "$cpu"
 }
 
 # 1,000 processes, 1,000 at a time; each prints when it finished (ms since the batch started: the
