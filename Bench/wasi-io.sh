@@ -105,28 +105,36 @@ many_once() {  # who
   record many-p99-ms "$1" "$p99"
 }
 
-# Waits (up to 60 s) until something listens on the port: a loaded machine can take more than a
-# fixed sleep to start a server, and probing with a connection would use up one of its accepts.
-wait_listening() {  # port
-  for _ in $(seq 1 600); do
-    ss -ltnH "sport = :$1" | grep -q . && return 0
-    sleep 0.1
+# Starts the echo server for `who` on a free port and waits until it listens; sets `port` and
+# `server` (its pid, a child of this shell so that it can be waited for).
+# A server that dies (another program took the port first) is retried on another port; a fixed
+# sleep would not do on a loaded machine, and probing with a connection would use up an accept.
+start_echo_server() {  # who
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    port=$((20000 + RANDOM % 20000))
+    ss -ltnH "sport = :$port" | grep -q . && continue
+    if [ "$1" = native ]; then
+      Bench/out/native/echo_threads "$port" "$guests" > /tmp/wasi-io-echo.txt 2>&1 &
+    else
+      "$(bin_of "$1")" run --instances "$guests" --tcplisten "127.0.0.1:$port" Tests/wasi-programs/echo.wasm 1 > /tmp/wasi-io-echo.txt 2>&1 &
+    fi
+    server=$!
+    for _ in $(seq 1 600); do
+      if ss -ltnH "sport = :$port" | grep -q .; then return 0; fi
+      kill -0 "$server" 2> /dev/null || break
+      sleep 0.1
+    done
+    kill "$server" 2> /dev/null || true
+    wait "$server" 2> /dev/null || true
   done
-  echo "nothing listens on port $1" >&2
+  echo "could not start the $1 echo server: $(cat /tmp/wasi-io-echo.txt)" >&2
   exit 1
 }
 
 echo_once() {  # who
-  local port server out
-  port=$((20000 + RANDOM % 20000))
-  if [ "$1" = native ]; then
-    Bench/out/native/echo_threads "$port" "$guests" &
-    server=$!
-  else
-    "$(bin_of "$1")" run --instances "$guests" --tcplisten "127.0.0.1:$port" Tests/wasi-programs/echo.wasm 1 > /tmp/wasi-io-echo.txt 2>&1 &
-    server=$!
-  fi
-  wait_listening "$port"
+  local out
+  start_echo_server "$1"
   sleep 1  # and let the server finish starting (shoal: instantiate its 1,000 instances)
   out=$(Bench/out/native/echo_client 127.0.0.1 "$port" "$guests" 1048576)
   wait "$server" || { cat /tmp/wasi-io-echo.txt; exit 1; }
