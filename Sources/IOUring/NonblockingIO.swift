@@ -38,5 +38,4 @@ public enum NonblockingIO {
     public static func send(fd: Int32, _ iovecs: UnsafePointer<iovec>, count: Int, flags: Int32) -> Int {
         shoal_nowait_send(fd, iovecs, Int32(count), flags)
     }
-
 }

@@ -6,8 +6,8 @@ import WasmCore
 
 /// The wasi_snapshot_preview1 functions. Reads and writes complete inline when they cannot block
 /// (WASIContext+FastPath.swift); otherwise, and for the other I/O, they go through io_uring: the
-/// function submits, the guest's fiber parks, the completion resumes it. Metadata calls that never wait on a device
-/// (fstat, lseek) are direct system calls.
+/// function submits, the guest's fiber parks, the completion resumes it. Metadata calls that
+/// never wait on a device (fstat, lseek) are direct system calls.
 ///
 /// Guest input is hostile: every pointer goes through `GuestMemory` (64-bit bounds checks, EFAULT),
 /// result pointers are checked before the operation runs (so an I/O is never done and then
