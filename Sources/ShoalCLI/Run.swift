@@ -41,7 +41,7 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Stop the guest after this much wall time, e.g. 500ms, 2s, 1m.")
     var timeout: Duration?
 
-    @Option(help: "Run this many concurrent instances on the scheduler and print a summary (the density stress tool). Guests may import shoal.sleep_ms(i32).")
+    @Option(help: "Run this many concurrent instances on the scheduler and print a summary (the density stress tool). Guests may import shoal.sleep_ms(i32); {i} in a WASI program's arguments becomes the instance's number (0 to N-1).")
     var instances: Int?
 
     @Option(help: "With --instances: how many may be alive at once (region slots); the rest wait. Default: all.")

@@ -46,6 +46,18 @@ enum RunMany {
         return usage.ru_maxrss * 1024
     }
 
+    /// In a WASI program's arguments, replaced by the instance's number (0 to N-1): one command
+    /// line gives each instance its own input, e.g. `--instances 1000 stream.wasm /data/f{i}`.
+    static let instancePlaceholder = "{i}"
+
+    static func numberedCall(_ call: Call, instance: Int) -> Call {
+        guard var wasi = call.wasi else { return call }
+        wasi.arguments = wasi.arguments.map { $0.replacingOccurrences(of: instancePlaceholder, with: String(instance)) }
+        var call = call
+        call.wasi = wasi
+        return call
+    }
+
     static func run(_ engine: Engine, _ module: Shoal.Module, _ call: Call, instances: Int, creationMs: Double) throws -> Int32 {
         final class Tally: @unchecked Sendable {
             let lock = NSLock()
@@ -59,9 +71,10 @@ enum RunMany {
         let done = DispatchSemaphore(value: 0)
         var peakLive = 0
         var peakRSSWhileLive = baseline
-        for _ in 0..<instances {
+        let numbered = call.wasi?.arguments.contains { $0.contains(instancePlaceholder) } ?? false
+        for i in 0..<instances {
             let submitted = DispatchTime.now().uptimeNanoseconds
-            engine.submit(module, call) { result in
+            engine.submit(module, numbered ? numberedCall(call, instance: i) : call) { result in
                 let latency = DispatchTime.now().uptimeNanoseconds - submitted
                 tally.lock.withLock {
                     tally.latencies.record(latency)

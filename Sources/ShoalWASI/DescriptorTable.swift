@@ -15,6 +15,11 @@ struct Descriptor {
     /// WASI rights: what this descriptor may do, and what descriptors opened through it may get.
     var rightsBase: UInt64 = Rights.all
     var rightsInheriting: UInt64 = Rights.all
+    /// Whether the host file refused a non-blocking read or write (EOPNOTSUPP: a FIFO opened by
+    /// path, a terminal, ext4's buffered writes): it never will accept one, so the inline fast
+    /// path stops asking and the calls go straight to the ring (WASIContext+FastPath.swift).
+    var refusesNowaitReads = false
+    var refusesNowaitWrites = false
 }
 
 /// A guest's descriptor table: guest numbers to host descriptors, with a cap on how many may be

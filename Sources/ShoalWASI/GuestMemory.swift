@@ -1,3 +1,4 @@
+import Glibc
 import Runtime
 
 /// A guest pointer, widened to 64 bits the moment it leaves the argument slot.
@@ -32,19 +33,26 @@ struct GuestAddress: Equatable, Sendable, CustomStringConvertible {
 /// through here, and anything not wholly inside the memory becomes `Errno.fault` — never a host
 /// fault, never a host trap. Checks compare in 64 bits without adding (`address <= size` and
 /// `count <= size - address`), so no pointer/length pair can overflow past the check.
-struct GuestMemory: Sendable {
-    let memory: LinearMemory?
+struct GuestMemory: @unchecked Sendable {  // the base pointer: see `base`
+    /// Where the memory starts (nil: the instance has none), and its size, read once per call:
+    /// the guest is inside the call until it returns, so the memory cannot grow meanwhile, and
+    /// it never shrinks and its base never moves. (Reading them from the `LinearMemory` on every
+    /// check cost a dynamic exclusivity check each, several per read or write.)
+    private let base: UnsafeMutableRawPointer?
+    let size: UInt64
 
-    init(_ caller: Caller) { memory = caller.memory }
-
-    var size: UInt64 { UInt64(memory?.byteCount ?? 0) }
+    init(_ caller: Caller) {
+        let bytes = caller.memory?.bytes
+        base = bytes?.baseAddress
+        size = base == nil ? 0 : UInt64(bytes?.count ?? 0)
+    }
 
     /// The host address of guest bytes [address, address + count), if all of them are in bounds.
     /// The memory never shrinks and its base never moves, so the pointer stays valid for as long
     /// as the instance lives.
+    @inline(__always)
     func check(_ address: GuestAddress, _ count: UInt64) throws(Errno) -> UnsafeMutableRawPointer {
-        guard let memory, let base = memory.bytes.baseAddress else { throw .fault }
-        let size = UInt64(memory.byteCount)
+        guard let base else { throw .fault }
         guard address.value <= size, count <= size - address.value else { throw .fault }
         return base + Int(address.value)
     }
@@ -105,9 +113,30 @@ struct GuestMemory: Sendable {
     /// POSIX semantics for read and write — so 1,024 iovecs over one 64 MiB region cost the host
     /// at most `limit` bytes of buffer, not 64 GiB.
     func iovecs(_ address: GuestAddress, _ count: UInt32, limit: Int) throws(Errno) -> [(UnsafeMutableRawPointer, Int)] {
+        var result: [(UnsafeMutableRawPointer, Int)] = []
+        try forEachIovec(address, count, limit: limit) { result.append(($0, $1)) }
+        return result
+    }
+
+    /// The same iovecs, checked and cut the same way, written as host `iovec`s into `buffer`
+    /// (which holds at least `count` entries): no allocation, for the inline fast path. Returns
+    /// how many entries were written (empty and cut-off iovecs are left out).
+    func hostIovecs(_ address: GuestAddress, _ count: UInt32, limit: Int,
+                    into buffer: UnsafeMutableBufferPointer<iovec>) throws(Errno) -> Int {
+        precondition(buffer.count >= Int(min(count, Self.maxIovecs)))
+        var used = 0
+        try forEachIovec(address, count, limit: limit) { pointer, length in
+            buffer[used] = iovec(iov_base: pointer, iov_len: length)
+            used += 1
+        }
+        return used
+    }
+
+    /// The one walk over a guest iovec array that both forms share: every check is here.
+    private func forEachIovec(_ address: GuestAddress, _ count: UInt32, limit: Int,
+                              _ body: (UnsafeMutableRawPointer, Int) -> Void) throws(Errno) {
         guard count <= Self.maxIovecs else { throw .inval }
         _ = try check(address, UInt64(count) * 8)
-        var result: [(UnsafeMutableRawPointer, Int)] = []
         var remaining = max(0, limit)
         for i in 0..<UInt64(count) {
             let entry = address.element(i, stride: 8)
@@ -116,9 +145,8 @@ struct GuestMemory: Sendable {
             if length == 0 { continue }  // an empty iovec moves nothing, whatever its pointer (as readv)
             let pointer = try check(base, UInt64(length))
             let taken = min(Int(length), remaining)
-            if taken > 0 { result.append((pointer, taken)) }
+            if taken > 0 { body(pointer, taken) }
             remaining -= taken
         }
-        return result
     }
 }

@@ -47,8 +47,8 @@ struct FD: WASIParameter, Equatable, CustomStringConvertible {
 /// types, and its result is the i32 errno. A Function (with its host context) is only built for
 /// the names a module actually imports.
 final class WASIFunctionTable {
-    typealias SyncBody = @Sendable (GuestMemory, [UInt64]) throws(Errno) -> Void
-    typealias AsyncBody = @Sendable (GuestMemory, [UInt64], Done) throws(Errno) -> Void
+    typealias SyncBody = @Sendable (GuestMemory, [Value]) throws(Errno) -> Void
+    typealias AsyncBody = @Sendable (GuestMemory, [Value], Done) throws(Errno) -> Void
 
     private(set) var makers: [String: () -> Function] = [:]
     /// The names to build (nil: all). An instance imports a few of the 46; the rest are skipped
@@ -69,10 +69,10 @@ final class WASIFunctionTable {
     func registerSync(_ name: String, _ params: [ValueType], _ body: @escaping SyncBody) {
         makers[name] = { Function(HostFunction(type: FuncType(params: params, results: [.i32])) { caller, args in
             do throws(Errno) {
-                try body(GuestMemory(caller), args.map(\.slot))
-                return [.i32(0)]
+                try body(GuestMemory(caller), args)
+                return Done.success
             } catch {
-                return [.i32(UInt32(error.rawValue))]
+                return Done.result(error)
             }
         }) }
     }
@@ -80,9 +80,9 @@ final class WASIFunctionTable {
     func registerAsync(_ name: String, _ params: [ValueType], _ body: @escaping AsyncBody) {
         makers[name] = { Function(AsyncHostFunction(type: FuncType(params: params, results: [.i32])) { caller, args, completion in
             do throws(Errno) {
-                try body(GuestMemory(caller), args.map(\.slot), Done(completion: completion))
+                try body(GuestMemory(caller), args, Done(completion: completion))
             } catch {
-                completion.resume(returning: [.i32(UInt32(error.rawValue))])
+                Done(completion: completion)(error)
             }
         }) }
     }
@@ -114,7 +114,7 @@ final class WASIFunctionTable {
     ) {
         guard wants(name) else { return }
         registerSync(name, [P0.wasmType]) { m, s throws(Errno) in
-            try body(m, P0(slot: s[0]))
+            try body(m, P0(slot: s[0].slot))
         }
     }
 
@@ -123,7 +123,7 @@ final class WASIFunctionTable {
     ) {
         guard wants(name) else { return }
         registerAsync(name, [P0.wasmType]) { m, s, done throws(Errno) in
-            try body(m, P0(slot: s[0]), done)
+            try body(m, P0(slot: s[0].slot), done)
         }
     }
 
@@ -132,7 +132,7 @@ final class WASIFunctionTable {
     ) {
         guard wants(name) else { return }
         registerSync(name, [P0.wasmType, P1.wasmType]) { m, s throws(Errno) in
-            try body(m, P0(slot: s[0]), P1(slot: s[1]))
+            try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot))
         }
     }
 
@@ -141,7 +141,7 @@ final class WASIFunctionTable {
     ) {
         guard wants(name) else { return }
         registerAsync(name, [P0.wasmType, P1.wasmType]) { m, s, done throws(Errno) in
-            try body(m, P0(slot: s[0]), P1(slot: s[1]), done)
+            try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), done)
         }
     }
 
@@ -150,7 +150,7 @@ final class WASIFunctionTable {
     ) {
         guard wants(name) else { return }
         registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType]) { m, s throws(Errno) in
-            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]))
+            try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot))
         }
     }
 
@@ -159,7 +159,7 @@ final class WASIFunctionTable {
     ) {
         guard wants(name) else { return }
         registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType]) { m, s, done throws(Errno) in
-            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), done)
+            try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot), done)
         }
     }
 
@@ -168,7 +168,7 @@ final class WASIFunctionTable {
     ) {
         guard wants(name) else { return }
         registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType]) { m, s throws(Errno) in
-            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]))
+            try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot), P3(slot: s[3].slot))
         }
     }
 
@@ -177,7 +177,7 @@ final class WASIFunctionTable {
     ) {
         guard wants(name) else { return }
         registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType]) { m, s, done throws(Errno) in
-            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), done)
+            try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot), P3(slot: s[3].slot), done)
         }
     }
 
@@ -186,7 +186,7 @@ final class WASIFunctionTable {
     ) {
         guard wants(name) else { return }
         registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType]) { m, s throws(Errno) in
-            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]))
+            try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot), P3(slot: s[3].slot), P4(slot: s[4].slot))
         }
     }
 
@@ -195,7 +195,7 @@ final class WASIFunctionTable {
     ) {
         guard wants(name) else { return }
         registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType]) { m, s, done throws(Errno) in
-            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), done)
+            try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot), P3(slot: s[3].slot), P4(slot: s[4].slot), done)
         }
     }
 
@@ -206,7 +206,7 @@ final class WASIFunctionTable {
         guard wants(name) else { return }
         registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType,
             P5.wasmType]) { m, s throws(Errno) in
-            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]))
+            try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot), P3(slot: s[3].slot), P4(slot: s[4].slot), P5(slot: s[5].slot))
         }
     }
 
@@ -217,7 +217,7 @@ final class WASIFunctionTable {
         guard wants(name) else { return }
         registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType,
             P5.wasmType]) { m, s, done throws(Errno) in
-            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]), done)
+            try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot), P3(slot: s[3].slot), P4(slot: s[4].slot), P5(slot: s[5].slot), done)
         }
     }
 
@@ -228,8 +228,8 @@ final class WASIFunctionTable {
         guard wants(name) else { return }
         registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType, P5.wasmType,
             P6.wasmType]) { m, s throws(Errno) in
-            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]),
-                P6(slot: s[6]))
+            try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot), P3(slot: s[3].slot), P4(slot: s[4].slot), P5(slot: s[5].slot),
+                P6(slot: s[6].slot))
         }
     }
 
@@ -240,8 +240,8 @@ final class WASIFunctionTable {
         guard wants(name) else { return }
         registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType, P5.wasmType,
             P6.wasmType]) { m, s, done throws(Errno) in
-            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]),
-                P6(slot: s[6]), done)
+            try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot), P3(slot: s[3].slot), P4(slot: s[4].slot), P5(slot: s[5].slot),
+                P6(slot: s[6].slot), done)
         }
     }
 
@@ -252,8 +252,8 @@ final class WASIFunctionTable {
         guard wants(name) else { return }
         registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType, P5.wasmType, P6.wasmType,
             P7.wasmType]) { m, s throws(Errno) in
-            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]),
-                P6(slot: s[6]), P7(slot: s[7]))
+            try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot), P3(slot: s[3].slot), P4(slot: s[4].slot), P5(slot: s[5].slot),
+                P6(slot: s[6].slot), P7(slot: s[7].slot))
         }
     }
 
@@ -264,8 +264,8 @@ final class WASIFunctionTable {
         guard wants(name) else { return }
         registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType, P5.wasmType, P6.wasmType,
             P7.wasmType]) { m, s, done throws(Errno) in
-            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]),
-                P6(slot: s[6]), P7(slot: s[7]), done)
+            try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot), P3(slot: s[3].slot), P4(slot: s[4].slot), P5(slot: s[5].slot),
+                P6(slot: s[6].slot), P7(slot: s[7].slot), done)
         }
     }
 
@@ -276,8 +276,8 @@ final class WASIFunctionTable {
         guard wants(name) else { return }
         registerSync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType, P5.wasmType, P6.wasmType,
             P7.wasmType, P8.wasmType]) { m, s throws(Errno) in
-            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]),
-                P6(slot: s[6]), P7(slot: s[7]), P8(slot: s[8]))
+            try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot), P3(slot: s[3].slot), P4(slot: s[4].slot), P5(slot: s[5].slot),
+                P6(slot: s[6].slot), P7(slot: s[7].slot), P8(slot: s[8].slot))
         }
     }
 
@@ -288,8 +288,8 @@ final class WASIFunctionTable {
         guard wants(name) else { return }
         registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType, P5.wasmType, P6.wasmType,
             P7.wasmType, P8.wasmType]) { m, s, done throws(Errno) in
-            try body(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5]),
-                P6(slot: s[6]), P7(slot: s[7]), P8(slot: s[8]), done)
+            try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot), P3(slot: s[3].slot), P4(slot: s[4].slot), P5(slot: s[5].slot),
+                P6(slot: s[6].slot), P7(slot: s[7].slot), P8(slot: s[8].slot), done)
         }
     }
 }

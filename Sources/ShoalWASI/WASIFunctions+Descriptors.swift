@@ -4,21 +4,29 @@ import IOUring
 import Runtime
 import WasmCore
 
-/// The descriptor functions, fd_*: reads and writes go through io_uring (see WASIFunctions.swift);
-/// metadata calls are direct system calls.
+/// The descriptor functions, fd_*: reads and writes complete inline when they cannot block, else
+/// go through io_uring (see WASIContext+FastPath.swift); metadata calls are direct system calls.
 extension WASIContext {
     func addDescriptorFunctions(_ f: WASIFunctionTable) {
         f.async("fd_write") { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, resultPointer: GuestAddress,
                                done: Done) throws(Errno) in
             let d = try self.descriptor(fd.value, requiring: Rights.fdWrite)
-            let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
-            _ = try m.check(resultPointer, 4)
             if d.kind == .stdio, d.hostFD == 1 || d.hostFD == 2 {
                 let output = d.hostFD == 1 ? self.configuration.standardOutput : self.configuration.standardError
                 if case .inherit = output {} else {
+                    let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
+                    _ = try m.check(resultPointer, 4)
                     return try self.writeStandard(output, stream: d.hostFD, Self.gather(iovs), m, resultPointer, done)
                 }
             }
+            if let n = try self.transferInline(m, iovecs, iovsCount.value,
+                                               check: { () throws(Errno) in _ = try m.check(resultPointer, 4) },
+                                               attempt: { self.attemptWrite(fd.value, d, offset: -1, $0, $1) }) {
+                try m.storeU32(resultPointer, UInt32(n))
+                return done(.success)
+            }
+            let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
+            _ = try m.check(resultPointer, 4)
             let buffer = IOBuffer(gathering: iovs)
             self.ring.write(fd: d.hostFD, from: buffer.pointer, count: buffer.count) { result in
                 withExtendedLifetime(buffer) {}  // the kernel reads it until now
@@ -36,18 +44,24 @@ extension WASIContext {
                     return try self.readStandardInput(iovs, m, result, done)
                 }
             }
-            try self.read(d, m, iovecs: iovecs, count: iovsCount.value, offset: -1, result: result, done)
+            try self.read(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: -1, result: result, done)
         }
         f.async("fd_pread") { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
                                result: GuestAddress, done: Done) throws(Errno) in
             let d = try self.descriptor(fd.value, requiring: Rights.fdRead | Rights.fdSeek)
             guard offset <= UInt64(Int64.max) else { throw .inval }
-            try self.read(d, m, iovecs: iovecs, count: iovsCount.value, offset: Int64(offset), result: result, done)
+            try self.read(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: Int64(offset), result: result, done)
         }
         f.async("fd_pwrite") { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
                                 resultPointer: GuestAddress, done: Done) throws(Errno) in
             let d = try self.descriptor(fd.value, requiring: Rights.fdWrite | Rights.fdSeek)
             guard offset <= UInt64(Int64.max) else { throw .inval }
+            if let n = try self.transferInline(m, iovecs, iovsCount.value,
+                                               check: { () throws(Errno) in _ = try m.check(resultPointer, 4) },
+                                               attempt: { self.attemptWrite(fd.value, d, offset: Int64(offset), $0, $1) }) {
+                try m.storeU32(resultPointer, UInt32(n))
+                return done(.success)
+            }
             let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
             _ = try m.check(resultPointer, 4)
             let buffer = IOBuffer(gathering: iovs)

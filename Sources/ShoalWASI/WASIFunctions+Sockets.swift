@@ -5,7 +5,8 @@ import Runtime
 import WasmCore
 
 /// Sockets: sock_accept, sock_recv, sock_send and sock_shutdown, on the listeners the embedder
-/// hands in and the connections accepted from them.
+/// hands in and the connections accepted from them. sock_recv and sock_send complete inline when
+/// they cannot block (WASIContext+FastPath.swift).
 extension WASIContext {
     func addSocketFunctions(_ f: WASIFunctionTable) {
         f.async("sock_accept") { (m: GuestMemory, fd: FD, flags: UInt32, result: GuestAddress, done: Done) throws(Errno) in
@@ -26,8 +27,20 @@ extension WASIContext {
                                 dataLength: GuestAddress, outFlags: GuestAddress, done: Done) throws(Errno) in
             let d = try self.descriptor(fd.value, requiring: Rights.fdRead)
             guard d.kind == .socket else { throw .notsock }
-            let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
             let flags: Int32 = (riFlags & 1 != 0 ? Int32(MSG_PEEK) : 0) | (riFlags & 2 != 0 ? Int32(MSG_WAITALL) : 0)
+            // Inline when bytes are queued (WASIContext+FastPath.swift). Not with WAITALL: a
+            // non-blocking receive would hand back part of what the guest asked to wait for.
+            if let n = try self.transferInline(m, iovecs, iovsCount.value, check: { () throws(Errno) in
+                _ = try m.check(dataLength, 4)
+                _ = try m.check(outFlags, 2)
+            }, attempt: {
+                flags & Int32(MSG_WAITALL) != 0 ? Self.notAttempted : NonblockingIO.receive(fd: d.hostFD, $0, count: $1, flags: flags)
+            }) {
+                try m.storeU32(dataLength, UInt32(n))
+                try m.storeU16(outFlags, 0)
+                return done(.success)
+            }
+            let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
             _ = try m.check(dataLength, 4)
             _ = try m.check(outFlags, 2)
             let total = iovs.reduce(0) { $0 + $1.1 }
@@ -46,6 +59,11 @@ extension WASIContext {
                                 result: GuestAddress, done: Done) throws(Errno) in
             let d = try self.descriptor(fd.value, requiring: Rights.fdWrite)
             guard d.kind == .socket else { throw .notsock }
+            if let n = try self.transferInline(m, iovecs, iovsCount.value, check: { () throws(Errno) in _ = try m.check(result, 4) },
+                                               attempt: { NonblockingIO.send(fd: d.hostFD, $0, count: $1, flags: 0) }) {
+                try m.storeU32(result, UInt32(n))
+                return done(.success)
+            }
             let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
             _ = try m.check(result, 4)
             let buffer = IOBuffer(gathering: iovs)

@@ -4,9 +4,10 @@ import IOUring
 import Runtime
 import WasmCore
 
-/// The wasi_snapshot_preview1 functions. I/O goes through io_uring: the function submits, the
-/// guest's fiber parks, the completion resumes it. Metadata calls that never wait on a device
-/// (fstat, lseek) are direct system calls.
+/// The wasi_snapshot_preview1 functions. Reads and writes complete inline when they cannot block
+/// (WASIContext+FastPath.swift); otherwise, and for the other I/O, they go through io_uring: the
+/// function submits, the guest's fiber parks, the completion resumes it. Metadata calls that
+/// never wait on a device (fstat, lseek) are direct system calls.
 ///
 /// Guest input is hostile: every pointer goes through `GuestMemory` (64-bit bounds checks, EFAULT),
 /// result pointers are checked before the operation runs (so an I/O is never done and then
@@ -37,8 +38,14 @@ extension WASIContext {
         Int(min(UInt64(max(0, configuration.maxTransferBytes)), m.size))
     }
 
-    func read(_ d: Descriptor, _ m: GuestMemory, iovecs: GuestAddress, count: UInt32, offset: Int64, result: GuestAddress,
+    func read(_ fd: UInt32, _ d: Descriptor, _ m: GuestMemory, iovecs: GuestAddress, count: UInt32, offset: Int64, result: GuestAddress,
               _ done: Done) throws(Errno) {
+        // Inline when the data is there (see WASIContext+FastPath.swift); else park on the ring.
+        if let n = try transferInline(m, iovecs, count, check: { () throws(Errno) in _ = try m.check(result, 4) },
+                                      attempt: { self.attemptRead(fd, d, offset: offset, $0, $1) }) {
+            try m.storeU32(result, UInt32(n))
+            return done(.success)
+        }
         let iovs = try m.iovecs(iovecs, count, limit: transferLimit(m))
         _ = try m.check(result, 4)
         let total = iovs.reduce(0) { $0 + $1.1 }
@@ -159,7 +166,13 @@ final class IOBuffer: @unchecked Sendable {  // the kernel and then one fiber us
 struct Done: Sendable {
     let completion: Completion
 
-    func callAsFunction(_ errno: Errno) { completion.resume(returning: [.i32(UInt32(errno.rawValue))]) }
+    func callAsFunction(_ errno: Errno) { completion.resume(returning: Done.result(errno)) }
+
+    /// A function's results for success, made once: the inline fast path reports every call
+    /// with it, and a fresh one-element array per call would be an allocation per operation.
+    static let success: [Value] = [.i32(0)]
+
+    static func result(_ errno: Errno) -> [Value] { errno == .success ? success : [.i32(UInt32(errno.rawValue))] }
 
     func then(_ work: @escaping @Sendable () throws(Errno) -> Void) {
         completion.resume(running: {

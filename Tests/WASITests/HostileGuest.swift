@@ -22,6 +22,11 @@ final class HostileGuest {
     let instance: Instance
     let memory: LinearMemory
     let heap: HeapMode
+    /// How many times the guest's calls parked (their fiber switched out to wait for I/O).
+    private(set) var parks = 0
+    /// Runs on the test's thread each time a call parks, before it waits: where a test supplies
+    /// the data the parked call waits for.
+    var whileParked: (() -> Void)?
 
     /// `pages`: the memory's size (65,536 is the whole 4 GiB a 32-bit pointer can name).
     init(heap: HeapMode, pages: Int = 1, configuration: WASIConfiguration = WASIConfiguration(captureOutput: true),
@@ -71,6 +76,8 @@ final class HostileGuest {
                 return errno
             case .trapped(let trap): throw trap
             case .parked:
+                parks += 1
+                whileParked?()
                 let ready = DispatchSemaphore(value: 0)
                 execution.whenResumable { ready.signal() }
                 ready.wait()

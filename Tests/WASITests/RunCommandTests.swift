@@ -170,6 +170,16 @@ struct RunCommandTests {
         #expect(many.stdoutTail.contains("completed:      3"))
     }
 
+    @Test("Under --instances, {i} in the program's arguments becomes each instance's number")
+    func instancesGetTheirNumber() throws {
+        let many = try ShoalCommand.run(["--instances", "3", "\(programs)/configured.wasm", "file{i}", "plain"])
+        #expect(many.status == 0, "\(many.stderr)")
+        let guestOutput = many.stdoutTail.components(separatedBy: "instances:").first ?? ""
+        let numbered = guestOutput.split(separator: "\n").filter { $0.hasPrefix("arg 1: ") }.map(String.init).sorted()
+        #expect(numbered == ["arg 1: file0", "arg 1: file1", "arg 1: file2"], "\(many.stdoutTail)")
+        #expect(guestOutput.split(separator: "\n").filter { $0 == "arg 2: plain" }.count == 3)
+    }
+
     @Test("Under --instances no guest reads the host's standard input (tenants would share its bytes)")
     func instancesDoNotShareStandardInput() throws {
         let single = try ShoalCommand.run(["\(programs)/cat.wasm"], input: "meant for one reader\n")
