@@ -109,7 +109,9 @@ public final class DeterministicScheduler {
 
     @discardableResult
     public func submit(_ module: LoadedModule, entry: String, arguments: [Value] = [], limits: InstanceLimits = InstanceLimits()) -> Handle {
-        let worker = SchedulingPolicy.place(workers: workers, random: random.next()) { levels[$0].count }
+        let worker = SchedulingPolicy.place(workers: workers, random: random.next()) {
+            SchedulingPolicy.Load(freshQueued: levels[$0].fresh.count, busySince: levels[$0].count == 0 ? 0 : clocks[$0])
+        }
         let handle = Handle(job: TwinJob(module: module, entry: entry, arguments: arguments, limits: limits), at: now, worker: worker)
         switch SchedulingPolicy.admit(live: live, slots: slots, waiting: waiting.count, admission: admission) {
         case .admit: start(handle, on: worker)
@@ -138,7 +140,12 @@ public final class DeterministicScheduler {
         guard let worker = nextWorker() else { return false }
         now = max(now, clocks[worker])
         clocks[worker] = now
-        if levels[worker].count == 0 { steal(into: worker) }
+        if levels[worker].count == 0 {
+            steal(into: worker)
+        } else if stealing, SchedulingPolicy.takesFreshWorkFromOthers(freshEmpty: levels[worker].fresh.isEmpty,
+                                                                    mainEmpty: levels[worker].main.isEmpty) {
+            steal(into: worker, freshOnly: true)
+        }
         guard let handle = levels[worker].pop() else { return false }
         workerStatistics[worker].slices += 1
         handle.worker = worker
@@ -164,10 +171,12 @@ public final class DeterministicScheduler {
         return earliest
     }
 
-    private func steal(into thief: Int) {
+    private func steal(into thief: Int, freshOnly: Bool = false) {
+        guard workers > 1 else { return }
         for victim in SchedulingPolicy.victims(of: thief, workers: workers, random: random.next()) {
             var level = SchedulingPolicy.Level.fresh
             var n = SchedulingPolicy.stealCount(queued: levels[victim].fresh.count)
+            if n == 0 && freshOnly { continue }
             if n == 0 {
                 level = .main
                 n = SchedulingPolicy.stealCount(queued: levels[victim].main.count)

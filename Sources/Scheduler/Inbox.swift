@@ -61,6 +61,29 @@ final class Inbox: @unchecked Sendable {  // the head is atomic; nodes are owned
     /// Consumer only: every message pushed so far, oldest first.
     func takeAll() -> [WorkerMessage] { Self.unwind(head.exchange(0, ordering: .acquiring)) }
 
+    /// Consumer only: hands every message pushed so far to `body`, oldest first, without
+    /// collecting them (the worker's loop does this on every turn: no array per turn).
+    func drain(_ body: (WorkerMessage) -> Void) {
+        guard head.load(ordering: .relaxed) != 0 else { return }
+        var bits = head.exchange(0, ordering: .acquiring)
+        guard bits != 0, bits != Self.closed else { return }
+        // Reverse the links in place (newest-first to oldest-first), then walk.
+        var previous: UInt = 0
+        while bits != 0 {
+            let node = Unmanaged<Node>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
+            let next = node.next
+            node.next = previous
+            previous = bits
+            bits = next
+        }
+        bits = previous
+        while bits != 0 {
+            let node = Unmanaged<Node>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeRetainedValue()
+            bits = node.next
+            body(node.message)
+        }
+    }
+
     /// Consumer only: closes the inbox and returns what was still in it.
     func close() -> [WorkerMessage] { Self.unwind(head.exchange(Self.closed, ordering: .acquiring)) }
 

@@ -39,14 +39,16 @@ final class SchedulerCore: @unchecked Sendable {  // immutable after init but `w
         if configuration.placement == .powerOfTwoChoices {
             var state = placementSeed.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue
             chosen = SchedulingPolicy.place(workers: workers.count, random: SchedulingPolicy.Random.mix(&state)) {
-                workers[$0].counters.load.load(ordering: .relaxed)
+                let w = workers[$0]
+                return SchedulingPolicy.Load(freshQueued: w.counters.pendingAdmits.load(ordering: .relaxed) + w.freshQueue.count,
+                                             busySince: w.counters.sliceStart.load(ordering: .relaxed))
             }
         }
         let worker = workers[chosen]
         job.owner = chosen
-        worker.counters.load.add(1, ordering: .relaxed)
+        worker.counters.pendingAdmits.add(1, ordering: .relaxed)
         if !worker.executor.send(.admit(job)) {  // the worker has stopped
-            worker.counters.load.subtract(1, ordering: .relaxed)
+            worker.counters.pendingAdmits.subtract(1, ordering: .relaxed)
             admission.forget()
             job.stage = .finished
             job.finish(.failure(SchedulerError.shutDown))

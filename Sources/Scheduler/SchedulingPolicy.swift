@@ -60,10 +60,25 @@ public enum SchedulingPolicy {
         return .requeue
     }
 
+    /// What placement compares of a worker: the new calls already queued there (a new call waits
+    /// behind those, not behind the CPU-bound calls of the main level), then when the worker is
+    /// next free to pick one up (the start of its current slice, or of its virtual clock in the
+    /// twin; 0 when idle): of two workers with as many new calls, the one whose slice began first
+    /// ends it first.
+    public struct Load: Comparable, Sendable {
+        public var freshQueued: Int
+        public var busySince: UInt64
+        public init(freshQueued: Int, busySince: UInt64) {
+            self.freshQueued = freshQueued
+            self.busySince = busySince
+        }
+        public static func < (a: Load, b: Load) -> Bool { (a.freshQueued, a.busySince) < (b.freshQueued, b.busySince) }
+    }
+
     /// Where a new call goes: the less loaded of two workers picked at random ("the power of two
     /// choices": nearly as good as the least loaded of all, without reading every worker's load).
     /// `random` is any 64 random bits.
-    public static func place(workers: Int, random: UInt64, load: (Int) -> Int) -> Int {
+    public static func place(workers: Int, random: UInt64, load: (Int) -> Load) -> Int {
         guard workers > 1 else { return 0 }
         let a = Int(random % UInt64(workers))
         var b = Int((random >> 32) % UInt64(workers - 1))
@@ -76,11 +91,23 @@ public enum SchedulingPolicy {
     /// come back at once, few enough that the victim keeps work.
     public static func stealCount(queued: Int) -> Int { queued <= 0 ? 0 : (queued + 1) / 2 }
 
+    /// Whether a worker about to run a call from its main level (one that keeps using whole slices)
+    /// first takes new calls queued on a busy worker: a short request then waits for whichever
+    /// worker ends its slice first, as with one shared queue, not for the slice of the worker it
+    /// was placed on.
+    public static func takesFreshWorkFromOthers(freshEmpty: Bool, mainEmpty: Bool) -> Bool { freshEmpty && !mainEmpty }
+
     /// The order in which a thief visits the other workers: all of them once, from a random one.
     public static func victims(of thief: Int, workers: Int, random: UInt64) -> [Int] {
-        guard workers > 1 else { return [] }
-        let start = Int(random % UInt64(workers))
-        return (0..<workers).map { (start + $0) % workers }.filter { $0 != thief }
+        (0..<max(0, workers - 1)).map { victim($0, of: thief, workers: workers, random: random) }
+    }
+
+    /// The `k`-th victim (0 ..< workers - 1) of `victims`, without making the list (a worker asks
+    /// at every slice end).
+    public static func victim(_ k: Int, of thief: Int, workers: Int, random: UInt64) -> Int {
+        let start = Int(random % UInt64(workers - 1))
+        let v = (start + k) % (workers - 1)  // among the others, numbered skipping the thief
+        return v >= thief ? v + 1 : v
     }
 
     /// A small, fast, seedable generator (SplitMix64) for placement and victim choice.

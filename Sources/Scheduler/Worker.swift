@@ -59,11 +59,13 @@ actor Worker {
         shoal_set_current_worker(Unmanaged.passUnretained(self).toOpaque())
         defer { shoal_set_current_worker(nil) }
         while !stopping {
-            handle(executor.inbox.takeAll())
+            executor.inbox.drain { handle($0) }
             if stopping { break }
             if let ring = executor.ring { reap { ring.drain() } }
+            if SchedulingPolicy.takesFreshWorkFromOthers(freshEmpty: levels.fresh.isEmpty, mainEmpty: levels.main.isEmpty) {
+                _ = steal(freshOnly: true)
+            }
             if let job = levels.pop() {
-                counters.load.subtract(1, ordering: .relaxed)
                 if !levels.fresh.isEmpty || !levels.main.isEmpty { core.wakeIdleWorker() }  // work is waiting
                 runSlice(job)
                 continue
@@ -74,16 +76,16 @@ actor Worker {
         stopHere()
     }
 
-    private func handle(_ messages: [WorkerMessage]) {
-        for message in messages {
-            switch message {
-            case .admit(let job): enqueue(job, .fresh, counted: true)  // `place` counted it in the load
-            case .unpark(let job): unpark(job)
-            case .cancel(let job): cancelHere(job)
-            case .sweep: sweep()
-            case .stop: stopping = true
-            case .run(let job): executor.run(job)
-            }
+    private func handle(_ message: WorkerMessage) {
+        switch message {
+        case .admit(let job):
+            counters.pendingAdmits.subtract(1, ordering: .relaxed)
+            enqueue(job, .fresh)
+        case .unpark(let job): unpark(job)
+        case .cancel(let job): cancelHere(job)
+        case .sweep: sweep()
+        case .stop: stopping = true
+        case .run(let job): executor.run(job)
         }
     }
 
@@ -135,18 +137,21 @@ actor Worker {
         }
     }
 
-    /// Takes runnable calls from another worker; false if there were none.
-    private func steal() -> Bool {
-        for victim in SchedulingPolicy.victims(of: index, workers: core.workers.count, random: random.next()) {
-            let other = core.workers[victim]
+    /// Takes runnable calls from another worker (only new ones: `freshOnly`); false if there were none.
+    private func steal(freshOnly: Bool = false) -> Bool {
+        let workers = core.workers.count
+        guard workers > 1 else { return false }
+        let random = random.next()
+        for k in 0..<(workers - 1) {
+            let other = core.workers[SchedulingPolicy.victim(k, of: index, workers: workers, random: random)]
+            if freshOnly && other.freshQueue.stealable == 0 { continue }
             var taken = other.freshQueue.steal()
             var level = SchedulingPolicy.Level.fresh
-            if taken.isEmpty {
+            if taken.isEmpty && !freshOnly {
                 taken = other.mainQueue.steal()
                 level = .main
             }
             guard !taken.isEmpty else { continue }
-            other.counters.load.subtract(taken.count, ordering: .relaxed)
             counters.steals.add(1, ordering: .relaxed)
             counters.stolen.add(taken.count, ordering: .relaxed)
             for job in taken { enqueue(job, level) }
@@ -157,10 +162,9 @@ actor Worker {
 
     // MARK: Slices
 
-    private func enqueue(_ job: Job, _ level: SchedulingPolicy.Level, counted: Bool = false) {
+    private func enqueue(_ job: Job, _ level: SchedulingPolicy.Level) {
         job.owner = index
         levels.push(job, level)
-        if !counted { counters.load.add(1, ordering: .relaxed) }
     }
 
     private func runSlice(_ job: Job) {
@@ -172,8 +176,11 @@ actor Worker {
             job.instantiated = true
             guard makeInstance(job) else { return }
         }
-        watch.begin(job, at: core.now())
+        let start = core.now()
+        watch.begin(job, at: start)
+        counters.sliceStart.store(start, ordering: .relaxed)
         let outcome = Result { try job.execution!.resume() }
+        counters.sliceStart.store(0, ordering: .relaxed)
         watch.end()
         afterSlice(job, outcome)
     }
@@ -277,7 +284,7 @@ actor Worker {
         for message in executor.inbox.close() {
             switch message {
             case .admit(let job):
-                counters.load.subtract(1, ordering: .relaxed)
+                counters.pendingAdmits.subtract(1, ordering: .relaxed)
                 core.admission.forget()
                 job.stage = .finished
                 job.finish(.failure(SchedulerError.shutDown))
@@ -286,7 +293,6 @@ actor Worker {
             }
         }
         while let job = levels.pop() {
-            counters.load.subtract(1, ordering: .relaxed)
             retire(job, .failure(SchedulerError.shutDown))
         }
         for job in parked where unparkIfParked(job) { retire(job, .failure(SchedulerError.shutDown)) }
@@ -311,8 +317,10 @@ actor Worker {
 /// A worker's counters: written by the worker (or, for `load`, by whoever hands it a call),
 /// read by anyone. Atomic, so a reader never sees a torn or stale-forever value.
 final class WorkerCounters: Sendable {
-    /// Calls queued here (for placement).
-    let load = Atomic<Int>(0)
+    /// Calls placed here still in the inbox (for placement: they will be new calls here).
+    let pendingAdmits = Atomic<Int>(0)
+    /// When the current slice began (0: not running one), for placement.
+    let sliceStart = Atomic<UInt64>(0)
     let parked = Atomic<Int>(0)
     let completed = Atomic<Int>(0)
     let traps = Atomic<Int>(0)
