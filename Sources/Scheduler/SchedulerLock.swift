@@ -1,10 +1,11 @@
 import Glibc
 
-/// The scheduler's one lock and its condition variable: a glibc *adaptive* mutex, which spins
-/// briefly before sleeping in the kernel. Critical sections here are tens of nanoseconds and two
-/// or more workers take the lock several times per guest I/O operation; a plain mutex (NSLock,
-/// NSCondition) puts the loser to sleep in a futex at once, and the wake-up costs microseconds —
-/// it showed up as the largest item in the TCP echo benchmark's profile.
+/// A glibc *adaptive* mutex (and a condition variable), which spins briefly before sleeping in the
+/// kernel, for the scheduler's few short critical sections that are not lock-free: a worker's
+/// `SliceWatch` (the worker and the timer) and `Admission`'s waiting queue (only when every slot is
+/// busy). A plain mutex (NSLock, NSCondition) puts the loser to sleep in a futex at once, and the
+/// wake-up costs microseconds: when this was the scheduler's one lock, that was the largest item
+/// in the TCP echo benchmark's profile.
 ///
 /// The pthread objects live in manually allocated memory because they must not move.
 final class SchedulerLock: @unchecked Sendable {  // a mutex: that is its purpose
