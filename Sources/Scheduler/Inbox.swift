@@ -58,9 +58,6 @@ final class Inbox: @unchecked Sendable {  // the head is atomic; nodes are owned
         return h == 0 || h == Self.closed
     }
 
-    /// Consumer only: every message pushed so far, oldest first.
-    func takeAll() -> [WorkerMessage] { Self.unwind(head.exchange(0, ordering: .acquiring)) }
-
     /// Consumer only: hands every message pushed so far to `body`, oldest first, without
     /// collecting them (the worker's loop does this on every turn: no array per turn).
     func drain(_ body: (WorkerMessage) -> Void) {

@@ -68,10 +68,7 @@ public final class Scheduler: @unchecked Sendable {  // immutable after init; sh
     /// Every worker's state, each read on its own thread.
     public func workerSnapshots() async -> [WorkerSnapshot] {
         var all: [WorkerSnapshot] = []
-        for worker in workers {
-            let s = await worker.snapshot()
-            all.append(WorkerSnapshot(queued: s.queued, parked: s.parked, completed: s.completed, steals: s.steals, stolen: s.stolen))
-        }
+        for worker in workers { all.append(await worker.snapshot()) }
         return all
     }
 

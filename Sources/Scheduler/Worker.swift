@@ -311,10 +311,13 @@ actor Worker {
     }
 
     /// This worker's counters, read on its own executor (an `await` from elsewhere hops here).
-    func snapshot() -> WorkerCounters.Snapshot { counters.snapshot(queued: levels.count, parked: parked.count) }
+    func snapshot() -> Scheduler.WorkerSnapshot {
+        Scheduler.WorkerSnapshot(queued: levels.count, parked: parked.count, completed: counters.completed.load(ordering: .relaxed),
+                                 steals: counters.steals.load(ordering: .relaxed), stolen: counters.stolen.load(ordering: .relaxed))
+    }
 }
 
-/// A worker's counters: written by the worker (or, for `load`, by whoever hands it a call),
+/// A worker's counters: written by the worker (`pendingAdmits` also by whoever places a call there),
 /// read by anyone. Atomic, so a reader never sees a torn or stale-forever value.
 final class WorkerCounters: Sendable {
     /// Calls placed here still in the inbox (for placement: they will be new calls here).
@@ -329,17 +332,4 @@ final class WorkerCounters: Sendable {
     let steals = Atomic<Int>(0)
     let stolen = Atomic<Int>(0)
     let ringCompletions = Atomic<Int>(0)
-
-    struct Snapshot: Sendable {
-        var queued = 0
-        var parked = 0
-        var completed = 0
-        var steals = 0
-        var stolen = 0
-    }
-
-    func snapshot(queued: Int, parked: Int) -> Snapshot {
-        Snapshot(queued: queued, parked: parked, completed: completed.load(ordering: .relaxed),
-                 steals: steals.load(ordering: .relaxed), stolen: stolen.load(ordering: .relaxed))
-    }
 }
