@@ -221,12 +221,14 @@ public final class Scheduler: @unchecked Sendable {  // immutable after init; sh
     private static func tick(_ core: SchedulerCore, _ workers: [Worker]) {
         let slice = core.configuration.timeSlice.nanoseconds
         var sweep = 0
-        while !core.stopped.load(ordering: .relaxed) {
+        // Until every worker has stopped, not just until shutdown: a worker sees the stop only
+        // between slices, so the slice running at shutdown must still be ended.
+        while core.workersEnded.load(ordering: .sequentiallyConsistent) < workers.count {
             usleep(UInt32(max(100, min(slice / 2_000, 10_000))))
             let t = core.now()
             for worker in workers { worker.watch.check(now: t, slice: slice) }
             sweep += 1
-            if sweep % 100 == 0 {
+            if sweep % 100 == 0, !core.stopped.load(ordering: .relaxed) {
                 for worker in workers where worker.counters.parked.load(ordering: .relaxed) > 0 { worker.executor.send(.sweep) }
             }
         }

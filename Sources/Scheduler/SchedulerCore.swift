@@ -16,6 +16,9 @@ final class SchedulerCore: @unchecked Sendable {  // immutable after init but `w
     /// Workers asleep (or about to be): lets a busy worker skip looking for one to wake.
     let sleepers = Atomic<Int>(0)
     let stopped = Atomic<Bool>(false)
+    /// Workers whose loop has ended (the timer runs until all have: a slice running at shutdown
+    /// must still be ended for its worker to see the stop).
+    let workersEnded = Atomic<Int>(0)
     private let placementSeed = Atomic<UInt64>(0x853C_49E6_748F_EA9B)
 
     let yieldCounter = Counter(label: "shoal_yields_total")

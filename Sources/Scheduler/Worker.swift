@@ -296,6 +296,7 @@ actor Worker {
             retire(job, .failure(SchedulerError.shutDown))
         }
         for job in parked where unparkIfParked(job) { retire(job, .failure(SchedulerError.shutDown)) }
+        core.workersEnded.add(1, ordering: .sequentiallyConsistent)
     }
 
     /// Runs `body` isolated to this worker, from code already on the worker's thread that the
