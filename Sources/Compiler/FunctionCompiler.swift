@@ -76,11 +76,14 @@ struct FunctionCompiler {
         guard declared <= 1 << 20 else {
             throw CompileError("\(declared) locals: more than the code generator's limit of 2^20", function: functionIndex)
         }
-        frame = FrameLayout(paramCount: type.params.count, declaredLocalCount: Int(declared))
+        let hasV128Locals = body.localTypes.contains(.v128)
+        let expanded: [ValueType]? = hasV128Locals
+            ? zip(body.localCounts, body.localTypes).flatMap { Array(repeating: $1, count: Int($0)) } : nil
+        let mayHoldV128 = shared.usesV128 || hasV128Locals || shared.module.bytes[body.code].contains(0xFD)
+        if mayHoldV128 { try Self.requireSIMDSupport() }
+        frame = FrameLayout(params: type.params, results: type.results, declaredCount: Int(declared), declaredLocals: expanded,
+                            mayHoldV128: mayHoldV128)
         validator = FunctionValidator(context: shared.context, type: type, localCounts: body.localCounts, localTypes: body.localTypes)
-        for t in type.params + body.localTypes where t == .v128 {
-            throw CompileError("SIMD (v128) is not supported by the code generator yet", function: functionIndex)
-        }
     }
 
     // MARK: Driving
@@ -165,13 +168,14 @@ struct FunctionCompiler {
     }
 
     mutating func zeroDeclaredLocals() {
-        let count = frame.declaredLocalCount
+        let count = frame.declaredLocalSlots
         guard count > 0 else { return }
+        let base = frame.declaredLocalsBase
         if count <= 16 {
-            for j in 0..<count { asm.store(.b64, frame.local(frame.paramCount + j), imm: 0) }
+            for j in 0..<count { asm.store(.b64, Mem(.rbp, base.disp + Int32(8 * j)), imm: 0) }
         } else {
             // rep stosq over the locals area: rdi = lowest local, rcx = count, rax = 0.
-            asm.lea(.b64, .rdi, frame.local(frame.paramCount + count - 1))
+            asm.lea(.b64, .rdi, base)
             asm.mov(.b32, .rcx, imm: Int64(count))
             asm.alu(.xor, .b32, .rax, .rax)
             asm.emit([0xF3, 0x48, 0xAB])
@@ -337,7 +341,11 @@ struct FunctionCompiler {
             free(r)
             stack[k].location = .slot
         case .xmm(let x):
-            asm.fstore(.double, frame.slot(k), x)
+            if stack[k].type == .v128 {
+                asm.movdqu(frame.slot(k), x)
+            } else {
+                asm.fstore(.double, frame.slot(k), x)
+            }
             free(x)
             stack[k].location = .slot
         case .imm, .slot:
@@ -361,6 +369,19 @@ struct FunctionCompiler {
 
     /// Stores an operand's value to memory without changing the model (uses only scratch registers).
     mutating func storeValue(_ entry: StackEntry, depth: Int, to mem: Mem) {
+        if entry.type == .v128 {
+            switch entry.location {
+            case .xmm(let x): asm.movdqu(mem, x)
+            case .slot:
+                let source = frame.slot(depth)
+                if source != mem {
+                    asm.movdqu(Registers.scratchXMM, source)
+                    asm.movdqu(mem, Registers.scratchXMM)
+                }
+            case .gpr, .imm: preconditionFailure("v128 operand outside an XMM register or its slot")
+            }
+            return
+        }
         switch entry.location {
         case .gpr(let r): asm.store(.b64, mem, r)
         case .xmm(let x): asm.fstore(.double, mem, x)
@@ -394,7 +415,11 @@ struct FunctionCompiler {
     }
 
     mutating func loadXMM(_ type: ValueType, _ reg: XReg, from mem: Mem) {
-        asm.fload(type == .f32 ? .single : .double, reg, mem)
+        if type == .v128 {
+            asm.movdqu(reg, mem)
+        } else {
+            asm.fload(type == .f32 ? .single : .double, reg, mem)
+        }
     }
 
     /// Pops the top operand into a general-purpose register the caller then owns.

@@ -91,7 +91,7 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
     /// `hostError` trap, with the error kept by the caller's store (it becomes `Trap.underlying`).
     func call(caller: Instance?, slots: UnsafeMutablePointer<UInt64>) -> UInt32 {
         let type = function.type
-        let arguments = type.params.enumerated().map { Value(slot: slots[$0.offset], type: $0.element) }
+        let arguments = Value.load(type.params, from: slots)
         do {
             let results: [Value]
             if let asyncBody, let caller, let execution = Execution.current(vmctx: caller.vmctx) {
@@ -109,7 +109,7 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
                 caller?.store.hostError = RuntimeError("host function returned \(results), expected \(type.results)")
                 return TrapCode.hostError.rawValue
             }
-            for (i, v) in results.enumerated() { slots[i] = v.slot }
+            Value.store(results, into: slots)
             return 0
         } catch {
             caller?.store.hostError = error
