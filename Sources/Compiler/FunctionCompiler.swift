@@ -77,7 +77,7 @@ struct FunctionCompiler {
             throw CompileError("\(declared) locals: more than the code generator's limit of 2^20", function: functionIndex)
         }
         let hasV128Locals = body.localTypes.contains(.v128)
-        let expanded: [ValueType]? = hasV128Locals
+        let expanded: [ValueType]? = hasV128Locals || type.params.contains(.v128)
             ? zip(body.localCounts, body.localTypes).flatMap { Array(repeating: $1, count: Int($0)) } : nil
         let mayHoldV128 = shared.usesV128 || hasV128Locals || shared.module.bytes[body.code].contains(0xFD)
         if mayHoldV128 { try Self.requireSIMDSupport() }

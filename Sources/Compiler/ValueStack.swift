@@ -90,8 +90,8 @@ struct FrameLayout {
     /// Bytes per spill slot: 8, or 16 in a function that may hold v128 operands.
     let slotStride: Int
 
-    /// `declaredLocals`: the declared locals' types one by one, needed only when one is a v128
-    /// (nil otherwise: a function may declare 2^20 locals).
+    /// `declaredLocals`: the declared locals' types one by one, needed only when a param or a
+    /// local is a v128 (nil otherwise: a function may declare 2^20 locals).
     init(params: [ValueType], results: [ValueType], declaredCount: Int, declaredLocals: [ValueType]?, mayHoldV128: Bool) {
         let declaredLocals = declaredLocals ?? []
         paramCount = params.count
