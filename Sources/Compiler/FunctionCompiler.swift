@@ -172,7 +172,7 @@ struct FunctionCompiler {
         guard count > 0 else { return }
         let base = frame.declaredLocalsBase
         if count <= 16 {
-            for j in 0..<count { asm.store(.b64, Mem(.rbp, base.disp + Int32(8 * j)), imm: 0) }
+            for j in 0..<count { asm.store(.b64, Mem(.rbp, Int32(-(16 + 8 * (j + 1)))), imm: 0) }
         } else {
             // rep stosq over the locals area: rdi = lowest local, rcx = count, rax = 0.
             asm.lea(.b64, .rdi, base)

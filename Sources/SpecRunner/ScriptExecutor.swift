@@ -197,14 +197,24 @@ final class ScriptExecutor {
         }
     }
 
-    func assertReturn(_ execute: WASTExecute, _ expected: [WASTExpectValue]) -> Outcome {
+    /// `canonicalLanes`: per `.v128Pattern` in `expected`, in order, the lanes that must hold the
+    /// canonical NaN (see `ValueMatching.canonicalNaNLanes`).
+    func assertReturn(_ execute: WASTExecute, _ expected: [WASTExpectValue], canonicalLanes: [UInt8] = []) -> Outcome {
         switch self.execute(execute) {
         case .failure(.unavailable(let reason)):
             return .skipped(reason)
         case .failure(let failure):
             return .failed("\(failure)")
         case .success(let actual):
-            guard actual.count == expected.count, zip(actual, expected).allSatisfy({ ValueMatching.matches($0, $1) }) else {
+            var patternIndex = 0
+            let matched = actual.count == expected.count && zip(actual, expected).allSatisfy { a, e in
+                guard case .v128Pattern(let pattern) = e else { return ValueMatching.matches(a, e) }
+                defer { patternIndex += 1 }
+                guard case .v128(let v) = a else { return false }
+                let canonical = patternIndex < canonicalLanes.count ? canonicalLanes[patternIndex] : 0
+                return ValueMatching.matches(v, pattern, canonical: canonical)
+            }
+            guard matched else {
                 return .failed("expected \(expected), got \(ValueMatching.describe(actual))")
             }
             return .passed
