@@ -79,11 +79,34 @@ struct FunctionCompiler {
         let hasV128Locals = body.localTypes.contains(.v128)
         let expanded: [ValueType]? = hasV128Locals || type.params.contains(.v128)
             ? zip(body.localCounts, body.localTypes).flatMap { Array(repeating: $1, count: Int($0)) } : nil
-        let mayHoldV128 = shared.usesV128 || hasV128Locals || shared.module.bytes[body.code].contains(0xFD)
+        let mayHoldV128 = shared.usesV128 || hasV128Locals || Self.hasSIMDInstruction(shared, body.code)
         if mayHoldV128 { try Self.requireSIMDSupport() }
         frame = FrameLayout(params: type.params, results: type.results, declaredCount: Int(declared), declaredLocals: expanded,
                             mayHoldV128: mayHoldV128)
         validator = FunctionValidator(context: shared.context, type: type, localCounts: body.localCounts, localTypes: body.localTypes)
+    }
+
+    /// Whether the body has a SIMD (0xFD-prefixed) instruction. The byte test is the cheap filter;
+    /// only a body that contains 0xFD somewhere (an immediate may) is decoded once more to look,
+    /// so that a function without SIMD keeps its 8-byte spill slots and exactly the code it had.
+    /// A body that does not decode counts as SIMD: compiling it reports the error anyway.
+    static func hasSIMDInstruction(_ shared: ModuleContext, _ code: Range<Int>) -> Bool {
+        guard shared.module.bytes[code].contains(0xFD) else { return false }
+        var reader = InstructionReader(reader: ByteReader(bytes: shared.module.bytes, position: code.lowerBound, limit: code.upperBound),
+                                       hasDataCount: shared.module.dataCount != nil)
+        do {
+            while !reader.isAtEnd {
+                switch try reader.next() {
+                case .v128Const, .i8x16Shuffle, .simd, .simdLoad, .simdStore, .simdExtractLane, .simdReplaceLane,
+                     .simdLoadLane, .simdStoreLane:
+                    return true
+                default: continue
+                }
+            }
+        } catch {
+            return true
+        }
+        return false
     }
 
     // MARK: Driving

@@ -67,8 +67,9 @@ enum Registers {
 /// old `8*i` layout, and caller and callee both compute the offsets from the same `FuncType`
 /// (`call_indirect` checks the type first), so they agree. The spill-slot stride `S` is 16 only in
 /// functions that may hold a v128 on the operand stack (`mayHoldV128`: a v128 in the module's
-/// types or globals, in the function's locals, or an 0xFD prefix byte in its body — cheap and
-/// conservative), so code without SIMD keeps its 8-byte slots and exactly the code it had.
+/// types or globals, in the function's locals, or a SIMD instruction in its body — see
+/// `FunctionCompiler.hasSIMDInstruction`), so code without SIMD keeps its 8-byte slots and
+/// exactly the code it had.
 /// The frame size is known only at the end of the function and is patched into the prologue.
 struct FrameLayout {
     /// Largest frame the prologue's `sub rsp, imm32` and the frame's 32-bit displacements can
