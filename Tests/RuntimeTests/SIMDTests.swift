@@ -4,6 +4,7 @@ import Runtime
 import RuntimeABI
 import Testing
 import WasmCore
+import WasmDecoder
 import WasmText
 
 /// A v128 from four i32 lanes (lane 0 in the low bits).
@@ -205,6 +206,46 @@ struct SIMDTests {
             return
         }
         #expect(values == [i32x4(100, 100, 100, 100)])
+    }
+
+    /// One function per `SIMDOp` (its operands as params, its result as the result): each must
+    /// compile in both heap modes and run on all-ones inputs without a trap.
+    @Test(arguments: HeapMode.allCases)
+    func everySIMDOperatorCompilesAndRuns(heapMode: HeapMode) throws {
+        func code(_ t: ValueType) -> UInt8 {
+            switch t {
+            case .i32: 0x7F
+            case .i64: 0x7E
+            case .f32: 0x7D
+            case .f64: 0x7C
+            case .v128: 0x7B
+            default: 0x70
+            }
+        }
+        var module = BinaryModule()
+        for (i, op) in SIMDOp.allCases.enumerated() {
+            let signature = op.signature
+            module.types.append(.init(params: signature.operands.map(code), results: [code(signature.result)]))
+            let body = signature.operands.indices.flatMap { BinaryModule.localGet($0) } + [0xFD] + BinaryModule.uleb(Int(op.rawValue))
+            module.functions.append(.init(type: i, code: body))
+            module.exports.append((name: "\(op)", function: i))
+        }
+        let store = Store(heapMode: heapMode)
+        let compiled = try ModuleCompiler.compile(bytes: module.bytes, heapMode: heapMode)
+        let instance = try store.instantiate(compiled) { _, _ in nil }
+        for op in SIMDOp.allCases {
+            let arguments: [Value] = op.signature.operands.map { t in
+                switch t {
+                case .i32: .i32(3)
+                case .i64: .i64(3)
+                case .f32: .f32(bits: Float(1.5).bitPattern)
+                case .f64: .f64(bits: Double(1.5).bitPattern)
+                default: .v128(V128(low: .max, high: .max))
+                }
+            }
+            let results = try instance.invoke("\(op)", arguments)
+            #expect(results.count == 1 && results[0].type == op.signature.result, "\(op)")
+        }
     }
 
     @Test func valueV128SlotsRoundTrip() {
