@@ -2,7 +2,10 @@
 # WASI I/O (issue 17): Shoal against native code and wasmtime's CLI, and optionally against a
 # baseline Shoal build, all in one run, min/median/max over ROUNDS rounds (default 3):
 #   stream  one guest streaming a 1 GiB page-cached file (Bench/wasi/stream.wasm) in 4 KiB, 64 KiB
-#           and 1 MiB reads; the whole command timed (process start, compile, run), as for wasmtime.
+#           and 1 MiB reads; the whole command timed (process start, load, run). Both runtimes
+#           start from code compiled ahead of the run: Shoal from an artifact (`shoal compile`),
+#           wasmtime from a .cwasm (`wasmtime compile`, run with --allow-precompiled), so that
+#           neither run includes compiling and both load the same way.
 #           "sum": the guest adds up every byte (its compiled loop counts too); "count": I/O only.
 #           Wall time, and CPU time (user + system) as "-cpu"
 #   many    1,000 concurrent guests, each streaming its own 1 MiB file in 64 KiB reads: Shoal runs
@@ -13,7 +16,7 @@
 #           against Bench/out/native/echo_threads, a thread per connection; same load generator)
 # Usage: Bench/wasi-io.sh [ROUNDS] [BASELINE_SHOAL]
 #   BASELINE_SHOAL: a release `shoal` built from another commit, e.g.
-#     git worktree add --detach /tmp/base main && (cd /tmp/base && swift build -c release --product shoal)
+#     git worktree add --detach /tmp/base main && (cd /tmp/base && swift build -c release --product shoal --static-swift-stdlib)
 #     Bench/wasi-io.sh 3 /tmp/base/.build/release/shoal
 # Needs: a release build of this tree (.build/release/shoal), clang-16 (Bench/wasi/build.sh), and
 # wasmtime (on PATH, or WASMTIME=/path/to/wasmtime).
@@ -22,7 +25,7 @@ cd "$(dirname "$0")/.."
 rounds="${1:-3}"
 baseline="${2:-}"
 shoal=.build/release/shoal
-[ -x "$shoal" ] || { echo "build first: swift build -c release --product shoal"; exit 1; }
+[ -x "$shoal" ] || { echo "build first: swift build -c release --product shoal --static-swift-stdlib"; exit 1; }
 wasmtime="${WASMTIME:-$(command -v wasmtime || true)}"
 [ -x "$wasmtime" ] || { echo "wasmtime not found (set WASMTIME=/path/to/wasmtime)"; exit 1; }
 guests=1000
@@ -34,6 +37,9 @@ for i in $(seq 0 $((guests - 1))); do
   [ -f "Bench/out/many/f$i" ] || head -c 1048576 /dev/urandom > "Bench/out/many/f$i"
 done
 expected=$(Bench/out/native/stream "$file")
+# The precompiled guests (see the header), made by each runtime being measured.
+artifact_of() { echo "Bench/out/stream-$1.shoal"; }
+"$wasmtime" compile Bench/wasi/stream.wasm -o Bench/out/stream.cwasm
 results=$(mktemp)
 cputime=$(mktemp)
 trap 'rm -f "$results" "$cputime"' EXIT
@@ -43,6 +49,10 @@ record() { echo "$1 $2 $3" >> "$results"; }  # experiment, who, value
 shoals=(new)
 [ -n "$baseline" ] && shoals+=(base)
 bin_of() { [ "$1" = base ] && echo "$baseline" || echo "$shoal"; }
+for who in "${shoals[@]}"; do
+  "$(bin_of "$who")" compile Bench/wasi/stream.wasm -o "$(artifact_of "$who")" > /dev/null
+  "$(bin_of "$who")" compile --heap bounded Bench/wasi/stream.wasm -o "$(artifact_of "$who-bounded")" > /dev/null
+done
 
 # One stream: the command's wall time in ms; the output checked against native's. Mode "sum" is
 # the guest summing every byte (its own compute included), "count" the I/O path alone.
@@ -55,8 +65,8 @@ stream_once() {  # who chunk sum|count
   t0=$(ns)
   case "$1" in
     native) out=$(/usr/bin/time -f "%U %S" -o "$cputime" Bench/out/native/stream "$file" "$2" "$3") ;;
-    wasmtime) out=$(/usr/bin/time -f "%U %S" -o "$cputime" "$wasmtime" run --dir Bench/out::/data Bench/wasi/stream.wasm /data/stream.bin "$2" "$3") ;;
-    *) out=$(/usr/bin/time -f "%U %S" -o "$cputime" "$(bin_of "$1")" run --dir Bench/out::/data Bench/wasi/stream.wasm /data/stream.bin "$2" "$3") ;;
+    wasmtime) out=$(/usr/bin/time -f "%U %S" -o "$cputime" "$wasmtime" run --allow-precompiled --dir Bench/out::/data Bench/out/stream.cwasm /data/stream.bin "$2" "$3") ;;
+    *) out=$(/usr/bin/time -f "%U %S" -o "$cputime" "$(bin_of "$1")" run --dir Bench/out::/data "$(artifact_of "$1")" /data/stream.bin "$2" "$3") ;;
   esac
   t1=$(ns)
   [ "$out" = "$want" ] || { echo "$1: OUTPUT MISMATCH: $out" >&2; exit 1; }
@@ -74,7 +84,7 @@ processes_once() {  # native|wasmtime times-file
   t0=$(ns)
   export BATCH_START=$EPOCHREALTIME
   seq 0 $((guests - 1)) | xargs -P "$guests" -I{} bash -c '
-    if [ "$0" = wasmtime ]; then "$1" run --dir Bench/out/many::/data Bench/wasi/stream.wasm /data/f{} > /dev/null
+    if [ "$0" = wasmtime ]; then "$1" run --allow-precompiled --dir Bench/out/many::/data Bench/out/stream.cwasm /data/f{} > /dev/null
     else Bench/out/native/stream Bench/out/many/f{} > /dev/null; fi
     e=$EPOCHREALTIME
     echo $(( (${e/./} - ${BATCH_START/./}) / 1000 ))' "$1" "$wasmtime" > "$2"
@@ -94,7 +104,7 @@ many_once() {  # who
     cat Bench/out/many/* > /dev/null
     local t0 t1 out
     t0=$(ns)
-    out=$("$(bin_of "$1")" run --instances "$guests" --dir Bench/out/many::/data Bench/wasi/stream.wasm '/data/f{i}' 2> /dev/null)
+    out=$("$(bin_of "$1")" run --instances "$guests" --dir Bench/out/many::/data "$(artifact_of "$1-bounded")" '/data/f{i}' 2> /dev/null)
     t1=$(ns)
     echo "$out" | grep -q "^completed: *$guests\$" || { echo "$1: $out" >&2; exit 1; }
     wall=$(( (t1 - t0) / 1000000 ))

@@ -18,10 +18,61 @@ public struct HostFunction: Sendable {
 public struct AsyncHostFunction: Sendable {
     public let type: FuncType
     public let body: @Sendable (Caller, [Value], Completion) -> Void
+    /// Tried first, if given: a synchronous attempt that reads the arguments straight from the
+    /// call's slots and either finishes the call itself (stores its results with
+    /// `HostSlots.setResult` and returns true) or changes nothing the guest can see and returns
+    /// false, and `body` runs as usual.
+    ///
+    /// This is the path for work that usually completes at once (a read of page-cached data, a
+    /// socket with bytes queued): it costs no `Completion`, no argument array and no park. The
+    /// attempt runs on the guest's fiber, so it may touch guest memory; it must never block.
+    public let attempt: (@Sendable (Caller, HostSlots) -> Bool)?
 
-    public init(type: FuncType, body: @escaping @Sendable (Caller, [Value], Completion) -> Void) {
+    public init(type: FuncType, attempt: (@Sendable (Caller, HostSlots) -> Bool)? = nil,
+                body: @escaping @Sendable (Caller, [Value], Completion) -> Void) {
         self.type = type
+        self.attempt = attempt
         self.body = body
+    }
+}
+
+/// The argument and result slots of one host call, as the generated code laid them out: argument
+/// `i` in slot `i` on entry, result `i` in slot `i` on return (8 bytes each; see `Value.slot`) —
+/// unless the signature has a v128, which takes two slots (see `Value.store(_:into:)`); then
+/// `v128Slots` gives each argument's and result's first slot.
+/// Valid only during the call it was made for: it points into the calling guest's stack.
+public struct HostSlots {
+    let base: UnsafeMutablePointer<UInt64>
+    let parameterCount: Int
+    let resultTypes: [ValueType]
+    /// Slot index of each param and each result, for a signature with a v128 (nil: index = slot).
+    let v128Slots: (params: [Int], results: [Int])?
+
+    init(base: UnsafeMutablePointer<UInt64>, parameterCount: Int, resultTypes: [ValueType],
+         v128Slots: (params: [Int], results: [Int])? = nil) {
+        self.base = base
+        self.parameterCount = parameterCount
+        self.resultTypes = resultTypes
+        self.v128Slots = v128Slots
+    }
+
+    /// The raw slot of argument `index` (an i32 in its low half; a v128's low half).
+    public subscript(index: Int) -> UInt64 {
+        precondition(index >= 0 && index < parameterCount, "argument \(index) of \(parameterCount)")
+        return base[v128Slots?.params[index] ?? index]
+    }
+
+    /// Stores result `index`; its type must be the function's result type there.
+    public func setResult(_ index: Int, _ value: Value) {
+        precondition(index >= 0 && index < resultTypes.count && resultTypes[index] == value.type,
+                     "result \(index) of \(resultTypes) cannot be \(value.type)")
+        let slot = v128Slots?.results[index] ?? index
+        if case .v128(let v) = value {
+            base[slot] = v.low
+            base[slot + 1] = v.high
+        } else {
+            base[slot] = value.slot
+        }
     }
 }
 
@@ -50,8 +101,11 @@ public struct Caller {
 final class HostFunctionBox: @unchecked Sendable {  // immutable after init but for the lazily made funcref
     let function: HostFunction
     let asyncBody: (@Sendable (Caller, [Value], Completion) -> Void)?
+    let asyncAttempt: (@Sendable (Caller, HostSlots) -> Bool)?
     let context: UnsafeMutableRawPointer
     let typeID: UInt32
+    /// Each param's and result's slot index when the signature has a v128 (see `HostSlots`).
+    let v128Slots: (params: [Int], results: [Int])?
     /// The funcref record for this function, made the first time a module imports it (its code is
     /// that module's host stub, which every module has).
     var funcRef: UnsafeMutableRawPointer?
@@ -61,13 +115,28 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
     convenience init(_ function: AsyncHostFunction) {
         self.init(HostFunction(type: function.type) { _, _ in
             throw RuntimeError("an asynchronous host function was called outside an Execution")
-        }, async: function.body)
+        }, async: function.body, attempt: function.attempt)
     }
 
-    init(_ function: HostFunction, async asyncBody: (@Sendable (Caller, [Value], Completion) -> Void)? = nil) {
+    init(_ function: HostFunction, async asyncBody: (@Sendable (Caller, [Value], Completion) -> Void)? = nil,
+         attempt: (@Sendable (Caller, HostSlots) -> Bool)? = nil) {
         self.function = function
         self.asyncBody = asyncBody
+        self.asyncAttempt = attempt
         typeID = TypeRegistry.id(of: function.type)
+        let type = function.type
+        if type.params.contains(.v128) || type.results.contains(.v128) {
+            func indices(_ types: [ValueType]) -> [Int] {
+                var at = 0
+                return types.map { t in
+                    defer { at += t.slotCount }
+                    return at
+                }
+            }
+            v128Slots = (indices(type.params), indices(type.results))
+        } else {
+            v128Slots = nil
+        }
         context = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
         context.storeBytes(of: unsafeBitCast(hostEntry, to: UInt.self), toByteOffset: HostContextLayout.entry, as: UInt.self)
         context.storeBytes(of: UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()), toByteOffset: 8, as: UInt.self)
@@ -91,6 +160,11 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
     /// `hostError` trap, with the error kept by the caller's store (it becomes `Trap.underlying`).
     func call(caller: Instance?, slots: UnsafeMutablePointer<UInt64>) -> UInt32 {
         let type = function.type
+        if let asyncAttempt, let caller,
+           asyncAttempt(Caller(memory: caller.memory), HostSlots(base: slots, parameterCount: type.params.count, resultTypes: type.results,
+                                                                 v128Slots: v128Slots)) {
+            return 0
+        }
         let arguments = Value.load(type.params, from: slots)
         do {
             let results: [Value]
@@ -121,7 +195,8 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
 /// The C entry of every host function: (context, caller vmctx, slots) -> trap code.
 private let hostEntry: @convention(c) (UnsafeMutableRawPointer, UnsafeMutableRawPointer, UnsafeMutablePointer<UInt64>) -> UInt32 = {
     context, callerVMContext, slots in
-    let box = Unmanaged<HostFunctionBox>.fromOpaque(UnsafeRawPointer(bitPattern: context.load(fromByteOffset: 8, as: UInt.self))!)
-        .takeUnretainedValue()
-    return box.call(caller: Instance.from(vmctx: callerVMContext), slots: slots)
+    // The box lives as long as the import slot that names it, which outlives the call: borrow it
+    // rather than retain and release it on every call.
+    Unmanaged<HostFunctionBox>.fromOpaque(UnsafeRawPointer(bitPattern: context.load(fromByteOffset: 8, as: UInt.self))!)
+        ._withUnsafeGuaranteedRef { $0.call(caller: Instance.from(vmctx: callerVMContext), slots: slots) }
 }

@@ -64,6 +64,10 @@ struct Run: AsyncParsableCommand {
             help: ArgumentHelp("Run the artifact only if it is signed by this public key (from shoal keygen); repeatable: any of them.", valueName: "key.pub"))
     var requiredSigners: [String] = []
 
+    @Option(name: .customLong("cache-dir"),
+            help: ArgumentHelp("Keep compiled modules in this directory and start from them on later runs (created with mode 0700; refused if others may write to it).", valueName: "dir"))
+    var cacheDirectory: String?
+
     @Argument(help: "The module file (.wasm, .wat) or artifact (.shoal).")
     var file: String
 
@@ -101,6 +105,11 @@ struct Run: AsyncParsableCommand {
         configuration.heapMode = heap
         configuration.fuel = fuelCounting
         configuration.trustedKeys = try trustedKeys()
+        if let cacheDirectory, !isArtifact {
+            let prepared = CacheDirectory.prepare(cacheDirectory)
+            if let problem = prepared.problem { FileHandle.standardError.write(Data("warning: --cache-dir: \(problem); running without the cache\n".utf8)) }
+            configuration.cacheDirectory = prepared.url
+        }
         if let instances {
             guard instances > 0 else { throw ValidationError("--instances must be positive") }
             configuration.slots = slots ?? instances

@@ -74,3 +74,46 @@ extension WASIContext {
         return n
     }
 }
+
+extension WASIContext {
+    /// The inline half of fd_read and fd_pread: true when the call finished here (the byte count
+    /// stored at `result`), false when it must park on the ring.
+    func readInline(_ fd: UInt32, _ d: Descriptor, _ m: GuestMemory, iovecs: GuestAddress, count: UInt32, offset: Int64,
+                    result: GuestAddress) throws(Errno) -> Bool {
+        guard let n = try transferInline(m, iovecs, count, check: { () throws(Errno) in _ = try m.check(result, 4) },
+                                         attempt: { self.attemptRead(fd, d, offset: offset, $0, $1) }) else { return false }
+        try m.storeU32(result, UInt32(n))
+        return true
+    }
+
+    /// The inline half of fd_write and fd_pwrite, as `readInline`.
+    func writeInline(_ fd: UInt32, _ d: Descriptor, _ m: GuestMemory, iovecs: GuestAddress, count: UInt32, offset: Int64,
+                     result: GuestAddress) throws(Errno) -> Bool {
+        guard let n = try transferInline(m, iovecs, count, check: { () throws(Errno) in _ = try m.check(result, 4) },
+                                         attempt: { self.attemptWrite(fd, d, offset: offset, $0, $1) }) else { return false }
+        try m.storeU32(result, UInt32(n))
+        return true
+    }
+
+    /// Whether reads of `d` come from the embedder's stdin (bytes or a stream it gave) rather than
+    /// from a host descriptor: those never take the inline path.
+    func readsEmbedderInput(_ d: Descriptor) -> Bool {
+        guard d.kind == .stdio, d.hostFD == 0 else { return false }
+        if case .inherit = configuration.standardInput { return false }
+        return true
+    }
+
+    /// Where writes to `d` go when it is stdout or stderr and the embedder does not inherit the
+    /// host's (captured, discarded or streamed): nil for every descriptor written with a system call.
+    func standardOutput(of d: Descriptor) -> WASIOutput? {
+        guard d.kind == .stdio, d.hostFD == 1 || d.hostFD == 2 else { return nil }
+        let output = d.hostFD == 1 ? configuration.standardOutput : configuration.standardError
+        if case .inherit = output { return nil }
+        return output
+    }
+
+    /// sock_recv's riflags as recvmsg flags: RECV_PEEK and RECV_WAITALL.
+    static func receiveFlags(_ riFlags: UInt32) -> Int32 {
+        (riFlags & 1 != 0 ? Int32(MSG_PEEK) : 0) | (riFlags & 2 != 0 ? Int32(MSG_WAITALL) : 0)
+    }
+}

@@ -77,8 +77,25 @@ final class WASIFunctionTable {
         }) }
     }
 
-    func registerAsync(_ name: String, _ params: [ValueType], _ body: @escaping AsyncBody) {
-        makers[name] = { Function(AsyncHostFunction(type: FuncType(params: params, results: [.i32])) { caller, args, completion in
+    /// The inline attempt of an asynchronous function (see `AsyncHostFunction.attempt`): true when
+    /// it finished the call (with success); an errno it throws finishes the call with that errno.
+    typealias Attempt = @Sendable (GuestMemory, HostSlots) throws(Errno) -> Bool
+
+    func registerAsync(_ name: String, _ params: [ValueType], attempt: Attempt? = nil, _ body: @escaping AsyncBody) {
+        var raw: (@Sendable (Caller, HostSlots) -> Bool)?
+        if let attempt {
+            raw = { (caller: Caller, slots: HostSlots) -> Bool in
+                do throws(Errno) {
+                    guard try attempt(GuestMemory(caller), slots) else { return false }
+                    slots.setResult(0, .i32(0))
+                    return true
+                } catch {
+                    slots.setResult(0, .i32(UInt32(error.rawValue)))
+                    return true
+                }
+            }
+        }
+        makers[name] = { Function(AsyncHostFunction(type: FuncType(params: params, results: [.i32]), attempt: raw) { caller, args, completion in
             do throws(Errno) {
                 try body(GuestMemory(caller), args, Done(completion: completion))
             } catch {
@@ -173,10 +190,15 @@ final class WASIFunctionTable {
     }
 
     func async<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter>(
-        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, Done) throws(Errno) -> Void
+        _ name: String, attempt: (@Sendable (GuestMemory, P0, P1, P2, P3) throws(Errno) -> Bool)? = nil,
+        _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, Done) throws(Errno) -> Void
     ) {
         guard wants(name) else { return }
-        registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType]) { m, s, done throws(Errno) in
+        var raw: Attempt?
+        if let attempt {
+            raw = { (m: GuestMemory, s: HostSlots) throws(Errno) -> Bool in try attempt(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3])) }
+        }
+        registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType], attempt: raw) { m, s, done throws(Errno) in
             try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot), P3(slot: s[3].slot), done)
         }
     }
@@ -191,10 +213,15 @@ final class WASIFunctionTable {
     }
 
     func async<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter, P4: WASIParameter>(
-        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, Done) throws(Errno) -> Void
+        _ name: String, attempt: (@Sendable (GuestMemory, P0, P1, P2, P3, P4) throws(Errno) -> Bool)? = nil,
+        _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, Done) throws(Errno) -> Void
     ) {
         guard wants(name) else { return }
-        registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType]) { m, s, done throws(Errno) in
+        var raw: Attempt?
+        if let attempt {
+            raw = { (m: GuestMemory, s: HostSlots) throws(Errno) -> Bool in try attempt(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4])) }
+        }
+        registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType], attempt: raw) { m, s, done throws(Errno) in
             try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot), P3(slot: s[3].slot), P4(slot: s[4].slot), done)
         }
     }
@@ -212,11 +239,16 @@ final class WASIFunctionTable {
 
     func async<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter, P4: WASIParameter,
                P5: WASIParameter>(
-        _ name: String, _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, P5, Done) throws(Errno) -> Void
+        _ name: String, attempt: (@Sendable (GuestMemory, P0, P1, P2, P3, P4, P5) throws(Errno) -> Bool)? = nil,
+        _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, P5, Done) throws(Errno) -> Void
     ) {
         guard wants(name) else { return }
+        var raw: Attempt?
+        if let attempt {
+            raw = { (m: GuestMemory, s: HostSlots) throws(Errno) -> Bool in try attempt(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5])) }
+        }
         registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType,
-            P5.wasmType]) { m, s, done throws(Errno) in
+            P5.wasmType], attempt: raw) { m, s, done throws(Errno) in
             try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot), P3(slot: s[3].slot), P4(slot: s[4].slot), P5(slot: s[5].slot), done)
         }
     }

@@ -8,22 +8,20 @@ import WasmCore
 /// go through io_uring (see WASIContext+FastPath.swift); metadata calls are direct system calls.
 extension WASIContext {
     func addDescriptorFunctions(_ f: WASIFunctionTable) {
-        f.async("fd_write") { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, resultPointer: GuestAddress,
-                               done: Done) throws(Errno) in
+        // Every read and write first tries to finish inline (`attempt`, WASIContext+FastPath.swift);
+        // the body runs only when that attempt could not: it parks the guest on the ring.
+        f.async("fd_write", attempt: { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize,
+                                        resultPointer: GuestAddress) throws(Errno) -> Bool in
             let d = try self.descriptor(fd.value, requiring: Rights.fdWrite)
-            if d.kind == .stdio, d.hostFD == 1 || d.hostFD == 2 {
-                let output = d.hostFD == 1 ? self.configuration.standardOutput : self.configuration.standardError
-                if case .inherit = output {} else {
-                    let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
-                    _ = try m.check(resultPointer, 4)
-                    return try self.writeStandard(output, stream: d.hostFD, Self.gather(iovs), m, resultPointer, done)
-                }
-            }
-            if let n = try self.transferInline(m, iovecs, iovsCount.value,
-                                               check: { () throws(Errno) in _ = try m.check(resultPointer, 4) },
-                                               attempt: { self.attemptWrite(fd.value, d, offset: -1, $0, $1) }) {
-                try m.storeU32(resultPointer, UInt32(n))
-                return done(.success)
+            guard self.standardOutput(of: d) == nil else { return false }
+            return try self.writeInline(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: -1, result: resultPointer)
+        }) { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, resultPointer: GuestAddress,
+              done: Done) throws(Errno) in
+            let d = try self.descriptor(fd.value, requiring: Rights.fdWrite)
+            if let output = self.standardOutput(of: d) {
+                let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
+                _ = try m.check(resultPointer, 4)
+                return try self.writeStandard(output, stream: d.hostFD, Self.gather(iovs), m, resultPointer, done)
             }
             let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
             _ = try m.check(resultPointer, 4)
@@ -34,34 +32,42 @@ extension WASIContext {
                 done.then { () throws(Errno) in try m.storeU32(resultPointer, UInt32(result)) }
             }
         }
-        f.async("fd_read") { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, result: GuestAddress,
-                              done: Done) throws(Errno) in
+        f.async("fd_read", attempt: { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize,
+                                       result: GuestAddress) throws(Errno) -> Bool in
             let d = try self.descriptor(fd.value, requiring: Rights.fdRead)
-            if d.kind == .stdio, d.hostFD == 0 {
-                if case .inherit = self.configuration.standardInput {} else {
-                    let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
-                    _ = try m.check(result, 4)
-                    return try self.readStandardInput(iovs, m, result, done)
-                }
+            guard !self.readsEmbedderInput(d) else { return false }
+            return try self.readInline(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: -1, result: result)
+        }) { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, result: GuestAddress,
+              done: Done) throws(Errno) in
+            let d = try self.descriptor(fd.value, requiring: Rights.fdRead)
+            if self.readsEmbedderInput(d) {
+                let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
+                _ = try m.check(result, 4)
+                return try self.readStandardInput(iovs, m, result, done)
             }
             try self.read(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: -1, result: result, done)
         }
-        f.async("fd_pread") { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
-                               result: GuestAddress, done: Done) throws(Errno) in
+        f.async("fd_pread", attempt: { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
+                                        result: GuestAddress) throws(Errno) -> Bool in
+            let d = try self.descriptor(fd.value, requiring: Rights.fdRead | Rights.fdSeek)
+            guard offset <= UInt64(Int64.max) else { throw .inval }
+            return try self.readInline(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: Int64(offset), result: result)
+        }) { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
+              result: GuestAddress, done: Done) throws(Errno) in
             let d = try self.descriptor(fd.value, requiring: Rights.fdRead | Rights.fdSeek)
             guard offset <= UInt64(Int64.max) else { throw .inval }
             try self.read(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: Int64(offset), result: result, done)
         }
-        f.async("fd_pwrite") { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
-                                resultPointer: GuestAddress, done: Done) throws(Errno) in
+        f.async("fd_pwrite", attempt: { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
+                                         resultPointer: GuestAddress) throws(Errno) -> Bool in
             let d = try self.descriptor(fd.value, requiring: Rights.fdWrite | Rights.fdSeek)
             guard offset <= UInt64(Int64.max) else { throw .inval }
-            if let n = try self.transferInline(m, iovecs, iovsCount.value,
-                                               check: { () throws(Errno) in _ = try m.check(resultPointer, 4) },
-                                               attempt: { self.attemptWrite(fd.value, d, offset: Int64(offset), $0, $1) }) {
-                try m.storeU32(resultPointer, UInt32(n))
-                return done(.success)
-            }
+            return try self.writeInline(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: Int64(offset),
+                                        result: resultPointer)
+        }) { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
+              resultPointer: GuestAddress, done: Done) throws(Errno) in
+            let d = try self.descriptor(fd.value, requiring: Rights.fdWrite | Rights.fdSeek)
+            guard offset <= UInt64(Int64.max) else { throw .inval }
             let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
             _ = try m.check(resultPointer, 4)
             let buffer = IOBuffer(gathering: iovs)

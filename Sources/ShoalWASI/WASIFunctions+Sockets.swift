@@ -23,23 +23,26 @@ extension WASIContext {
                 done.then { () throws(Errno) in try m.storeU32(result, guestFD) }
             }
         }
-        f.async("sock_recv") { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, riFlags: UInt32,
-                                dataLength: GuestAddress, outFlags: GuestAddress, done: Done) throws(Errno) in
+        // Inline when bytes are queued (WASIContext+FastPath.swift). Not with WAITALL: a
+        // non-blocking receive would hand back part of what the guest asked to wait for.
+        f.async("sock_recv", attempt: { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, riFlags: UInt32,
+                                         dataLength: GuestAddress, outFlags: GuestAddress) throws(Errno) -> Bool in
             let d = try self.descriptor(fd.value, requiring: Rights.fdRead)
             guard d.kind == .socket else { throw .notsock }
-            let flags: Int32 = (riFlags & 1 != 0 ? Int32(MSG_PEEK) : 0) | (riFlags & 2 != 0 ? Int32(MSG_WAITALL) : 0)
-            // Inline when bytes are queued (WASIContext+FastPath.swift). Not with WAITALL: a
-            // non-blocking receive would hand back part of what the guest asked to wait for.
-            if let n = try self.transferInline(m, iovecs, iovsCount.value, check: { () throws(Errno) in
+            let flags = Self.receiveFlags(riFlags)
+            guard flags & Int32(MSG_WAITALL) == 0 else { return false }
+            guard let n = try self.transferInline(m, iovecs, iovsCount.value, check: { () throws(Errno) in
                 _ = try m.check(dataLength, 4)
                 _ = try m.check(outFlags, 2)
-            }, attempt: {
-                flags & Int32(MSG_WAITALL) != 0 ? Self.notAttempted : NonblockingIO.receive(fd: d.hostFD, $0, count: $1, flags: flags)
-            }) {
-                try m.storeU32(dataLength, UInt32(n))
-                try m.storeU16(outFlags, 0)
-                return done(.success)
-            }
+            }, attempt: { NonblockingIO.receive(fd: d.hostFD, $0, count: $1, flags: flags) }) else { return false }
+            try m.storeU32(dataLength, UInt32(n))
+            try m.storeU16(outFlags, 0)
+            return true
+        }) { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, riFlags: UInt32,
+              dataLength: GuestAddress, outFlags: GuestAddress, done: Done) throws(Errno) in
+            let d = try self.descriptor(fd.value, requiring: Rights.fdRead)
+            guard d.kind == .socket else { throw .notsock }
+            let flags = Self.receiveFlags(riFlags)
             let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
             _ = try m.check(dataLength, 4)
             _ = try m.check(outFlags, 2)
@@ -55,15 +58,19 @@ extension WASIContext {
                 }
             }
         }
-        f.async("sock_send") { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, siFlags: UInt32,
-                                result: GuestAddress, done: Done) throws(Errno) in
+        f.async("sock_send", attempt: { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, siFlags: UInt32,
+                                         result: GuestAddress) throws(Errno) -> Bool in
             let d = try self.descriptor(fd.value, requiring: Rights.fdWrite)
             guard d.kind == .socket else { throw .notsock }
-            if let n = try self.transferInline(m, iovecs, iovsCount.value, check: { () throws(Errno) in _ = try m.check(result, 4) },
-                                               attempt: { NonblockingIO.send(fd: d.hostFD, $0, count: $1, flags: 0) }) {
-                try m.storeU32(result, UInt32(n))
-                return done(.success)
-            }
+            guard let n = try self.transferInline(m, iovecs, iovsCount.value, check: { () throws(Errno) in _ = try m.check(result, 4) },
+                                                  attempt: { NonblockingIO.send(fd: d.hostFD, $0, count: $1, flags: 0) })
+            else { return false }
+            try m.storeU32(result, UInt32(n))
+            return true
+        }) { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, siFlags: UInt32,
+              result: GuestAddress, done: Done) throws(Errno) in
+            let d = try self.descriptor(fd.value, requiring: Rights.fdWrite)
+            guard d.kind == .socket else { throw .notsock }
             let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
             _ = try m.check(result, 4)
             let buffer = IOBuffer(gathering: iovs)

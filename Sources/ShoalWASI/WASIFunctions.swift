@@ -38,14 +38,10 @@ extension WASIContext {
         Int(min(UInt64(max(0, configuration.maxTransferBytes)), m.size))
     }
 
+    /// The ring half of fd_read and fd_pread, once the inline attempt (`readInline`) could not
+    /// finish the call.
     func read(_ fd: UInt32, _ d: Descriptor, _ m: GuestMemory, iovecs: GuestAddress, count: UInt32, offset: Int64, result: GuestAddress,
               _ done: Done) throws(Errno) {
-        // Inline when the data is there (see WASIContext+FastPath.swift); else park on the ring.
-        if let n = try transferInline(m, iovecs, count, check: { () throws(Errno) in _ = try m.check(result, 4) },
-                                      attempt: { self.attemptRead(fd, d, offset: offset, $0, $1) }) {
-            try m.storeU32(result, UInt32(n))
-            return done(.success)
-        }
         let iovs = try m.iovecs(iovecs, count, limit: transferLimit(m))
         _ = try m.check(result, 4)
         let total = iovs.reduce(0) { $0 + $1.1 }

@@ -159,6 +159,47 @@ struct ExecutionTests {
         #expect(values == [.i32(300)])
     }
 
+    /// An async host function's synchronous attempt (the WASI inline fast path): when it finishes
+    /// the call, its results come back without a park and the body never runs; when it declines,
+    /// the body runs and the guest parks as before.
+    @Test func anAsyncHostFunctionsAttemptFinishesInlineOrDeclines() throws {
+        let compiled = try compile(
+            """
+            (module
+              (import "host" "fetch" (func $fetch (param i32 i64) (result i32)))
+              (func (export "go") (param i32) (result i32)
+                local.get 0 i64.const 0x1_0000_0007 call $fetch))
+            """, .guarded)
+        final class Counts: @unchecked Sendable {  // touched only on the guest's fiber and this thread, in turn
+            var attempts = 0, bodies = 0
+        }
+        let counts = Counts()
+        let fetch = Function(AsyncHostFunction(type: FuncType(params: [.i32, .i64], results: [.i32]), attempt: { _, slots in
+            counts.attempts += 1
+            // Arguments straight from the slots: an i32 in the low half, an i64 whole.
+            guard slots[0] & 1 == 0 else { return false }  // odd: decline
+            slots.setResult(0, .i32(UInt32(truncatingIfNeeded: slots[0]) &+ UInt32(truncatingIfNeeded: slots[1] >> 32)))
+            return true
+        }) { _, args, completion in
+            counts.bodies += 1
+            guard case .i32(let x) = args[0], case .i64(let y) = args[1] else { return }
+            completion.resume(returning: [.i32(x &* 100 &+ UInt32(truncatingIfNeeded: y))])
+        })
+        let store = Store(heapMode: .guarded)
+        let instance = try store.instantiate(compiled) { _, _ in .function(fetch) }
+        let inline = try Execution(try export(instance, "go"), arguments: [.i32(40)])
+        let first = try inline.resume()
+        guard case .exited(let values) = first else { Issue.record("parked or trapped: \(first)"); return }
+        #expect(values == [.i32(41)])
+        #expect(counts.attempts == 1 && counts.bodies == 0)
+        let declined = try Execution(try export(instance, "go"), arguments: [.i32(3)])
+        var state = try declined.resume()
+        if case .parked = state { state = try declined.resume() }
+        guard case .exited(let results) = state else { Issue.record("\(state)"); return }
+        #expect(results == [.i32(307)])
+        #expect(counts.attempts == 2 && counts.bodies == 1)
+    }
+
     /// A completion's deferred work (how WASI writes I/O results into guest memory) runs on the
     /// guest's fiber when it resumes — and never, if the execution was cancelled while parked,
     /// since its slot may already belong to another instance.

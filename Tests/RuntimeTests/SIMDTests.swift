@@ -248,6 +248,40 @@ struct SIMDTests {
         }
     }
 
+    /// An async host function's attempt with a v128 in its signature: `HostSlots` finds each
+    /// argument after the two slots of a v128, and a v128 result is written whole; when the attempt
+    /// declines, the parked body gets the same values as `Value`s.
+    @Test func asyncHostAttemptWithV128Slots() throws {
+        let compiled = try compile(
+            """
+            (module
+              (import "host" "f" (func $f (param v128 i32) (result i32 v128)))
+              (func (export "go") (param i32) (result i32 v128)
+                (v128.const i32x4 1 2 3 4) (local.get 0) (call $f)))
+            """, .guarded)
+        let fn = Function(AsyncHostFunction(type: FuncType(params: [.v128, .i32], results: [.i32, .v128]), attempt: { _, slots in
+            guard slots[1] & 1 == 0 else { return false }  // odd: decline
+            // slots[0] is the v128's low half (lanes 0 and 1); read before the results overwrite it.
+            let low = slots[0], x = slots[1]
+            slots.setResult(0, .i32(UInt32(truncatingIfNeeded: low >> 32) &+ UInt32(truncatingIfNeeded: x)))
+            slots.setResult(1, .v128(V128(low: x, high: low)))
+            return true
+        }) { _, args, completion in
+            guard case .v128(let v) = args[0], case .i32(let x) = args[1] else { return }
+            completion.resume(returning: [.i32(x &* 100), .v128(V128(low: v.high, high: v.low))])
+        })
+        let store = Store(heapMode: .guarded)
+        let instance = try store.instantiate(compiled) { _, _ in .function(fn) }
+        let inline = try Execution(try export(instance, "go"), arguments: [.i32(40)])
+        guard case .exited(let values) = try inline.resume() else { Issue.record("not finished inline"); return }
+        #expect(values == [.i32(42), .v128(V128(low: 40, high: 1 | 2 << 32))])
+        let declined = try Execution(try export(instance, "go"), arguments: [.i32(3)])
+        var state = try declined.resume()
+        if case .parked = state { state = try declined.resume() }
+        guard case .exited(let results) = state else { Issue.record("\(state)"); return }
+        #expect(results == [.i32(300), i32x4(3, 4, 1, 2)])
+    }
+
     @Test func valueV128SlotsRoundTrip() {
         let values: [Value] = [.i32(7), .v128(V128(low: 0x1122_3344_5566_7788, high: 0x99AA_BBCC_DDEE_FF00)), .f64(bits: 42)]
         let types = values.map(\.type)

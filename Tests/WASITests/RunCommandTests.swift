@@ -256,4 +256,35 @@ struct RunCommandTests {
         #expect(outcome.stdoutTail == "before\n")
         #expect(outcome.stderr.contains("trap: unreachable\nwasm backtrace:\n  0: func[2]\n  1: func[3]\n  2: func[1]"), "\(outcome.stderr)")
     }
+
+    @Test("--cache-dir: the first run stores the compiled module, the next starts from it; a directory others may write is refused")
+    func cacheDirectoryStoresAndReuses() throws {
+        let input = try ShoalCommand.file("in.txt", "from the host")
+        let sandbox = URL(fileURLWithPath: input).deletingLastPathComponent().path
+        let cache = sandbox + "/cache/shoal"  // parents are made too
+        let flags = ["--cache-dir", cache, "--dir", "\(sandbox)::/sandbox", "--env", "GREETING=hi", "\(programs)/configured.wasm", "one"]
+        let expected = "arg 1: one\nGREETING=hi\nin.txt: from the host\n"
+        let first = try ShoalCommand.run(flags)
+        #expect(first.status == 0 && first.stdoutTail == expected, "\(first.stderr)")
+        let entries = try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasSuffix(".shoal") }
+        #expect(entries.count == 1, "\(entries)")
+        var info = stat()
+        #expect(stat(cache, &info) == 0 && info.st_mode & 0o777 == 0o700)
+        // The second run reads the entry: make it unreadable as an artifact, and the run must
+        // still succeed (the bad entry is rejected and recompiled, never run).
+        let entry = cache + "/" + entries[0]
+        let second = try ShoalCommand.run(flags)
+        #expect(second.status == 0 && second.stdoutTail == expected, "\(second.stderr)")
+        try Data("not an artifact".utf8).write(to: URL(fileURLWithPath: entry))
+        let third = try ShoalCommand.run(flags)
+        #expect(third.status == 0 && third.stdoutTail == expected, "\(third.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: entry)).starts(with: Data("SHOALART".utf8)), "the bad entry was not replaced")
+
+        let open = sandbox + "/open-cache"
+        #expect(mkdir(open, 0o777) == 0 && chmod(open, 0o777) == 0)
+        let refused = try ShoalCommand.run(["--cache-dir", open] + flags.dropFirst(2))
+        #expect(refused.status == 0 && refused.stdoutTail == expected)
+        #expect(refused.stderr.contains("others may write to"), "\(refused.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: open).isEmpty)
+    }
 }
