@@ -142,7 +142,7 @@ struct FunctionCompiler {
         }
         asm.patch32(at: frameSizePosition, Int32(frameSize))
         let bytes = asm.finish()
-        return FunctionPiece(code: bytes, trapSites: trapSites, fixups: asm.externalFixups)
+        return FunctionPiece(code: bytes, trapSites: trapSites, fixups: asm.externalFixups, usesSIMD: frame.slotStride == 16)
     }
 
     mutating func emitPrologue() {

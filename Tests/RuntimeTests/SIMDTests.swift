@@ -282,6 +282,15 @@ struct SIMDTests {
         #expect(results == [.i32(300), i32x4(3, 4, 1, 2)])
     }
 
+    /// Code with SIMD instructions records SSE4.1 and SSSE3 among the CPU features it needs (an
+    /// artifact of it is refused on a CPU without them); code without SIMD does not.
+    @Test func simdCodeRequiresSSE41AndSSSE3() throws {
+        let simd = try compile("(module (func (param v128) (result v128) (i8x16.abs (local.get 0))))", .guarded)
+        #expect(simd.cpuFeatures.isSuperset(of: [.sse41, .ssse3]))
+        let scalar = try compile("(module (func (param i32) (result i32) (i32.const 0xFD) (local.get 0) (i32.add)))", .guarded)
+        #expect(scalar.cpuFeatures.isDisjoint(with: [.sse41, .ssse3]))
+    }
+
     @Test func valueV128SlotsRoundTrip() {
         let values: [Value] = [.i32(7), .v128(V128(low: 0x1122_3344_5566_7788, high: 0x99AA_BBCC_DDEE_FF00)), .f64(bits: 42)]
         let types = values.map(\.type)
