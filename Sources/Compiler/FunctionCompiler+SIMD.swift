@@ -15,19 +15,36 @@ extension FunctionCompiler {
         }
     }
 
-    /// Writes a 128-bit constant into `x` using only the scratch GPR.
+    /// Writes a 128-bit constant into `x`: all zeros and all ones from the register itself, any
+    /// other value loaded from the function's constant pool.
     mutating func materializeV128(_ v: V128, into x: XReg) {
         if v.low == 0 && v.high == 0 {
             asm.pxor(x, x)
         } else if v.low == .max && v.high == .max {
             asm.packed(.pcmpeqd, x, x)
         } else {
-            asm.mov(.b64, Registers.scratch, imm: Int64(bitPattern: v.low))
-            asm.movq(.b64, x, Registers.scratch)
-            if v.high != v.low {
-                asm.mov(.b64, Registers.scratch, imm: Int64(bitPattern: v.high))
+            let label: Label
+            if let known = constantPool[v] {
+                label = known
+            } else {
+                label = asm.newLabel()
+                constantPool[v] = label
             }
-            asm.pinsr(.b64, x, Registers.scratch, lane: 1)
+            asm.movdqu(x, label)
+        }
+    }
+
+    /// The constant pool after the code (and the trap stubs), 16-byte aligned, in a fixed order so
+    /// that the code is the same on every compile. Never executed: nothing falls through to it.
+    mutating func emitConstantPool() {
+        guard !constantPool.isEmpty else { return }
+        asm.align(16)
+        for (value, label) in constantPool.sorted(by: { $0.value.id < $1.value.id }) {
+            asm.bind(label)
+            var bytes: [UInt8] = []
+            for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: value.low >> UInt64(8 * i))) }
+            for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: value.high >> UInt64(8 * i))) }
+            asm.emit(bytes)
         }
     }
 

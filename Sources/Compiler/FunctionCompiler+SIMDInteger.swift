@@ -54,6 +54,15 @@ extension FunctionCompiler {
         case .i8x16Popcnt: emitPopcnt()
         case .i16x8Q15mulrSatS: emitQ15MulR()
         case .i64x2Mul: emitI64x2Mul()
+        default:
+            if emitSIMDWidening(op) || emitSIMDShift(op) || emitSIMDCompare(op) { return }
+            throw CompileError("SIMD operator \(op) is not supported by the code generator")
+        }
+    }
+
+    /// Extends, extending multiplies and pairwise adds: handles `op` if it is one.
+    mutating func emitSIMDWidening(_ op: SIMDOp) -> Bool {
+        switch op {
         case .i16x8ExtendLowI8x16S: emitExtend(.pmovsxbw, high: false)
         case .i16x8ExtendHighI8x16S: emitExtend(.pmovsxbw, high: true)
         case .i16x8ExtendLowI8x16U: emitExtend(.pmovzxbw, high: false)
@@ -81,10 +90,9 @@ extension FunctionCompiler {
         case .i16x8ExtaddPairwiseI8x16S, .i16x8ExtaddPairwiseI8x16U, .i32x4ExtaddPairwiseI16x8S,
              .i32x4ExtaddPairwiseI16x8U:
             emitExtaddPairwise(op)
-        default:
-            if emitSIMDShift(op) || emitSIMDCompare(op) { return }
-            throw CompileError("SIMD operator \(op) is not supported by the code generator")
+        default: return false
         }
+        return true
     }
 
     /// Operators that are exactly one packed instruction `a = a op b`.

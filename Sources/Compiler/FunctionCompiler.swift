@@ -39,6 +39,9 @@ struct FunctionCompiler {
     var slowPaths: [(kind: SlowPath, label: Label, resume: Label)] = []
     enum SlowPath { case yield, fuel }
     var dynamicTrapLabel: Label?
+    /// 16-byte constants (v128.const, shuffle masks) placed after the function's code, one per
+    /// distinct value, loaded rip-relative (see `materializeV128`).
+    var constantPool: [V128: Label] = [:]
     var exitLabel: Label
     /// The external label made for each `LinkSymbol` this function refers to (one per symbol, so
     /// the assembler's label table stays small however often a callee is called).
@@ -135,6 +138,7 @@ struct FunctionCompiler {
             throw error
         }
         emitTrapStubs()
+        emitConstantPool()
         let frameSize = frame.frameSize(maxDepth: maxDepth, maxOutgoing: maxOutgoing)
         guard frameSize <= FrameLayout.maxFrameSize else {
             throw CompileError("a frame of \(frameSize) bytes: more than the code generator's limit of \(FrameLayout.maxFrameSize)",

@@ -124,6 +124,12 @@ extension Assembler {
         encode(prefix: 0xF3, opcode: [0x0F, 0x6F], reg: dst.id, rm: .mem(src))
     }
 
+    /// movdqu xmm, [rip + label]: a 16-byte constant placed in the code (no immediate may follow a
+    /// rip-relative operand in this encoder: the displacement is relative to its own end).
+    public mutating func movdqu(_ dst: XReg, _ label: Label) {
+        encode(prefix: 0xF3, opcode: [0x0F, 0x6F], reg: dst.id, rm: .label(label))
+    }
+
     /// movdqu m128, xmm.
     public mutating func movdqu(_ dst: Mem, _ src: XReg) {
         encode(prefix: 0xF3, opcode: [0x0F, 0x7F], reg: src.id, rm: .mem(dst))

@@ -94,6 +94,19 @@ struct SIMDEncodingTests {
         try batch.check()
     }
 
+    @Test func ripRelativeConstantLoads() throws {
+        var batch = EncodingBatch()
+        for d in XReg.all {
+            // The label is bound right after the instruction, then 16 bytes on: rel32 = 0, 16 ...
+            batch.add("movdqu \(d),XMMWORD PTR [rip+0x0]") {
+                let label = $0.newLabel()
+                $0.movdqu(d, label)
+                $0.bind(label)
+            }
+        }
+        try batch.check()
+    }
+
     @Test func simdFeaturesAreRead() {
         // Every x86-64 CPU this project runs on has them; the compiler refuses SIMD code otherwise.
         #expect(CPUFeatures.hasSSSE3)
