@@ -9,9 +9,10 @@ import X64
 /// SSE4.1 is the floor (with SSSE3, which every SSE4.1 CPU has): `requireSIMDSupport` refuses a
 /// function that may hold a v128 on a CPU without it, with a `CompileError`.
 extension FunctionCompiler {
-    static func requireSIMDSupport() throws {
+    static func requireSIMDSupport(function: Int) throws {
         guard CPUFeatures.hasSSE41, CPUFeatures.hasSSSE3 else {
-            throw CompileError("SIMD (v128) code needs a CPU with SSE4.1 and SSSE3; this one has neither or only one")
+            throw CompileError("SIMD (v128) code needs a CPU with SSE4.1 and SSSE3; this one lacks "
+                               + (CPUFeatures.hasSSE41 ? "SSSE3" : CPUFeatures.hasSSSE3 ? "SSE4.1" : "both"), function: function)
         }
     }
 

@@ -83,7 +83,7 @@ struct FunctionCompiler {
         let expanded: [ValueType]? = hasV128Locals || type.params.contains(.v128)
             ? zip(body.localCounts, body.localTypes).flatMap { Array(repeating: $1, count: Int($0)) } : nil
         let mayHoldV128 = shared.usesV128 || hasV128Locals || Self.hasSIMDInstruction(shared, body.code)
-        if mayHoldV128 { try Self.requireSIMDSupport() }
+        if mayHoldV128 { try Self.requireSIMDSupport(function: functionIndex) }
         frame = FrameLayout(params: type.params, results: type.results, declaredCount: Int(declared), declaredLocals: expanded,
                             mayHoldV128: mayHoldV128)
         validator = FunctionValidator(context: shared.context, type: type, localCounts: body.localCounts, localTypes: body.localTypes)
