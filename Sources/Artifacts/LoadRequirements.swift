@@ -32,6 +32,7 @@ extension CPUFeatureSet {
         if CPUFeatures.hasBMI1 { set.insert(.bmi1) }
         if CPUFeatures.hasPOPCNT { set.insert(.popcnt) }
         if CPUFeatures.hasSSE41 { set.insert(.sse41) }
+        if CPUFeatures.hasSSSE3 { set.insert(.ssse3) }
         return set
     }
 }

@@ -12,24 +12,28 @@ extension FunctionCompiler {
         let count = type.params.count
         let base = stack.count - count
         for k in min(registerFloor, base)..<base { spill(k) }
+        var at = 0  // slot index in the outgoing area (a v128 takes two)
         for i in 0..<count {
-            storeValue(stack[base + i], depth: base + i, to: frame.outgoing(i))
+            storeValue(stack[base + i], depth: base + i, to: frame.outgoing(at))
+            at += type.params[i].slotCount
         }
         truncateStack(to: base)
-        maxOutgoing = max(maxOutgoing, count, type.results.count)
+        maxOutgoing = max(maxOutgoing, at, FrameLayout.slotCount(type.results))
     }
 
     mutating func pushCallResults(_ type: FuncType) {
-        for (i, t) in type.results.enumerated() {
+        var at = 0
+        for t in type.results {
             if t.isGPRClass {
                 let r = allocGPR()
-                loadGPR(t, r, from: frame.outgoing(i))
+                loadGPR(t, r, from: frame.outgoing(at))
                 pushGPR(t, r)
             } else {
                 let x = allocXMM()
-                loadXMM(t, x, from: frame.outgoing(i))
+                loadXMM(t, x, from: frame.outgoing(at))
                 pushXMM(t, x)
             }
+            at += t.slotCount
         }
     }
 

@@ -93,9 +93,15 @@ extension FunctionCompiler {
         case .f64Const(let bits): push(.f64, .imm(bits))
         case .numeric(let op): emitNumeric(op)
 
-        case .v128Const, .i8x16Shuffle, .simd, .simdLoad, .simdStore, .simdExtractLane, .simdReplaceLane,
-             .simdLoadLane, .simdStoreLane:
-            throw CompileError("SIMD instructions are not supported by the code generator yet")
+        case .v128Const(let v): emitV128Const(v)
+        case .i8x16Shuffle(let lanes): emitShuffle(lanes)
+        case .simd(let op): try emitSIMD(op)
+        case .simdLoad(let op, let memarg): emitSIMDLoad(op, memarg)
+        case .simdStore(let memarg): emitSIMDStore(memarg)
+        case .simdExtractLane(let op, let lane): emitExtractLane(op, lane: lane)
+        case .simdReplaceLane(let op, let lane): emitReplaceLane(op, lane: lane)
+        case .simdLoadLane(let op, let memarg, let lane): emitLoadLane(op, memarg, lane: lane)
+        case .simdStoreLane(let op, let memarg, let lane): emitStoreLane(op, memarg, lane: lane)
         }
     }
 
@@ -190,7 +196,11 @@ extension FunctionCompiler {
         } else {
             let x = popXMM()
             let mem = globalAddress(index)
-            asm.fstore(type == .f32 ? .single : .double, mem, x)
+            if type == .v128 {
+                asm.movdqu(mem, x)
+            } else {
+                asm.fstore(type == .f32 ? .single : .double, mem, x)
+            }
             free(x)
         }
     }

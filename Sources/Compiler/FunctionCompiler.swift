@@ -39,6 +39,9 @@ struct FunctionCompiler {
     var slowPaths: [(kind: SlowPath, label: Label, resume: Label)] = []
     enum SlowPath { case yield, fuel }
     var dynamicTrapLabel: Label?
+    /// 16-byte constants (v128.const, shuffle masks) placed after the function's code, one per
+    /// distinct value, loaded rip-relative (see `materializeV128`).
+    var constantPool: [V128: Label] = [:]
     var exitLabel: Label
     /// The external label made for each `LinkSymbol` this function refers to (one per symbol, so
     /// the assembler's label table stays small however often a callee is called).
@@ -76,11 +79,37 @@ struct FunctionCompiler {
         guard declared <= 1 << 20 else {
             throw CompileError("\(declared) locals: more than the code generator's limit of 2^20", function: functionIndex)
         }
-        frame = FrameLayout(paramCount: type.params.count, declaredLocalCount: Int(declared))
+        let hasV128Locals = body.localTypes.contains(.v128)
+        let expanded: [ValueType]? = hasV128Locals || type.params.contains(.v128)
+            ? zip(body.localCounts, body.localTypes).flatMap { Array(repeating: $1, count: Int($0)) } : nil
+        let mayHoldV128 = shared.usesV128 || hasV128Locals || Self.hasSIMDInstruction(shared, body.code)
+        if mayHoldV128 { try Self.requireSIMDSupport(function: functionIndex) }
+        frame = FrameLayout(params: type.params, results: type.results, declaredCount: Int(declared), declaredLocals: expanded,
+                            mayHoldV128: mayHoldV128)
         validator = FunctionValidator(context: shared.context, type: type, localCounts: body.localCounts, localTypes: body.localTypes)
-        for t in type.params + body.localTypes where t == .v128 {
-            throw CompileError("SIMD (v128) is not supported by the code generator yet", function: functionIndex)
+    }
+
+    /// Whether the body has a SIMD (0xFD-prefixed) instruction. The byte test is the cheap filter;
+    /// only a body that contains 0xFD somewhere (an immediate may) is decoded once more to look,
+    /// so that a function without SIMD keeps its 8-byte spill slots and exactly the code it had.
+    /// A body that does not decode counts as SIMD: compiling it reports the error anyway.
+    static func hasSIMDInstruction(_ shared: ModuleContext, _ code: Range<Int>) -> Bool {
+        guard shared.module.bytes[code].contains(0xFD) else { return false }
+        var reader = InstructionReader(reader: ByteReader(bytes: shared.module.bytes, position: code.lowerBound, limit: code.upperBound),
+                                       hasDataCount: shared.module.dataCount != nil)
+        do {
+            while !reader.isAtEnd {
+                switch try reader.next() {
+                case .v128Const, .i8x16Shuffle, .simd, .simdLoad, .simdStore, .simdExtractLane, .simdReplaceLane,
+                     .simdLoadLane, .simdStoreLane:
+                    return true
+                default: continue
+                }
+            }
+        } catch {
+            return true
         }
+        return false
     }
 
     // MARK: Driving
@@ -109,6 +138,7 @@ struct FunctionCompiler {
             throw error
         }
         emitTrapStubs()
+        emitConstantPool()
         let frameSize = frame.frameSize(maxDepth: maxDepth, maxOutgoing: maxOutgoing)
         guard frameSize <= FrameLayout.maxFrameSize else {
             throw CompileError("a frame of \(frameSize) bytes: more than the code generator's limit of \(FrameLayout.maxFrameSize)",
@@ -116,7 +146,7 @@ struct FunctionCompiler {
         }
         asm.patch32(at: frameSizePosition, Int32(frameSize))
         let bytes = asm.finish()
-        return FunctionPiece(code: bytes, trapSites: trapSites, fixups: asm.externalFixups)
+        return FunctionPiece(code: bytes, trapSites: trapSites, fixups: asm.externalFixups, usesSIMD: frame.slotStride == 16)
     }
 
     mutating func emitPrologue() {
@@ -165,13 +195,14 @@ struct FunctionCompiler {
     }
 
     mutating func zeroDeclaredLocals() {
-        let count = frame.declaredLocalCount
+        let count = frame.declaredLocalSlots
         guard count > 0 else { return }
+        let base = frame.declaredLocalsBase
         if count <= 16 {
-            for j in 0..<count { asm.store(.b64, frame.local(frame.paramCount + j), imm: 0) }
+            for j in 0..<count { asm.store(.b64, Mem(.rbp, Int32(-(16 + 8 * (j + 1)))), imm: 0) }
         } else {
             // rep stosq over the locals area: rdi = lowest local, rcx = count, rax = 0.
-            asm.lea(.b64, .rdi, frame.local(frame.paramCount + count - 1))
+            asm.lea(.b64, .rdi, base)
             asm.mov(.b32, .rcx, imm: Int64(count))
             asm.alu(.xor, .b32, .rax, .rax)
             asm.emit([0xF3, 0x48, 0xAB])
@@ -337,7 +368,11 @@ struct FunctionCompiler {
             free(r)
             stack[k].location = .slot
         case .xmm(let x):
-            asm.fstore(.double, frame.slot(k), x)
+            if stack[k].type == .v128 {
+                asm.movdqu(frame.slot(k), x)
+            } else {
+                asm.fstore(.double, frame.slot(k), x)
+            }
             free(x)
             stack[k].location = .slot
         case .imm, .slot:
@@ -361,6 +396,19 @@ struct FunctionCompiler {
 
     /// Stores an operand's value to memory without changing the model (uses only scratch registers).
     mutating func storeValue(_ entry: StackEntry, depth: Int, to mem: Mem) {
+        if entry.type == .v128 {
+            switch entry.location {
+            case .xmm(let x): asm.movdqu(mem, x)
+            case .slot:
+                let source = frame.slot(depth)
+                if source != mem {
+                    asm.movdqu(Registers.scratchXMM, source)
+                    asm.movdqu(mem, Registers.scratchXMM)
+                }
+            case .gpr, .imm: preconditionFailure("v128 operand outside an XMM register or its slot")
+            }
+            return
+        }
         switch entry.location {
         case .gpr(let r): asm.store(.b64, mem, r)
         case .xmm(let x): asm.fstore(.double, mem, x)
@@ -394,7 +442,11 @@ struct FunctionCompiler {
     }
 
     mutating func loadXMM(_ type: ValueType, _ reg: XReg, from mem: Mem) {
-        asm.fload(type == .f32 ? .single : .double, reg, mem)
+        if type == .v128 {
+            asm.movdqu(reg, mem)
+        } else {
+            asm.fload(type == .f32 ? .single : .double, reg, mem)
+        }
     }
 
     /// Pops the top operand into a general-purpose register the caller then owns.

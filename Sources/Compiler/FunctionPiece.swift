@@ -32,6 +32,8 @@ struct FunctionPiece: Sendable {
     let trapSites: [Int]
     /// The rel32 fields in `code` that refer to `LinkSymbol`s.
     let fixups: [ExternalFixup]
+    /// Whether the code may use SIMD instructions (SSE4.1, SSSE3): the artifact then requires them.
+    var usesSIMD = false
 
     /// Validates and compiles defined function `definedIndex` of the module.
     static func compile(_ shared: ModuleContext, definedIndex: Int) throws -> FunctionPiece {

@@ -10,6 +10,9 @@ struct ModuleContext: Sendable {
     let context: ValidationContext
     let layout: VMContextLayout
     let options: CompileOptions
+    /// Whether a v128 appears in the module's types or globals: then any function may hold one
+    /// (from a call or a global) without an SIMD opcode of its own.
+    let usesV128: Bool
     var heapMode: HeapMode { options.heapMode }
 }
 
@@ -46,7 +49,10 @@ public enum ModuleCompiler {
             throw CompileError("type \(index) has \(type.params.count) params and \(type.results.count) results: more than the code generator's limit of \(FrameLayout.maxSignatureValues) each")
         }
         let layout = VMContextLayout(module: module)
-        let shared = ModuleContext(module: module, context: module.validationContext, layout: layout, options: options)
+        let context = module.validationContext
+        let usesV128 = module.types.contains { $0.params.contains(.v128) || $0.results.contains(.v128) }
+            || context.globals.contains { $0.valueType == .v128 }
+        let shared = ModuleContext(module: module, context: context, layout: layout, options: options, usesV128: usesV128)
         let stubs = StubsPiece.assemble()
         let functions: [FunctionPiece]
         if parallelism == 1 || module.functionBodies.count < 2 {

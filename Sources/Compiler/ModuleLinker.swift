@@ -41,7 +41,7 @@ enum ModuleLinker {
         return CompiledModule(module: module, layout: layout, code: code, functionOffsets: offsets, functionEnds: ends,
                               entryTrampoline: stubs.entryTrampoline, entryExit: stubs.entryExit, trapExit: stubs.trapExit,
                               hostStub: stubs.hostStub, trapSites: trapSites, options: options,
-                              cpuFeatures: consultedCPUFeatures)
+                              cpuFeatures: consultedCPUFeatures.union(functions.contains { $0.usesSIMD } ? [.sse41, .ssse3] : []))
     }
 
     /// The optional instructions the code generator uses when this machine has them (see

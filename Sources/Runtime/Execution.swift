@@ -264,8 +264,8 @@ public final class Execution: @unchecked Sendable {
     /// entry trampoline.
     fileprivate func runOnFiber() {
         for before in [first, initializer].compactMap({ $0 }) where !runBefore(before) { return }
-        var slots = [UInt64](repeating: 0, count: max(type.params.count, type.results.count, 1))
-        for (i, v) in arguments.enumerated() { slots[i] = v.slot }
+        var slots = [UInt64](repeating: 0, count: max(Value.slotCount(type.params), Value.slotCount(type.results), 1))
+        slots.withUnsafeMutableBufferPointer { Value.store(arguments, into: $0.baseAddress!) }
         let (code, vmctx) = FuncRefRecord(funcRef).entry
         let trapCode = slots.withUnsafeMutableBufferPointer {
             shoal_call_entry(instance.module.entryTrampoline, vmctx, code, $0.baseAddress!, $0.count)
@@ -273,7 +273,7 @@ public final class Execution: @unchecked Sendable {
         if trapCode != 0 {
             outcome = .trapped(store.trap(code: trapCode))
         } else {
-            outcome = .exited(type.results.enumerated().map { Value(slot: slots[$0.offset], type: $0.element) })
+            outcome = .exited(slots.withUnsafeBufferPointer { Value.load(type.results, from: $0.baseAddress!) })
         }
     }
 

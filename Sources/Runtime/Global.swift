@@ -24,10 +24,10 @@ public final class Global: @unchecked Sendable {  // used by one thread at a tim
     var unretained: Global { Global(type: type, address: address, keepAlive: nil, storeID: storeID) }
 
     public var value: Value {
-        get { Value(slot: address.load(as: UInt64.self), type: type.valueType) }
+        get { Value.load(type.valueType, at: address) }
         set {
             precondition(newValue.type == type.valueType, "global of type \(type.valueType) set to \(newValue)")
-            address.storeBytes(of: newValue.slot, as: UInt64.self)
+            newValue.store(at: address)
         }
     }
 }

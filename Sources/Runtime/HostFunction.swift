@@ -37,24 +37,42 @@ public struct AsyncHostFunction: Sendable {
 }
 
 /// The argument and result slots of one host call, as the generated code laid them out: argument
-/// `i` in slot `i` on entry, result `i` in slot `i` on return (8 bytes each; see `Value.slot`).
+/// `i` in slot `i` on entry, result `i` in slot `i` on return (8 bytes each; see `Value.slot`) —
+/// unless the signature has a v128, which takes two slots (see `Value.store(_:into:)`); then
+/// `v128Slots` gives each argument's and result's first slot.
 /// Valid only during the call it was made for: it points into the calling guest's stack.
 public struct HostSlots {
     let base: UnsafeMutablePointer<UInt64>
     let parameterCount: Int
     let resultTypes: [ValueType]
+    /// Slot index of each param and each result, for a signature with a v128 (nil: index = slot).
+    let v128Slots: (params: [Int], results: [Int])?
 
-    /// The raw slot of argument `index` (an i32 in its low half).
+    init(base: UnsafeMutablePointer<UInt64>, parameterCount: Int, resultTypes: [ValueType],
+         v128Slots: (params: [Int], results: [Int])? = nil) {
+        self.base = base
+        self.parameterCount = parameterCount
+        self.resultTypes = resultTypes
+        self.v128Slots = v128Slots
+    }
+
+    /// The raw slot of argument `index` (an i32 in its low half; a v128's low half).
     public subscript(index: Int) -> UInt64 {
         precondition(index >= 0 && index < parameterCount, "argument \(index) of \(parameterCount)")
-        return base[index]
+        return base[v128Slots?.params[index] ?? index]
     }
 
     /// Stores result `index`; its type must be the function's result type there.
     public func setResult(_ index: Int, _ value: Value) {
         precondition(index >= 0 && index < resultTypes.count && resultTypes[index] == value.type,
                      "result \(index) of \(resultTypes) cannot be \(value.type)")
-        base[index] = value.slot
+        let slot = v128Slots?.results[index] ?? index
+        if case .v128(let v) = value {
+            base[slot] = v.low
+            base[slot + 1] = v.high
+        } else {
+            base[slot] = value.slot
+        }
     }
 }
 
@@ -86,6 +104,8 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
     let asyncAttempt: (@Sendable (Caller, HostSlots) -> Bool)?
     let context: UnsafeMutableRawPointer
     let typeID: UInt32
+    /// Each param's and result's slot index when the signature has a v128 (see `HostSlots`).
+    let v128Slots: (params: [Int], results: [Int])?
     /// The funcref record for this function, made the first time a module imports it (its code is
     /// that module's host stub, which every module has).
     var funcRef: UnsafeMutableRawPointer?
@@ -104,6 +124,19 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
         self.asyncBody = asyncBody
         self.asyncAttempt = attempt
         typeID = TypeRegistry.id(of: function.type)
+        let type = function.type
+        if type.params.contains(.v128) || type.results.contains(.v128) {
+            func indices(_ types: [ValueType]) -> [Int] {
+                var at = 0
+                return types.map { t in
+                    defer { at += t.slotCount }
+                    return at
+                }
+            }
+            v128Slots = (indices(type.params), indices(type.results))
+        } else {
+            v128Slots = nil
+        }
         context = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
         context.storeBytes(of: unsafeBitCast(hostEntry, to: UInt.self), toByteOffset: HostContextLayout.entry, as: UInt.self)
         context.storeBytes(of: UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()), toByteOffset: 8, as: UInt.self)
@@ -128,10 +161,11 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
     func call(caller: Instance?, slots: UnsafeMutablePointer<UInt64>) -> UInt32 {
         let type = function.type
         if let asyncAttempt, let caller,
-           asyncAttempt(Caller(memory: caller.memory), HostSlots(base: slots, parameterCount: type.params.count, resultTypes: type.results)) {
+           asyncAttempt(Caller(memory: caller.memory), HostSlots(base: slots, parameterCount: type.params.count, resultTypes: type.results,
+                                                                 v128Slots: v128Slots)) {
             return 0
         }
-        let arguments = type.params.enumerated().map { Value(slot: slots[$0.offset], type: $0.element) }
+        let arguments = Value.load(type.params, from: slots)
         do {
             let results: [Value]
             if let asyncBody, let caller, let execution = Execution.current(vmctx: caller.vmctx) {
@@ -149,7 +183,7 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
                 caller?.store.hostError = RuntimeError("host function returned \(results), expected \(type.results)")
                 return TrapCode.hostError.rawValue
             }
-            for (i, v) in results.enumerated() { slots[i] = v.slot }
+            Value.store(results, into: slots)
             return 0
         } catch {
             caller?.store.hostError = error

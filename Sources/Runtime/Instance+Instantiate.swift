@@ -116,7 +116,13 @@ extension Instance {
         // Defined globals, in order (an initializer may read an imported global).
         for global in module.globals {
             let address = context.definedGlobal(layout, globalIndex)
-            address.storeBytes(of: instance.evaluate(global.initializer), as: UInt64.self)
+            if global.type.valueType == .v128 {
+                let v = instance.evaluateV128(global.initializer)
+                address.storeBytes(of: v.low, as: UInt64.self)
+                address.storeBytes(of: v.high, toByteOffset: 8, as: UInt64.self)
+            } else {
+                address.storeBytes(of: instance.evaluate(global.initializer), as: UInt64.self)
+            }
             instance.globals.append(Global(type: global.type, address: address, keepAlive: nil, storeID: store.id))
             globalIndex += 1
         }
@@ -176,7 +182,18 @@ extension Instance {
         return true
     }
 
-    /// A constant expression's value in slot encoding.
+    /// A v128 constant expression's value (a constant, or a v128 global's 16 bytes).
+    func evaluateV128(_ expression: ConstExpr) -> V128 {
+        switch expression {
+        case .v128(let v): return v
+        case .globalGet(let index):
+            let address = globals[Int(index)].address
+            return V128(low: address.load(as: UInt64.self), high: address.load(fromByteOffset: 8, as: UInt64.self))
+        default: return V128(low: evaluate(expression), high: 0)
+        }
+    }
+
+    /// A constant expression's value in slot encoding (for v128, see `evaluateV128`).
     func evaluate(_ expression: ConstExpr) -> UInt64 {
         switch expression {
         case .i32(let v): UInt64(UInt32(bitPattern: v))

@@ -128,14 +128,14 @@ public final class Store: @unchecked Sendable {
             let limit = low + UInt(Self.hostStackMargin)
             for instance in instances { VMContext(instance.vmctx).setStackLimits(limit) }
         }
-        var slots = [UInt64](repeating: 0, count: max(type.params.count, type.results.count, 1))
-        for (i, v) in arguments.enumerated() { slots[i] = v.slot }
+        var slots = [UInt64](repeating: 0, count: max(Value.slotCount(type.params), Value.slotCount(type.results), 1))
+        slots.withUnsafeMutableBufferPointer { Value.store(arguments, into: $0.baseAddress!) }
         let (code, vmctx) = FuncRefRecord(funcRef).entry
         let trapCode = slots.withUnsafeMutableBufferPointer {
             shoal_call_entry(module.entryTrampoline, vmctx, code, $0.baseAddress!, $0.count)
         }
         if trapCode != 0 { throw trap(code: trapCode) }
-        return type.results.enumerated().map { Value(slot: slots[$0.offset], type: $0.element) }
+        return slots.withUnsafeBufferPointer { Value.load(type.results, from: $0.baseAddress!) }
     }
 
     /// Builds the Trap from what `recordTrap` left in the execution state.

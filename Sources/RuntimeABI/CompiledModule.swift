@@ -8,10 +8,12 @@ import WasmCore
 /// CShoal's `shoal_call_entry`) and points import slots at the host stub.
 ///
 /// - A WebAssembly function is entered with its instance's vmctx in `rdi`. Its arguments are
-///   8-byte slots on the stack at `[rsp+8+8*i]` at entry (`[rbp+16+8*i]` after `push rbp`), and
-///   it writes its results back into the same slots `[rbp+16+8*i]`; the caller reserves
-///   `max(params, results)` slots. i32/f32 use the low 4 bytes of a slot; funcrefs are pointers to
-///   `FuncRefLayout` records; externrefs are opaque 64-bit values; null is 0 for both.
+///   8-byte slots on the stack at `[rsp+8+8*p(i)]` at entry (`[rbp+16+8*p(i)]` after `push rbp`),
+///   and it writes its results back into the same area `[rbp+16+8*p(i)]`; `p(i)` is the number of
+///   slots the values before i take: one each, except v128, which takes two (low half first), so
+///   without v128 `p(i) = i`. The caller reserves `max(params, results)` slots counted that way.
+///   i32/f32 use the low 4 bytes of a slot; funcrefs are pointers to `FuncRefLayout` records;
+///   externrefs are opaque 64-bit values; null is 0 for both.
 ///
 /// Registers, and who keeps what (System V's callee-saved set is rbx, rbp, r12-r15):
 ///

@@ -20,10 +20,12 @@ public struct CPUFeatureSet: OptionSet, Sendable, Hashable {
     public static let bmi1 = CPUFeatureSet(rawValue: 1 << 1)
     public static let popcnt = CPUFeatureSet(rawValue: 1 << 2)
     public static let sse41 = CPUFeatureSet(rawValue: 1 << 3)
+    /// Required (with sse41) by code that has SIMD instructions: pshufb, pabs*, pmulhrsw.
+    public static let ssse3 = CPUFeatureSet(rawValue: 1 << 4)
 
     /// Names, for messages and `shoal inspect`.
     public var names: [String] {
-        [(Self.lzcnt, "lzcnt"), (.bmi1, "bmi1"), (.popcnt, "popcnt"), (.sse41, "sse4.1")]
+        [(Self.lzcnt, "lzcnt"), (.bmi1, "bmi1"), (.popcnt, "popcnt"), (.sse41, "sse4.1"), (.ssse3, "ssse3")]
             .filter { contains($0.0) }.map(\.1)
     }
 }

@@ -293,6 +293,7 @@ enum ValueText {
         case .f64(let bits): "\(Double(bitPattern: bits))"
         case .funcref(let r): r == nil ? "ref.null func" : "ref.func"
         case .externref(let r): r.map { "ref.extern \($0)" } ?? "ref.null extern"
+        case .v128: "\(value)"
         }
     }
 }

@@ -13,7 +13,7 @@ struct Generator {
 
     var wasmTools: String
     var source: Source = .smith
-    /// More smith options (they come after the defaults, so they override them).
+    /// More smith options (a default they set again is dropped: see `flags(index:extra:)`).
     var extraFlags: [String] = []
 
     /// Wasm 2.0 without SIMD: every later proposal smith knows is turned off, there are no imports
@@ -35,6 +35,23 @@ struct Generator {
     /// size (100 instructions) or up to 1,000 instructions (fed a longer input).
     static func flags(index: Int) -> [String] {
         baseFlags + (index % 2 == 1 ? ["--disallow-traps", "true"] : []) + (index % 4 >= 2 ? ["--max-instructions", "1000"] : [])
+    }
+
+    /// `flags(index:)` without the options that `extra` sets again (smith refuses an option given
+    /// twice), then `extra`: e.g. `--smith=--simd-enabled=true` turns SIMD on.
+    static func flags(index: Int, extra: [String]) -> [String] {
+        let overridden = Set(extra.filter { $0.hasPrefix("--") }.map { String($0.split(separator: "=", maxSplits: 1)[0]) })
+        var result: [String] = []
+        var base = flags(index: index)[...]
+        while let flag = base.popFirst() {
+            // Every default is an option with one value, or a bare switch (--ensure-termination).
+            let takesValue = !(base.first?.hasPrefix("--") ?? true)
+            let value = takesValue ? base.popFirst() : nil
+            if overridden.contains(flag) { continue }
+            result.append(flag)
+            if let value { result.append(value) }
+        }
+        return result + extra
     }
 
     struct Module {
@@ -76,9 +93,9 @@ struct Generator {
         try Data(Self.shapeModule(signatures)).write(to: URL(fileURLWithPath: shapePath))
         try Data(input).write(to: URL(fileURLWithPath: inputPath))
         // A smith killed or timed out (a loaded machine) is tried once more before it counts.
-        var smith = runProcess(wasmTools, ["smith"] + Self.flags(index: index) + extraFlags + ["--exports", shapePath, inputPath, "-o", path], timeout: 120)
+        var smith = runProcess(wasmTools, ["smith"] + Self.flags(index: index, extra: extraFlags) + ["--exports", shapePath, inputPath, "-o", path], timeout: 120)
         if smith.signaled || smith.timedOut {
-            smith = runProcess(wasmTools, ["smith"] + Self.flags(index: index) + extraFlags + ["--exports", shapePath, inputPath, "-o", path], timeout: 120)
+            smith = runProcess(wasmTools, ["smith"] + Self.flags(index: index, extra: extraFlags) + ["--exports", shapePath, inputPath, "-o", path], timeout: 120)
         }
         guard smith.status == 0, !smith.signaled, !smith.timedOut else {
             if smith.status == 2 && !smith.signaled { return nil }

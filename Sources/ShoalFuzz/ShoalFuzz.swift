@@ -112,7 +112,7 @@ struct Mutate: ParsableCommand {
             mutants: seed \(seed), mutants \(from)..<\(from + count): \(c.done) done in \(String(format: "%.0f", seconds)) s \
             (\(String(format: "%.0f", Double(c.done) / seconds)) per second)
             mutants: \(c.valid) valid, \(c.malformed) malformed, \(c.invalid) invalid; of the valid, \(c.compiled) compiled, \
-            \(c.unsupported) not supported by the code generator (SIMD)
+            \(c.unsupported) refused by the code generator (a CompileError: one of its limits, or SIMD on a CPU without SSE4.1)
             mutants: \(c.crashes.count) crashes, \(c.hangs.count) hangs, \(c.disagreements) validator/compiler disagreements
             """)
         if !c.crashes.isEmpty || !c.hangs.isEmpty || c.disagreements > 0 || c.done != count { throw ExitCode(1) }

@@ -20,7 +20,7 @@ final class ScriptExecutor {
     let throughArtifacts: Bool
     let store: Store
     var current: Instance?
-    /// Set when the current module validated but could not be compiled (SIMD): directives that
+    /// Set when the current module validated but could not be compiled (SIMD the code generator refused): directives that
     /// use it are skipped with this reason rather than run against a stale module.
     var currentUnavailable: String?
     var named: [String: Instance] = [:]
@@ -100,7 +100,9 @@ final class ScriptExecutor {
 
     // MARK: Directives
 
-    static let simdReason = "SIMD is not compiled yet (the module decodes and validates)"
+    /// Why a valid module that the code generator refused (SIMD on a CPU without SSE4.1, or an
+    /// operator it lacks) is skipped: loudly, with the compiler's message.
+    static func simdReason(_ message: String) -> String { "SIMD not compiled (the module decodes and validates): \(message)" }
 
     func module(_ directive: ModuleDirective) -> Outcome {
         let bytes: [UInt8]
@@ -126,9 +128,10 @@ final class ScriptExecutor {
                 return .failed("module did not validate: \(error)")
             }
             current = nil
-            currentUnavailable = Self.simdReason
-            if let id = directive.id { unavailable[id] = Self.simdReason }
-            return .skipped(Self.simdReason)
+            let reason = Self.simdReason(message)
+            currentUnavailable = reason
+            if let id = directive.id { unavailable[id] = reason }
+            return .skipped(reason)
         } catch {
             return .failed("module did not instantiate: \(error)")
         }
@@ -194,17 +197,24 @@ final class ScriptExecutor {
         }
     }
 
-    func assertReturn(_ execute: WASTExecute, _ expected: [WASTExpectValue]) -> Outcome {
-        if expected.contains(where: { if case .v128 = $0 { return true }; if case .v128Pattern = $0 { return true }; return false }) {
-            return .skipped("v128 results: SIMD is not compiled yet")
-        }
+    /// `canonicalLanes`: per `.v128Pattern` in `expected`, in order, the lanes that must hold the
+    /// canonical NaN (see `ValueMatching.canonicalNaNLanes`).
+    func assertReturn(_ execute: WASTExecute, _ expected: [WASTExpectValue], canonicalLanes: [UInt8] = []) -> Outcome {
         switch self.execute(execute) {
         case .failure(.unavailable(let reason)):
             return .skipped(reason)
         case .failure(let failure):
             return .failed("\(failure)")
         case .success(let actual):
-            guard actual.count == expected.count, zip(actual, expected).allSatisfy({ ValueMatching.matches($0, $1) }) else {
+            var patternIndex = 0
+            let matched = actual.count == expected.count && zip(actual, expected).allSatisfy { a, e in
+                guard case .v128Pattern(let pattern) = e else { return ValueMatching.matches(a, e) }
+                defer { patternIndex += 1 }
+                guard case .v128(let v) = a else { return false }
+                let canonical = patternIndex < canonicalLanes.count ? canonicalLanes[patternIndex] : 0
+                return ValueMatching.matches(v, pattern, canonical: canonical)
+            }
+            guard matched else {
                 return .failed("expected \(expected), got \(ValueMatching.describe(actual))")
             }
             return .passed

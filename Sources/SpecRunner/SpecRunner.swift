@@ -85,6 +85,10 @@ public struct SpecRunner: Sendable {
             }
             return .failed("text parser: \(error)")
         }
+        if case .assertReturn(let execute, let results) = parsed,
+           results.contains(where: { if case .v128Pattern = $0 { return true } else { return false } }) {
+            return executor.assertReturn(execute, results, canonicalLanes: ValueMatching.canonicalNaNLanes(assertReturn: directive.text))
+        }
         return run(parsed, executor: executor)
     }
 

@@ -15,6 +15,8 @@ public enum CPUFeatures {
     public static let hasPOPCNT: Bool = cpuid(1).ecx & (1 << 23) != 0
     /// roundss/roundsd (SSE4.1): CPUID 1 ECX bit 19.
     public static let hasSSE41: Bool = cpuid(1).ecx & (1 << 19) != 0
+    /// pshufb, pabs*, pmulhrsw (SSSE3): CPUID 1 ECX bit 9. Every SSE4.1 CPU has it; SIMD code checks both.
+    public static let hasSSSE3: Bool = cpuid(1).ecx & (1 << 9) != 0
 
     struct Registers {
         var eax: UInt32 = 0, ebx: UInt32 = 0, ecx: UInt32 = 0, edx: UInt32 = 0

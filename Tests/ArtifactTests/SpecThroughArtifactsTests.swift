@@ -23,9 +23,21 @@ let specSuite: String? = {
 /// down; every core script runs.
 @Suite("artifacts: the spec suite through artifacts")
 struct SpecThroughArtifactsTests {
-    static func files() -> [String] {
+    static func files(_ subdirectory: String = "core") -> [String] {
         guard let suite = specSuite else { return [] }
-        return (try? SpecRunner.collectFiles([suite + "/core"])) ?? []
+        return (try? SpecRunner.collectFiles([suite + "/" + subdirectory])) ?? []
+    }
+
+    @Test(
+        "simd scripts through artifacts: no failures, nothing skipped, as many passes as in memory",
+        .enabled(if: specSuite != nil, "spec test suite not found (set SHOAL_SPEC_TESTSUITE)"),
+        arguments: files("simd"))
+    func simd(file: String) {
+        let inMemory = SpecRunner(heapMode: .guarded).run(file: file)
+        let throughArtifacts = SpecRunner(heapMode: .guarded, throughArtifacts: true).run(file: file)
+        #expect(throughArtifacts.failed == 0, "\(throughArtifacts.failures.joined(separator: "\n"))")
+        #expect(throughArtifacts.skipped == 0, "\(throughArtifacts.skipReasons)")
+        #expect(throughArtifacts.passed == inMemory.passed && throughArtifacts.passed > 0)
     }
 
     @Test(

@@ -65,7 +65,7 @@ struct RobustnessTests {
         // The mutator must exercise all three outcomes, or it is not testing much.
         #expect(counts.valid > 100 && counts.malformed > 1_000 && counts.invalid > 100)
         let compiles = compileTally.withLock { $0 }
-        print("robustness: of \(counts.valid) valid mutants, \(compiles.compiled) compiled, \(compiles.unsupported) use SIMD (not compiled yet)")
+        print("robustness: of \(counts.valid) valid mutants, \(compiles.compiled) compiled, \(compiles.unsupported) refused by the code generator (a limit, or SIMD without SSE4.1)")
         #expect(compiles.disagreements.isEmpty, "\(compiles.disagreements.prefix(10))")
         #expect(compiles.compiled + compiles.unsupported == counts.valid)
     }

@@ -42,12 +42,16 @@ struct SpecSuiteTests {
     }
 
     @Test(
-        "SIMD scripts: every module decodes and validates, every malformed/invalid one is rejected; execution is skipped",
+        "SIMD scripts run with no failures and nothing skipped, in both heap modes",
         .enabled(if: specSuite != nil, "spec test suite not found (set SHOAL_SPEC_TESTSUITE)"),
         arguments: files("simd"))
     func simd(file: String) {
-        let result = SpecRunner().run(file: file)
-        #expect(result.failed == 0, "\(result.failures.joined(separator: "\n"))")
+        for heapMode in HeapMode.allCases {
+            let result = SpecRunner(heapMode: heapMode).run(file: file)
+            #expect(result.failed == 0, "\(heapMode): \(result.failures.joined(separator: "\n"))")
+            #expect(result.skipped == 0, "\(heapMode): \(result.skipReasons)")
+            #expect(result.passed > 0)
+        }
     }
 
     @Test(

@@ -591,3 +591,20 @@ struct WASITests {
         print("10,000 instances, each sleeping 1 s in poll_oneoff: \(elapsed)")
     }
 }
+
+/// A C program built with `-msimd128 -O3` (Tests/wasi-programs/simd.c): auto-vectorized loops and
+/// wasm_simd128.h intrinsics, the latter checked against scalar code inside the program.
+@Suite("SIMD in a real program")
+struct SIMDProgramTests {
+    /// What the same source prints built natively without the intrinsics part
+    /// (`clang-16 -O2 -DNO_INTRINSICS simd.c -lm && ./a.out`).
+    static let nativeChecksum = "e3f6062caeb36cbc\n"
+
+    @Test(arguments: HeapMode.allCases)
+    func vectorizedProgramMatchesNativeOutput(heap: HeapMode) throws {
+        let outcome = try runWASI("simd", heap: heap)
+        #expect(outcome.exitCode == 0)
+        #expect(outcome.stdout == Self.nativeChecksum + "intrinsics ok\n")
+        #expect(outcome.stderr == "")
+    }
+}
