@@ -23,6 +23,12 @@ struct Compile: AsyncParsableCommand {
     @Option(help: "Linear memory protection the code is compiled for: guarded (guard pages, no bounds checks) or bounded (explicit checks).")
     var heap: HeapMode = .guarded
 
+    @Option(help: "Compiler tier: baseline, or optimized (the optimizing tier where it can, the baseline for the rest).")
+    var tier: CompilerTier = .baseline
+
+    @Flag(help: "Print how many functions each tier compiled, and why the optimizing tier left the others.")
+    var stats = false
+
     @Flag(help: "Compile fuel counting in, so that `shoal run --fuel N` can limit the artifact.")
     var fuel = false
 
@@ -56,6 +62,7 @@ struct Compile: AsyncParsableCommand {
         var configuration = EngineConfiguration()
         configuration.heapMode = heap
         configuration.fuel = fuel
+        configuration.tier = tier
         configuration.threads = 1
         configuration.slots = 1
         configuration.stackSize = 64 * 1024
@@ -65,7 +72,9 @@ struct Compile: AsyncParsableCommand {
         defer { engine.shutdown() }
         let artifact: [UInt8]
         do {
-            artifact = try await engine.compile(bytes).artifact(signingKey: key)
+            let module = try await engine.compile(bytes)
+            if stats { printTierStats(module.tierStats) }
+            artifact = try module.artifact(signingKey: key)
         } catch ShoalError.invalidModule(let message) {
             throw failure("\(file): \(message)")
         } catch {
