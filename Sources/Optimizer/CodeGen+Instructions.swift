@@ -298,8 +298,9 @@ extension CodeGen {
         if isReg(y, d) || isReg(c, d) { d = .rax }
         load(x, into: d)
         let cond = reg(c, .rcx)
+        let second = reg(y, .rdx)  // before the test: materializing 0 is an xor, which sets flags
         asm.test(.b32, cond, cond)
-        asm.cmov(.e, .b64, d, reg(y, .rdx))
+        asm.cmov(.e, .b64, d, second)
         if d == .rax { move(loc[r.id], .reg(.rax)) } else { finish(r, d) }
     }
 
