@@ -67,7 +67,7 @@ let package = Package(
                                            .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "ShoalCLI",
-            dependencies: ["Shoal", "Artifacts", "SpecRunner", "WasmDecoder", "WasmText", "Compiler", "Runtime", "RuntimeABI", "Scheduler", "ShoalWASI", "IOUring",
+            dependencies: ["Shoal", "Artifacts", "SpecRunner", "WasmDecoder", "WasmText", "Compiler", "Optimizer", "Runtime", "RuntimeABI", "Scheduler", "ShoalWASI", "IOUring",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Histogram", package: "hdrhistogram-swift"),
                            .product(name: "Logging", package: "swift-log")]

@@ -2,7 +2,11 @@ import ArgumentParser
 import Artifacts
 import Foundation
 import Logging
+import Optimizer
+import RuntimeABI
 import Shoal
+import WasmDecoder
+import WasmText
 
 /// `shoal compile IN -o OUT`: compiles a module to an artifact (`wasmtime compile`'s counterpart,
 /// `.shoal` for `.cwasm`) through an `Engine`, so the CLI stays on the embedding API: the engine's
@@ -29,6 +33,9 @@ struct Compile: AsyncParsableCommand {
     @Flag(help: "Print how many functions each tier compiled, and why the optimizing tier left the others.")
     var stats = false
 
+    @Flag(name: .customLong("dump-ir"), help: "Print the optimizing tier's IR (after its passes) of every function it supports, and write no artifact.")
+    var dumpIR = false
+
     @Flag(help: "Compile fuel counting in, so that `shoal run --fuel N` can limit the artifact.")
     var fuel = false
 
@@ -48,6 +55,10 @@ struct Compile: AsyncParsableCommand {
     func run() async throws {
         let bytes = try readInput(file)
         if ArtifactFormat.looksLikeArtifact(bytes) { throw failure("\(file) is already a Shoal artifact") }
+        if dumpIR {
+            try printIR(bytes)
+            return
+        }
         var key: [UInt8]?
         if let signingKeyFile {
             if signingKeyFile.hasSuffix(".pub") {
@@ -82,6 +93,27 @@ struct Compile: AsyncParsableCommand {
         }
         guard FileManager.default.createFile(atPath: outputPath, contents: Data(artifact)) else {
             throw failure("cannot write \(outputPath)")
+        }
+    }
+}
+
+extension Compile {
+    /// `--dump-ir`: each defined function's IR after the passes, or why the tier leaves it.
+    func printIR(_ bytes: [UInt8]) throws {
+        let binary = try TextFormat.binary(from: bytes)
+        let module = try ModuleDecoder.decode(binary, validateFunctions: false)
+        let context = OptimizerContext(module: module, context: module.validationContext, layout: VMContextLayout(module: module),
+                                       options: CompileOptions(heapMode: heap, fuel: fuel, tier: .optimized))
+        for defined in module.functionBodies.indices {
+            let index = module.importedFunctionCount + defined
+            print("function \(index):")
+            do {
+                print(try OptimizingCompiler.ir(context, functionIndex: index), terminator: "")
+                let code = try OptimizingCompiler.compile(context, functionIndex: index).code
+                print("code: " + code.map { String(format: "%02x", $0) }.joined())
+            } catch {
+                print("  (baseline: \(error))")
+            }
         }
     }
 }
