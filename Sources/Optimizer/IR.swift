@@ -215,53 +215,61 @@ public struct IRFunction: Sendable {
 // MARK: Printing
 
 extension IRFunction: CustomStringConvertible {
+    /// The function as text, values renumbered in order of definition (so that golden tests do
+    /// not depend on how many values construction and the passes made and dropped).
     public var description: String {
+        var number: [Value: Int] = [:]
+        for block in blocks {
+            for p in block.params { number[p] = number.count }
+            for inst in block.insts { for r in inst.results { number[r] = number.count } }
+        }
+        func name(_ v: Value) -> String { number[v].map { "v\($0)" } ?? "?\(v.id)" }
         var out = ""
         for (b, block) in blocks.enumerated() {
-            let params = block.params.map { "\($0): \(types[$0.id])" }.joined(separator: ", ")
+            let params = block.params.map { "\(name($0)): \(types[$0.id])" }.joined(separator: ", ")
             out += "block\(b)(\(params))\(block.isLoopHeader ? " loop" : ""):\n"
-            for inst in block.insts { out += "  \(describe(inst))\n" }
-            out += "  \(describe(block.terminator))\n"
+            for inst in block.insts { out += "  \(describe(inst, name))\n" }
+            out += "  \(describe(block.terminator, name))\n"
         }
         return out
     }
 
-    func describe(_ inst: Inst) -> String {
-        let results = inst.results.isEmpty ? "" : inst.results.map(\.description).joined(separator: ", ") + " = "
+    func describe(_ inst: Inst, _ name: (Value) -> String) -> String {
+        let results = inst.results.isEmpty ? "" : inst.results.map(name).joined(separator: ", ") + " = "
         let type = inst.results.first.map { "\(types[$0.id])." } ?? ""
-        let args = inst.args.map(\.description).joined(separator: ", ")
-        let name: String
+        let args = inst.args.map(name).joined(separator: ", ")
+        let opName: String
         switch inst.op {
         case .const(let bits):
             let t = types[inst.results[0].id]
             let shown = t == .i32 ? String(Int32(bitPattern: UInt32(truncatingIfNeeded: bits))) : String(Int64(bitPattern: bits))
             return "\(results)\(t).const \(shown)"
-        case .binary(let op): name = "\(type)\(op.rawValue)"
-        case .compare(let op): name = "\(types[inst.args[0].id]).\(op.rawValue)"
-        case .unary(let op): name = "\(type)\(op.rawValue)"
-        case .select: name = "select"
-        case .load(let op, let offset): name = "\(op)" + (offset == 0 ? "" : " offset=\(offset)")
-        case .store(let op, let offset): name = "\(op)" + (offset == 0 ? "" : " offset=\(offset)")
-        case .globalGet(let i): name = "global.get \(i)"
-        case .globalSet(let i): name = "global.set \(i)"
-        case .call(let f): name = "call \(f)"
-        case .callIndirect(let t, let table): name = "call_indirect type=\(t) table=\(table)"
-        case .memorySize: name = "memory.size"
-        case .memoryGrow: name = "memory.grow"
+        case .binary(let op): opName = "\(type)\(op.rawValue)"
+        case .compare(let op): opName = "\(types[inst.args[0].id]).\(op.rawValue)"
+        case .unary(let op): opName = "\(type)\(op.rawValue)"
+        case .select: opName = "select"
+        case .load(let op, let offset): opName = "\(op)" + (offset == 0 ? "" : " offset=\(offset)")
+        case .store(let op, let offset): opName = "\(op)" + (offset == 0 ? "" : " offset=\(offset)")
+        case .globalGet(let i): opName = "global.get \(i)"
+        case .globalSet(let i): opName = "global.set \(i)"
+        case .call(let f): opName = "call \(f)"
+        case .callIndirect(let t, let table): opName = "call_indirect type=\(t) table=\(table)"
+        case .memorySize: opName = "memory.size"
+        case .memoryGrow: opName = "memory.grow"
         }
-        return results + name + (args.isEmpty ? "" : " " + args)
+        return results + opName + (args.isEmpty ? "" : " " + args)
     }
 
-    func describe(_ edge: Edge) -> String {
-        "block\(edge.target)(\(edge.args.map(\.description).joined(separator: ", ")))"
+    func describe(_ edge: Edge, _ name: (Value) -> String) -> String {
+        "block\(edge.target)(\(edge.args.map(name).joined(separator: ", ")))"
     }
 
-    func describe(_ t: Terminator) -> String {
+    func describe(_ t: Terminator, _ name: (Value) -> String) -> String {
         switch t {
-        case .jump(let e): "jump \(describe(e))"
-        case .branch(let c, let a, let b): "br_if \(c), \(describe(a)), \(describe(b))"
-        case .table(let i, let ts, let d): "br_table \(i), [\(ts.map(describe).joined(separator: ", "))], \(describe(d))"
-        case .ret(let vs): "return" + (vs.isEmpty ? "" : " " + vs.map(\.description).joined(separator: ", "))
+        case .jump(let e): "jump \(describe(e, name))"
+        case .branch(let c, let a, let b): "br_if \(name(c)), \(describe(a, name)), \(describe(b, name))"
+        case .table(let i, let ts, let d): "br_table \(name(i)), [\(ts.map { describe($0, name) }.joined(separator: ", "))], \(describe(d, name))"
+        case .ret(let vs): "return" + (vs.isEmpty ? "" : " " + vs.map(name).joined(separator: ", "))
         case .trap(let code): "trap \(code)"
         }
     }

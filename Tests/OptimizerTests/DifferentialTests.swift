@@ -13,10 +13,11 @@ struct DifferentialTests {
         var rng = Random(seed: 0x5EED_0001)
         var compared = 0
         for program in 0..<60 {
-            let wat = ProgramGenerator(rng: &rng).module()
-            let (baseline, _) = try instantiate(wat, tier: .baseline, heapMode: heapMode)
-            let (optimized, compiled) = try instantiate(wat, tier: .optimized, heapMode: heapMode)
-            #expect(compiled.tierStats.optimizedFunctions == 2, "program \(program) fell back: \(compiled.tierStats.fallbackReasons)")
+            var generator = ProgramGenerator(rng: &rng)
+            let wat = generator.module()
+            let baseline = try instantiate(wat, tier: .baseline, heapMode: heapMode)
+            let optimized = try instantiate(wat, tier: .optimized, heapMode: heapMode)
+            #expect(optimized.compiled.tierStats.optimizedFunctions == 2, "program \(program) fell back: \(optimized.compiled.tierStats.fallbackReasons)")
             for _ in 0..<12 {
                 let args: [Value] = [.i32(rng.interesting32()), .i64(rng.interesting64()), .i32(rng.interesting32())]
                 let expected = try call(baseline, "f", args)
@@ -41,9 +42,9 @@ struct DifferentialTests {
               (func (export "unreachable") (param i32) (result i32) (if (local.get 0) (then unreachable)) i32.const 1)
               (func (export "recurse") (param i32) (result i32) local.get 0 i32.const 1 i32.add call 6))
             """
-        let (baseline, _) = try instantiate(wat, tier: .baseline, heapMode: heapMode)
-        let (optimized, compiled) = try instantiate(wat, tier: .optimized, heapMode: heapMode)
-        #expect(compiled.tierStats.optimizedFunctions == 7)
+        let baseline = try instantiate(wat, tier: .baseline, heapMode: heapMode)
+        let optimized = try instantiate(wat, tier: .optimized, heapMode: heapMode)
+        #expect(optimized.compiled.tierStats.optimizedFunctions == 7)
         let cases: [(String, [Value])] = [
             ("div_s", [.i32(7), .i32(0)]), ("div_s", [.i32(0x8000_0000), .i32(0xFFFF_FFFF)]), ("div_s", [.i32(0xFFFF_FFF9), .i32(2)]),
             ("rem_s", [.i64(0x8000_0000_0000_0000), .i64(~0)]), ("rem_s", [.i64(5), .i64(0)]), ("rem_s", [.i64(~6), .i64(4)]),
@@ -69,10 +70,10 @@ struct DifferentialTests {
                 local.get $n i64.lt_u br_if $top)
               local.get $a local.get $b i64.add))
             """
-        let (baseline, _) = try instantiate(wat, tier: .baseline, heapMode: .guarded)
-        let (optimized, _) = try instantiate(wat, tier: .optimized, heapMode: .guarded)
+        let baseline = try instantiate(wat, tier: .baseline, heapMode: .guarded)
+        let optimized = try instantiate(wat, tier: .optimized, heapMode: .guarded)
         let expected = try call(baseline, "f", [.i64(20_000_000)])
-        guard case .function(let function)? = optimized.export("f") else { Issue.record("no export"); return }
+        guard case .function(let function)? = optimized.instance.export("f") else { Issue.record("no export"); return }
         let execution = try Execution(function, arguments: [.i64(20_000_000)])
         var yields = 0
         while !execution.state.isFinished {

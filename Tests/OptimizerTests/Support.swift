@@ -47,7 +47,7 @@ func disassemble(_ code: [UInt8]) -> [String]? {
 
 /// What a call did: its results, or the trap code.
 enum Outcome: Equatable, CustomStringConvertible {
-    case values([Value])
+    case values([Runtime.Value])
     case trap(TrapCode)
     var description: String {
         switch self {
@@ -57,16 +57,23 @@ enum Outcome: Equatable, CustomStringConvertible {
     }
 }
 
-/// An instance of `wat` compiled with `tier`.
-func instantiate(_ wat: String, tier: CompilerTier, heapMode: HeapMode) throws -> (Instance, CompiledModule) {
-    let compiled = try ModuleCompiler.compile(bytes: try TextFormat.wat2wasm(wat), options: CompileOptions(heapMode: heapMode, tier: tier))
-    let store = Store(heapMode: heapMode)
-    return (try store.instantiate(compiled) { _, _ in nil }, compiled)
+/// An instance of a module, with the store that keeps it alive.
+struct Instantiated {
+    let store: Store
+    let instance: Instance
+    let compiled: CompiledModule
 }
 
-func call(_ instance: Instance, _ name: String, _ args: [Value]) throws -> Outcome {
+/// An instance of `wat` compiled with `tier`.
+func instantiate(_ wat: String, tier: CompilerTier, heapMode: HeapMode) throws -> Instantiated {
+    let compiled = try ModuleCompiler.compile(bytes: try TextFormat.wat2wasm(wat), options: CompileOptions(heapMode: heapMode, tier: tier))
+    let store = Store(heapMode: heapMode)
+    return Instantiated(store: store, instance: try store.instantiate(compiled) { _, _ in nil }, compiled: compiled)
+}
+
+func call(_ instantiated: Instantiated, _ name: String, _ args: [Runtime.Value]) throws -> Outcome {
     do {
-        return .values(try instance.invoke(name, args))
+        return .values(try instantiated.instance.invoke(name, args))
     } catch let trap as Trap {
         return .trap(trap.code)
     }

@@ -1,7 +1,7 @@
 import WasmCore
 
 /// Evaluates instructions whose operands are constants, applies the identities that make an
-/// operation a copy (x + 0, x * 1, x & -1, shifts by 0, ...), and turns branches, tables and
+/// operation a copy or a constant (x + 0, x * 1, x & -1, shifts by 0, x - x, x ^ x, ...), and turns branches, tables and
 /// selects on constants into their one outcome. Operations that may trap are left alone.
 enum ConstantFolding {
     static func run(_ f: inout IRFunction) {
@@ -65,6 +65,13 @@ enum ConstantFolding {
             if let x = known[a], let y = known[b] {
                 guard let r = evaluate(op, x, y, width: w) else { return nil }
                 return constant(t, r)
+            }
+            if a == b {
+                switch op {
+                case .sub, .xor: return constant(t, 0)
+                case .and, .or: return a
+                default: break
+                }
             }
             if let y = known[b] {
                 let ones: UInt64 = w == 32 ? 0xFFFF_FFFF : ~0
