@@ -1,7 +1,9 @@
+import Compiler
 import Foundation
 import Runtime
 import RuntimeABI
 import Testing
+import WasmText
 
 /// The optimizing tier against the baseline: the same results and the same traps, on random
 /// integer programs (locals, nested blocks and loops, br_if and br_table, memory, calls,
@@ -58,6 +60,64 @@ struct DifferentialTests {
             #expect(expected == actual, "\(name)\(args)")
         }
         #expect(try call(optimized, "recurse", [.i32(0)]) == .trap(.callStackExhausted))
+    }
+
+    /// Sixteen values live through a loop with a call in it: more than the eight allocatable
+    /// registers, and all live across the call, so they spill.
+    @Test(arguments: HeapMode.allCases)
+    func pressureAndCallsSpillCorrectly(heapMode: HeapMode) throws {
+        let locals = (0..<16).map { "(local $v\($0) i64)" }.joined(separator: " ")
+        let inits = (0..<16).map { "(local.set $v\($0) (i64.mul (local.get $n) (i64.const \($0 + 3))))" }.joined(separator: "\n")
+        let updates = (0..<16).map { "(local.set $v\($0) (i64.add (local.get $v\($0)) (local.get $v\(($0 + 1) % 16))))" }.joined(separator: "\n")
+        let sum = (1..<16).map { "local.get $v\($0) i64.xor" }.joined(separator: " ")
+        let wat = """
+            (module
+              (func $h (param i64) (result i64) local.get 0 i64.const 1 i64.rotl)
+              (func (export "f") (param $n i64) (result i64) \(locals) (local $i i32)
+                \(inits)
+                (loop $top
+                  \(updates)
+                  (local.set $v3 (call $h (local.get $v3)))
+                  (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                  (br_if $top (i32.lt_u (local.get $i) (i32.const 100))))
+                local.get $v0 \(sum)))
+            """
+        let baseline = try instantiate(wat, tier: .baseline, heapMode: heapMode)
+        let optimized = try instantiate(wat, tier: .optimized, heapMode: heapMode)
+        #expect(optimized.compiled.tierStats.optimizedFunctions == 2)
+        for n: UInt64 in [0, 1, 12345, ~0] {
+            #expect(try call(baseline, "f", [.i64(n)]) == call(optimized, "f", [.i64(n)]))
+        }
+        if let lines = disassemble(try machineCode(wat, function: 1, heapMode: heapMode)) {
+            #expect(lines.contains { $0.hasPrefix("mov QWORD PTR [rbp-") }, "no spill store")
+        }
+    }
+
+    /// Fuel is counted at the same places (function entries, loop headers) as the baseline's.
+    @Test func fuelUseMatchesTheBaseline() throws {
+        let wat = """
+            (module (func $inner (param i32) (result i32) (loop $l (br_if $l (i32.lt_u (local.get 0) (i32.const 0)))) local.get 0)
+              (func (export "f") (param $n i32) (result i32) (local $i i32) (local $s i32)
+                (block $b (loop $top
+                  (br_if $b (i32.ge_u (local.get $i) (local.get $n)))
+                  (local.set $s (i32.add (local.get $s) (call $inner (local.get $i))))
+                  (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                  (br $top)))
+                (loop $never (br_if $never (i32.const 0)))
+                local.get $s))
+            """
+        var used: [Int64] = []
+        for tier in CompilerTier.allCases {
+            let compiled = try ModuleCompiler.compile(bytes: try TextFormat.wat2wasm(wat),
+                                                      options: CompileOptions(heapMode: .guarded, fuel: true, tier: tier))
+            let store = Store(heapMode: .guarded)
+            let instance = try store.instantiate(compiled) { _, _ in nil }
+            store.setFuel(1_000_000)
+            _ = try instance.invoke("f", [.i32(1000)])
+            used.append(1_000_000 - store.fuel(of: instance))
+        }
+        #expect(used[0] == used[1])
+        #expect(used[0] > 2000)
     }
 
     @Test func aYieldInAnOptimizedLoopKeepsItsRegisters() throws {
@@ -127,9 +187,13 @@ struct ProgramGenerator {
                 local.get 1 local.get 0 i64.extend_i32_u i64.mul i64.const 11 i64.add)
               (func (export "f") (param $a i32) (param $b i64) (param $c i32) (result i32)
                 (local $x i32) (local $y i64) (local $z i32) (local $fuel i32)
+                (local $l0 i32) (local $l1 i32) (local $l2 i32) (local $l3 i32) (local $l4 i32) (local $l5 i32)
+                (local $l6 i32) (local $l7 i32) (local $l8 i32) (local $l9 i32) (local $l10 i32) (local $l11 i32)
                 i32.const 64 local.set $fuel
                 \(body)
-                \(i32())))
+                \(i32())
+                \((0..<12).map { "(local.get $l\($0))" }.joined(separator: " "))
+                \(String(repeating: "i32.add ", count: 12))))
             """
     }
 
@@ -142,7 +206,7 @@ struct ProgramGenerator {
         depth += 1
         defer { depth -= 1 }
         switch rng.below(9) {
-        case 0: return "(local.set $x \(i32()))"
+        case 0: return rng.below(2) == 0 ? "(local.set $x \(i32()))" : "(local.set $l\(rng.below(12)) \(i32()))"
         case 1: return "(local.set $y \(i64()))"
         case 2: return "(local.set $z \(i32()))"
         case 3: return "(if \(i32()) (then \(statements(2))) (else \(statements(1))))"
@@ -200,8 +264,11 @@ struct ProgramGenerator {
         }
     }
 
+    /// Twelve more locals keep more values live than there are registers (spills, and values
+    /// live across calls).
     mutating func leaf32() -> String {
-        ["(local.get $a)", "(local.get $c)", "(local.get $x)", "(local.get $z)", "(i32.const \(rng.below(100)))"][rng.below(5)]
+        ["(local.get $a)", "(local.get $c)", "(local.get $x)", "(local.get $z)", "(i32.const \(rng.below(100)))",
+         "(local.get $l\(rng.below(12)))", "(local.get $l\(rng.below(12)))"][rng.below(7)]
     }
 
     mutating func leaf64() -> String {
