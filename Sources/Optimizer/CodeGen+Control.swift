@@ -57,6 +57,7 @@ extension CodeGen {
                 let mem = Mem(.rbp, Int32(16 + 8 * i))
                 switch loc[v.id] {
                 case .reg(let r): asm.store(.b64, mem, r)
+                case .xreg(let x): asm.fstore(.double, mem, x)
                 case .slot(let k):
                     asm.load(.b64, .rax, slotMem(k))
                     asm.store(.b64, mem, .rax)

@@ -19,13 +19,24 @@ extension CodeGen {
         case .store(let op, let offset): emitStore(op, offset: offset, inst)
         case .globalGet(let i):
             let r = inst.results[0]
-            let d = dest(r)
-            asm.load(width(r), d, globalAddress(i))
-            finish(r, d)
+            if isFloat(r) {
+                let d = xdest(r)
+                asm.fload(precision(r), d, globalAddress(i))
+                finish(r, d)
+            } else {
+                let d = dest(r)
+                asm.load(width(r), d, globalAddress(i))
+                finish(r, d)
+            }
         case .globalSet(let i):
             let v = inst.args[0]
-            let value = reg(v, .rax)
-            asm.store(width(v), globalAddress(i), value)
+            if isFloat(v) {
+                let value = xreg(v, Self.floatA)
+                asm.fstore(precision(v), globalAddress(i), value)
+            } else {
+                let value = reg(v, .rax)
+                asm.store(width(v), globalAddress(i), value)
+            }
         case .call(let index): emitCall(index, inst)
         case .callIndirect(let typeIndex, let table): emitCallIndirect(typeIndex: typeIndex, table: table, inst)
         case .memorySize:
@@ -34,6 +45,7 @@ extension CodeGen {
             asm.load(.b64, d, Mem(.r14, Int32(VMContextLayout.memorySize)))
             asm.shift(.shr, .b64, d, imm: 16)
             finish(r, d)
+        case .float(let op): emitFloat(op, inst)
         case .memoryGrow:
             load(inst.args[0], into: .rsi)
             asm.mov(.b64, .rdi, .r14)
@@ -292,8 +304,24 @@ extension CodeGen {
     }
 
     /// select: the first value, replaced by the second with cmov when the condition is zero.
+    func isFloat(_ v: Value) -> Bool { f.types[v.id] == .f32 || f.types[v.id] == .f64 }
+
     mutating func emitSelect(_ inst: Inst) {
         let (c, x, y, r) = (inst.args[0], inst.args[1], inst.args[2], inst.results[0])
+        if isFloat(r) {
+            // In xmm14, with a branch around the move (no cmov for XMM registers), as the baseline.
+            let cond = reg(c, .rcx)
+            let second = xreg(y, Self.floatB)
+            let first = xreg(x, Self.floatA)
+            if first != Self.floatA { asm.fmov(Self.floatA, first) }
+            let keep = asm.newLabel()
+            asm.test(.b32, cond, cond)
+            asm.jcc(.ne, keep)
+            asm.fmov(Self.floatA, second)
+            asm.bind(keep)
+            move(loc[r.id], .xreg(Self.floatA))
+            return
+        }
         var d = dest(r)
         if isReg(y, d) || isReg(c, d) { d = .rax }
         load(x, into: d)
@@ -339,6 +367,13 @@ extension CodeGen {
     mutating func emitLoad(_ op: LoadOp, offset: UInt32, _ inst: Inst) {
         let r = inst.results[0]
         let mem = effectiveAddress(inst.args[0], offset: offset, size: 1 << op.naturalAlignment)
+        if op == .f32Load || op == .f64Load {
+            let d = xdest(r)
+            markHeapAccess()
+            asm.fload(op == .f32Load ? .single : .double, d, mem)
+            finish(r, d)
+            return
+        }
         let d = dest(r)
         markHeapAccess()
         switch op {
@@ -352,7 +387,7 @@ extension CodeGen {
         case .i64Load16S: asm.loadSignExtended(from: .b16, to: .b64, d, mem)
         case .i64Load32S: asm.loadSignExtended(from: .b32, to: .b64, d, mem)
         case .i64Load32U: asm.load(.b32, d, mem)
-        case .f32Load, .f64Load: preconditionFailure("float loads are not in the IR")
+        case .f32Load, .f64Load: preconditionFailure("handled above")
         }
         finish(r, d)
     }
@@ -366,6 +401,13 @@ extension CodeGen {
         default: .b64
         }
         let v = inst.args[1]
+        if op == .f32Store || op == .f64Store {
+            let value = xreg(v, Self.floatA)
+            let mem = effectiveAddress(inst.args[0], offset: offset, size: size)
+            markHeapAccess()
+            asm.fstore(op == .f32Store ? .single : .double, mem, value)
+            return
+        }
         let constant = imm32(v)
         let value = constant == nil ? reg(v, .rcx) : .rcx
         let mem = effectiveAddress(inst.args[0], offset: offset, size: size)
@@ -399,6 +441,7 @@ extension CodeGen {
             let mem = Mem(.rsp, Int32(8 * i))
             switch loc[a.id] {
             case .reg(let r): asm.store(.b64, mem, r)
+            case .xreg(let x): asm.fstore(.double, mem, x)
             case .slot(let k):
                 asm.load(.b64, Self.scratch, slotMem(k))
                 asm.store(.b64, mem, Self.scratch)
@@ -420,6 +463,7 @@ extension CodeGen {
             let mem = Mem(.rsp, Int32(8 * i))
             switch loc[r.id] {
             case .reg(let d): asm.load(width(r), d, mem)
+            case .xreg(let x): asm.fload(precision(r), x, mem)
             case .slot(let k):
                 asm.load(width(r), .rax, mem)
                 asm.store(.b64, slotMem(k), .rax)

@@ -90,7 +90,8 @@ struct CodeGen {
     }
 
     func slotMem(_ k: Int) -> Mem { Mem(.rbp, Int32(-(16 + 8 * (k + 1)))) }
-    func width(_ v: Value) -> Width { f.types[v.id] == .i32 ? .b32 : .b64 }
+    func width(_ v: Value) -> Width { f.types[v.id] == .i32 || f.types[v.id] == .f32 ? .b32 : .b64 }
+    func precision(_ v: Value) -> Precision { f.types[v.id] == .f32 ? .single : .double }
 
     // MARK: Frame
 
@@ -109,6 +110,7 @@ struct CodeGen {
             let arg = Mem(.rbp, Int32(16 + 8 * i))
             switch loc[p.id] {
             case .reg(let r): asm.load(width(p), r, arg)
+            case .xreg(let x): asm.fload(f.types[p.id] == .f32 ? .single : .double, x, arg)
             case .slot(let k):
                 asm.load(width(p), .rax, arg)
                 asm.store(.b64, slotMem(k), .rax)
@@ -164,9 +166,15 @@ struct CodeGen {
     /// so the slow path saves every allocatable register around the call.
     mutating func callVMBuiltinPreserving(_ builtin: Builtin) {
         for r in LinearScan.allocatable { asm.push(r) }  // 8 registers: rsp stays 16-byte aligned
+        let xmms = LinearScan.allocatableXMMs
+        let area = Int32((8 * xmms.count + 15) & ~15)
+        asm.alu(.sub, .b64, .rsp, imm: area)
+        for (i, x) in xmms.enumerated() { asm.fstore(.double, Mem(.rsp, Int32(8 * i)), x) }
         asm.mov(.b64, .rdi, .r14)
         asm.load(.b64, .rax, Mem(.r14, Int32(VMContextLayout.builtins)))
         asm.call(Mem(.rax, Int32(8 * builtin.rawValue)))
+        for (i, x) in xmms.enumerated() { asm.fload(.double, x, Mem(.rsp, Int32(8 * i))) }
+        asm.alu(.add, .b64, .rsp, imm: area)
         for r in LinearScan.allocatable.reversed() { asm.pop(r) }
     }
 
@@ -270,9 +278,42 @@ struct CodeGen {
                 asm.mov(.b64, .rax, imm: value)
                 asm.store(.b64, slotMem(k), .rax)
             }
+        case (.xreg(let d), .xreg(let x)): asm.fmov(d, x)
+        case (.xreg(let d), .slot(let k)): asm.fload(.double, d, slotMem(k))
+        case (.xreg(let d), .reg(let r)): asm.movq(.b64, d, r)
+        case (.xreg(let d), .imm(let bits)):
+            if bits == 0 {
+                asm.pxor(d, d)
+            } else {
+                materialize(bits, into: .rax)
+                asm.movq(.b64, d, .rax)
+            }
+        case (.slot(let k), .xreg(let x)): asm.fstore(.double, slotMem(k), x)
+        case (.reg(let d), .xreg(let x)): asm.movq(.b64, d, x)
         case (.none, _), (_, .none), (.imm, _): break
         }
     }
+
+    /// An XMM register holding `v`: its own, or `scratch` loaded with it.
+    mutating func xreg(_ v: Value, _ scratch: XReg) -> XReg {
+        if case .xreg(let x) = loc[v.id] { return x }
+        move(.xreg(scratch), loc[v.id])
+        return scratch
+    }
+
+    /// The XMM register a float result is computed in: its own, or xmm14 when it lives in a slot.
+    func xdest(_ v: Value) -> XReg {
+        if case .xreg(let x) = loc[v.id] { return x }
+        return Self.floatA
+    }
+
+    /// Stores a float result computed in `x` to its slot, if it has one.
+    mutating func finish(_ v: Value, _ x: XReg) {
+        if case .slot(let k) = loc[v.id] { asm.fstore(.double, slotMem(k), x) }
+    }
+
+    static let floatA = XReg.xmm14
+    static let floatB = XReg.xmm15
 
     /// Moves that happen at once (block params on an edge), sequentialized; r11 breaks cycles.
     mutating func parallelMove(_ moves: [(dst: Location, src: Location)]) {
@@ -283,8 +324,9 @@ struct CodeGen {
                 pending.remove(at: i)
             } else {
                 let d = pending[0].dst
-                move(.reg(Self.scratch), d)
-                for k in pending.indices where pending[k].src == d { pending[k].src = .reg(Self.scratch) }
+                let temp: Location = if case .xreg = d { .xreg(Self.floatB) } else { .reg(Self.scratch) }
+                move(temp, d)
+                for k in pending.indices where pending[k].src == d { pending[k].src = temp }
             }
         }
     }

@@ -6,8 +6,9 @@ import WasmDecoder
 /// (Cranelift's form of phis). Built from a validated function body by `SSABuilder`, rewritten by
 /// the passes, then register-allocated and emitted by `CodeGen`.
 ///
-/// Only the integer subset is represented for now (i32 and i64 values); a function using
-/// anything else is refused by the builder and compiled by the baseline tier.
+/// i32, i64, f32 and f64 values are represented; a function using anything else (v128,
+/// references, bulk memory and table instructions) is refused by the builder and compiled by
+/// the baseline tier.
 public struct Value: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let id: Int
     public init(_ id: Int) { self.id = id }
@@ -69,15 +70,22 @@ public enum Op: Sendable, Hashable {
     case memorySize
     /// args: delta pages.
     case memoryGrow
+    /// A numeric operator with a float operand or result (arithmetic, comparisons, conversions,
+    /// reinterpretations), with the baseline's semantics; args per its signature.
+    case float(NumericOp)
 
     /// Whether the instruction may be removed when its results are unused.
     var isPure: Bool {
         switch self {
         case .const, .compare, .unary, .select, .globalGet, .memorySize: true
         case .binary(let op): !op.mayTrap
+        case .float(let op): !Op.trappingTruncations.contains(op)
         case .load, .store, .globalSet, .call, .callIndirect, .memoryGrow: false
         }
     }
+
+    static let trappingTruncations: Set<NumericOp> = [.i32TruncF32S, .i32TruncF32U, .i32TruncF64S, .i32TruncF64U,
+                                                      .i64TruncF32S, .i64TruncF32U, .i64TruncF64S, .i64TruncF64U]
 
     /// Whether the instruction clobbers every allocatable register (calls out).
     var isCall: Bool {
@@ -242,7 +250,12 @@ extension IRFunction: CustomStringConvertible {
         switch inst.op {
         case .const(let bits):
             let t = types[inst.results[0].id]
-            let shown = t == .i32 ? String(Int32(bitPattern: UInt32(truncatingIfNeeded: bits))) : String(Int64(bitPattern: bits))
+            let shown = switch t {
+            case .i32: String(Int32(bitPattern: UInt32(truncatingIfNeeded: bits)))
+            case .f32: "\(Float(bitPattern: UInt32(truncatingIfNeeded: bits)))"
+            case .f64: "\(Double(bitPattern: bits))"
+            default: String(Int64(bitPattern: bits))
+            }
             return "\(results)\(t).const \(shown)"
         case .binary(let op): opName = "\(type)\(op.rawValue)"
         case .compare(let op): opName = "\(types[inst.args[0].id]).\(op.rawValue)"
@@ -256,6 +269,7 @@ extension IRFunction: CustomStringConvertible {
         case .callIndirect(let t, let table): opName = "call_indirect type=\(t) table=\(table)"
         case .memorySize: opName = "memory.size"
         case .memoryGrow: opName = "memory.grow"
+        case .float(let op): opName = "\(op)"
         }
         return results + opName + (args.isEmpty ? "" : " " + args)
     }

@@ -4,6 +4,8 @@ import X64
 enum Location: Equatable {
     case none
     case reg(Reg)
+    /// f32 and f64 values.
+    case xreg(XReg)
     /// Spill slot k: [rbp - 16 - 8*(k+1)].
     case slot(Int)
     /// A constant, rematerialized (or used as an immediate) wherever it is read.
@@ -18,6 +20,8 @@ struct LinearScan {
     /// The registers values live in. rax, rcx, rdx and r11 are the code generator's scratch
     /// registers (divisions, shift counts, spilled operands); r14, r15, rbp and rsp are pinned.
     static let allocatable: [Reg] = [.rbx, .rsi, .rdi, .r8, .r9, .r10, .r12, .r13]
+    /// xmm14 and xmm15 are the float scratch registers.
+    static let allocatableXMMs: [XReg] = (0..<14).map { XReg(id: UInt8($0)) }
 
     var locations: [Location]
     var slotCount = 0
@@ -31,7 +35,7 @@ struct LinearScan {
         for block in f.blocks {
             for inst in block.insts {
                 switch inst.op {
-                case .binary, .unary: hints[inst.results[0].id].append(inst.args[0])
+                case .binary, .unary, .float: if let a = inst.args.first { hints[inst.results[0].id].append(a) }
                 case .select: hints[inst.results[0].id].append(inst.args[1])
                 default: break
                 }
@@ -48,12 +52,22 @@ struct LinearScan {
             order.append(Value(id))
         }
         order.sort { (live.start[$0.id], $0.id) < (live.start[$1.id], $1.id) }
-        var free = Set(Self.allocatable.map(\.id))
-        var active: [(end: Int, value: Value, reg: Reg)] = []
+        // Registers by class: ids 0-15 are general-purpose, 16-31 XMM.
+        var free = Set(Self.allocatable.map { Int($0.id) } + Self.allocatableXMMs.map { 16 + Int($0.id) })
+        func location(_ id: Int) -> Location { id < 16 ? .reg(Reg(id: UInt8(id))) : .xreg(XReg(id: UInt8(id - 16))) }
+        func registerID(_ l: Location) -> Int? {
+            switch l {
+            case .reg(let r): Int(r.id)
+            case .xreg(let x): 16 + Int(x.id)
+            default: nil
+            }
+        }
+        var active: [(end: Int, value: Value, reg: Int)] = []
         for v in order {
             let s = live.start[v.id], e = live.end[v.id]
+            let isFloat = f.types[v.id] == .f32 || f.types[v.id] == .f64
             active.removeAll { a in
-                if a.end < s { free.insert(a.reg.id); return true }
+                if a.end < s { free.insert(a.reg); return true }
                 return false
             }
             if live.crossesCall(v) {
@@ -61,27 +75,30 @@ struct LinearScan {
                 slotCount += 1
                 continue
             }
-            var chosen: Reg?
+            var chosen: Int?
             for h in hints[v.id] {
-                if case .reg(let r) = locations[h.id], free.contains(r.id) {
-                    chosen = r
+                if let id = registerID(locations[h.id]), free.contains(id), (id >= 16) == isFloat {
+                    chosen = id
                     break
                 }
             }
-            if chosen == nil, let id = Self.allocatable.first(where: { free.contains($0.id) })?.id { chosen = Reg(id: id) }
-            if let r = chosen {
-                free.remove(r.id)
-                locations[v.id] = .reg(r)
-                active.append((e, v, r))
+            if chosen == nil {
+                chosen = isFloat ? Self.allocatableXMMs.map { 16 + Int($0.id) }.first { free.contains($0) }
+                    : Self.allocatable.map { Int($0.id) }.first { free.contains($0) }
+            }
+            if let id = chosen {
+                free.remove(id)
+                locations[v.id] = location(id)
+                active.append((e, v, id))
                 continue
             }
-            // No register: spill whichever of the active intervals and this one ends last.
-            let victim = active.indices.max { active[$0].end < active[$1].end }!
-            if active[victim].end > e {
+            // No register: spill whichever of the active intervals of the class and this one ends last.
+            let victim = active.indices.filter { (active[$0].reg >= 16) == isFloat }.max { active[$0].end < active[$1].end }
+            if let victim, active[victim].end > e {
                 let taken = active.remove(at: victim)
                 locations[taken.value.id] = .slot(slotCount)
                 slotCount += 1
-                locations[v.id] = .reg(taken.reg)
+                locations[v.id] = location(taken.reg)
                 active.append((e, v, taken.reg))
             } else {
                 locations[v.id] = .slot(slotCount)

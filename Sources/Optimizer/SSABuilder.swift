@@ -91,7 +91,7 @@ struct SSABuilder {
         for t in localTypes + type.results where !Self.supported(t) { throw Unsupported("a \(t) value") }
     }
 
-    static func supported(_ t: ValueType) -> Bool { t == .i32 || t == .i64 }
+    static func supported(_ t: ValueType) -> Bool { t == .i32 || t == .i64 || t == .f32 || t == .f64 }
 
     mutating func newBlock(params: [ValueType]) -> Int {
         var block = Block()
@@ -366,10 +366,8 @@ struct SSABuilder {
         case .globalSet(let i):
             _ = append(.globalSet(Int(i)), [pop()], results: [])
         case .load(let op, let memarg):
-            guard op != .f32Load, op != .f64Load else { throw Unsupported("float loads") }
             push1(.load(op, offset: memarg.offset), [pop()], op.resultType)
         case .store(let op, let memarg):
-            guard op != .f32Store, op != .f64Store else { throw Unsupported("float stores") }
             let value = pop()
             let address = pop()
             _ = append(.store(op, offset: memarg.offset), [address, value], results: [])
@@ -377,6 +375,8 @@ struct SSABuilder {
         case .memoryGrow: push1(.memoryGrow, [pop()], .i32)
         case .i32Const(let v): stack.append(const(.i32, UInt64(UInt32(bitPattern: v))))
         case .i64Const(let v): stack.append(const(.i64, UInt64(bitPattern: v)))
+        case .f32Const(let bits): stack.append(const(.f32, UInt64(bits)))
+        case .f64Const(let bits): stack.append(const(.f64, bits))
         case .numeric(let op): try numeric(op)
         default:
             throw Unsupported("instruction " + String(describing: instruction).prefix { $0 != "(" })
@@ -456,7 +456,9 @@ struct SSABuilder {
         case .i64Extend16S: unary(.extend16S, .i64)
         case .i64Extend32S: unary(.extend32S, .i64)
         default:
-            throw Unsupported("\(op)")
+            let signature = op.signature
+            let args = pop(signature.operands.count)
+            push1(.float(op), args, signature.result)
         }
     }
 }
