@@ -14,9 +14,10 @@ struct DifferentialTests {
     func randomProgramsAgreeWithTheBaseline(heapMode: HeapMode) throws {
         var rng = Random(seed: 0x5EED_0001)
         var compared = 0
-        for program in 0..<60 {
+        for program in 0..<100 {
             var generator = ProgramGenerator(rng: &rng)
             let wat = generator.module()
+            if ProcessInfo.processInfo.environment["SHOAL_PRINT_PROGRAM"] != nil { print(wat) }
             let baseline = try instantiate(wat, tier: .baseline, heapMode: heapMode)
             let optimized = try instantiate(wat, tier: .optimized, heapMode: heapMode)
             #expect(optimized.compiled.tierStats.optimizedFunctions == 2, "program \(program) fell back: \(optimized.compiled.tierStats.fallbackReasons)")
@@ -29,7 +30,7 @@ struct DifferentialTests {
                 if expected != actual { return }
             }
         }
-        #expect(compared == 720)
+        #expect(compared == 1200)
     }
 
     @Test(arguments: HeapMode.allCases)
@@ -167,7 +168,7 @@ struct Random {
     }
 }
 
-/// Random integer functions `f(i32, i64, i32) -> i32` (and a helper `g` they call) in the text
+/// Random functions `f(i32, i64, i32) -> i32` over integers and floats (and a helper `g` they call) in the text
 /// format. Every value is built from typed expression generators, so programs always validate;
 /// loops count down a fuel local so they always end.
 struct ProgramGenerator {
@@ -186,7 +187,7 @@ struct ProgramGenerator {
               (func $g (param i32 i64) (result i64)
                 local.get 1 local.get 0 i64.extend_i32_u i64.mul i64.const 11 i64.add)
               (func (export "f") (param $a i32) (param $b i64) (param $c i32) (result i32)
-                (local $x i32) (local $y i64) (local $z i32) (local $fuel i32)
+                (local $x i32) (local $y i64) (local $z i32) (local $fuel i32) (local $d f64) (local $e f32)
                 (local $l0 i32) (local $l1 i32) (local $l2 i32) (local $l3 i32) (local $l4 i32) (local $l5 i32)
                 (local $l6 i32) (local $l7 i32) (local $l8 i32) (local $l9 i32) (local $l10 i32) (local $l11 i32)
                 i32.const 64 local.set $fuel
@@ -207,7 +208,7 @@ struct ProgramGenerator {
         defer { depth -= 1 }
         switch rng.below(9) {
         case 0: return rng.below(2) == 0 ? "(local.set $x \(i32()))" : "(local.set $l\(rng.below(12)) \(i32()))"
-        case 1: return "(local.set $y \(i64()))"
+        case 1: return rng.below(2) == 0 ? "(local.set $y \(i64()))" : (rng.below(2) == 0 ? "(local.set $d \(f64()))" : "(local.set $e \(f32()))")
         case 2: return "(local.set $z \(i32()))"
         case 3: return "(if \(i32()) (then \(statements(2))) (else \(statements(1))))"
         case 4: return "(block $out \(statements(1)) (br_if $out \(i32())) \(statements(1)))"
@@ -221,7 +222,7 @@ struct ProgramGenerator {
                   (br_if $top \(i32()))))
                 """
         case 6: return "(i32.store offset=\(rng.below(3) * 4) \(address()) \(i32()))"
-        case 7: return "(i64.store8 \(address()) \(i64()))"
+        case 7: return rng.below(2) == 0 ? "(i64.store8 \(address()) \(i64()))" : "(f64.store offset=8 \(address()) \(f64()))"
         default:
             return "(block $a (block $b (block $c (br_table $a $b $c \(i32())) ) \(statements(1))) \(statements(1)))"
         }
@@ -241,7 +242,15 @@ struct ProgramGenerator {
         case 4: return "(i64.\(["eq", "ne", "lt_s", "lt_u", "ge_u"][rng.below(5)]) \(i64(level + 1)) \(i64(level + 1)))"
         case 5: return "(i32.\(["div_s", "div_u", "rem_s", "rem_u"][rng.below(4)]) \(i32(level + 1)) \(i32(level + 1)))"
         case 6: return "(i32.\(["eqz", "clz", "ctz", "popcnt", "extend8_s", "extend16_s"][rng.below(6)]) \(i32(level + 1)))"
-        case 7: return "(i32.wrap_i64 \(i64(level + 1)))"
+        case 7:
+            switch rng.below(6) {
+            case 0: return "(i32.wrap_i64 \(i64(level + 1)))"
+            case 1: return "(f64.\(["eq", "ne", "lt", "gt", "le", "ge"][rng.below(6)]) \(f64(level + 1)) \(f64(level + 1)))"
+            case 2: return "(f32.\(["eq", "ne", "lt", "ge"][rng.below(4)]) \(f32(level + 1)) \(f32(level + 1)))"
+            case 3: return "(i32.trunc_\(rng.below(2) == 0 ? "sat_" : "")f64_\(rng.below(2) == 0 ? "s" : "u") \(f64(level + 1)))"
+            case 4: return "(i32.reinterpret_f32 \(f32(level + 1)))"
+            default: return "(i32.trunc_sat_f32_s \(f32(level + 1)))"
+            }
         case 8: return "(select \(i32(level + 1)) \(i32(level + 1)) \(i32(level + 1)))"
         case 9: return "(i32.load\(["", "8_s", "8_u", "16_s", "16_u"][rng.below(5)]) \(address()))"
         case 10: return "(local.tee $z \(i32(level + 1)))"
@@ -256,7 +265,9 @@ struct ProgramGenerator {
         case 2: return "(i64.\(["add", "sub", "mul", "and", "or", "xor", "shl", "shr_s", "shr_u", "rotl", "rotr"][rng.below(11)]) \(i64(level + 1)) \(i64(level + 1)))"
         case 3: return "(i64.\(["div_s", "div_u", "rem_s", "rem_u"][rng.below(4)]) \(i64(level + 1)) \(i64(level + 1)))"
         case 4: return "(i64.\(["clz", "ctz", "popcnt", "extend8_s", "extend16_s", "extend32_s"][rng.below(6)]) \(i64(level + 1)))"
-        case 5: return "(i64.extend_i32_\(rng.below(2) == 0 ? "s" : "u") \(i32(level + 1)))"
+        case 5:
+            if rng.below(3) == 0 { return "(i64.trunc_\(rng.below(2) == 0 ? "sat_" : "")f64_\(rng.below(2) == 0 ? "s" : "u") \(f64(level + 1)))" }
+            return "(i64.extend_i32_\(rng.below(2) == 0 ? "s" : "u") \(i32(level + 1)))"
         case 6: return "(call $g \(i32(level + 1)) \(i64(level + 1)))"
         case 7: return "(i64.load\(["", "32_s", "32_u", "16_s"][rng.below(4)]) \(address()))"
         case 8: return "(select \(i64(level + 1)) \(i64(level + 1)) \(i32(level + 1)))"
@@ -269,6 +280,33 @@ struct ProgramGenerator {
     mutating func leaf32() -> String {
         ["(local.get $a)", "(local.get $c)", "(local.get $x)", "(local.get $z)", "(i32.const \(rng.below(100)))",
          "(local.get $l\(rng.below(12)))", "(local.get $l\(rng.below(12)))"][rng.below(7)]
+    }
+
+    mutating func f64(_ level: Int = 0) -> String {
+        if level > 3 { return ["(local.get $d)", "(f64.const 2.5)", "(f64.const -0)", "(f64.const nan)", "(f64.convert_i32_s (local.get $a))"][rng.below(5)] }
+        switch rng.below(9) {
+        case 0, 1: return ["(local.get $d)", "(f64.const \(rng.below(1000)).25)", "(f64.const -1e300)", "(f64.const inf)"][rng.below(4)]
+        case 2: return "(f64.\(["add", "sub", "mul", "div", "min", "max", "copysign"][rng.below(7)]) \(f64(level + 1)) \(f64(level + 1)))"
+        case 3: return "(f64.\(["abs", "neg", "sqrt", "ceil", "floor", "trunc", "nearest"][rng.below(7)]) \(f64(level + 1)))"
+        case 4:
+            let sign = rng.below(2) == 0 ? "s" : "u"
+            return rng.below(2) == 0 ? "(f64.convert_i32_\(sign) \(i32(level + 1)))" : "(f64.convert_i64_\(sign) \(i64(level + 1)))"
+        case 5: return "(f64.promote_f32 \(f32(level + 1)))"
+        case 6: return "(f64.load \(address()))"
+        case 7: return "(select \(f64(level + 1)) \(f64(level + 1)) \(i32(level + 1)))"
+        default: return "(f64.reinterpret_i64 \(i64(level + 1)))"
+        }
+    }
+
+    mutating func f32(_ level: Int = 0) -> String {
+        if level > 3 { return ["(local.get $e)", "(f32.const 1.5)", "(f32.const -0)"][rng.below(3)] }
+        switch rng.below(6) {
+        case 0, 1: return ["(local.get $e)", "(f32.const \(rng.below(100)).5)", "(f32.const nan)"][rng.below(3)]
+        case 2: return "(f32.\(["add", "sub", "mul", "div", "min", "max"][rng.below(6)]) \(f32(level + 1)) \(f32(level + 1)))"
+        case 3: return "(f32.demote_f64 \(f64(level + 1)))"
+        case 4: return "(f32.load offset=4 \(address()))"
+        default: return "(f32.convert_i32_u \(i32(level + 1)))"
+        }
     }
 
     mutating func leaf64() -> String {

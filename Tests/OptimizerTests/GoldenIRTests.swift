@@ -114,7 +114,24 @@ struct GoldenIRTests {
             """)
     }
 
+    @Test func floatsAreValuesToo() throws {
+        let text = try ir("""
+            (module (func (param f64 f64) (result f64)
+              local.get 0 local.get 1 f64.mul local.get 1 local.get 0 f64.mul f64.add f64.sqrt))
+            """)
+        #expect(text == """
+            block0(v0: f64, v1: f64):
+              v2 = f64Mul v0, v1
+              v3 = f64Mul v1, v0
+              v4 = f64Add v2, v3
+              v5 = f64Sqrt v4
+              return v5
+
+            """)
+    }
+
     @Test func unsupportedFunctionsSayWhy() throws {
-        #expect(throws: (any Error).self) { try ir("(module (func (result f64) f64.const 1))") }
+        #expect(throws: (any Error).self) { try ir("(module (memory 1) (func (memory.fill (i32.const 0) (i32.const 0) (i32.const 0))))") }
+        #expect(throws: (any Error).self) { try ir("(module (func (result i32) (ref.is_null (ref.null func))))") }
     }
 }
