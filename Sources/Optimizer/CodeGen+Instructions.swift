@@ -46,6 +46,15 @@ extension CodeGen {
             asm.shift(.shr, .b64, d, imm: 16)
             finish(r, d)
         case .float(let op): emitFloat(op, inst)
+        case .memoryFill, .memoryCopy:
+            // (vmctx, destination, value or source, length) -> trap code; every value live
+            // across lives in a slot (a call), so only the arguments need placing.
+            parallelMove(zip([Reg.rsi, .rdx, .rcx], inst.args).map { (Location.reg($0), loc[$1.id]) })
+            let builtin: Builtin = inst.op == .memoryFill ? .memoryFill : .memoryCopy
+            asm.mov(.b64, .rdi, .r14)
+            asm.load(.b64, .rax, Mem(.r14, Int32(VMContextLayout.builtins)))
+            asm.call(Mem(.rax, Int32(8 * builtin.rawValue)))
+            trapIfEAXNonZero()
         case .memoryGrow:
             load(inst.args[0], into: .rsi)
             asm.mov(.b64, .rdi, .r14)

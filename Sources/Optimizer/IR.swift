@@ -70,6 +70,10 @@ public enum Op: Sendable, Hashable {
     case memorySize
     /// args: delta pages.
     case memoryGrow
+    /// args: destination, byte value, length (the runtime's builtin; traps out of bounds).
+    case memoryFill
+    /// args: destination, source, length.
+    case memoryCopy
     /// A numeric operator with a float operand or result (arithmetic, comparisons, conversions,
     /// reinterpretations), with the baseline's semantics; args per its signature.
     case float(NumericOp)
@@ -80,7 +84,7 @@ public enum Op: Sendable, Hashable {
         case .const, .compare, .unary, .select, .globalGet, .memorySize: true
         case .binary(let op): !op.mayTrap
         case .float(let op): !Op.trappingTruncations.contains(op)
-        case .load, .store, .globalSet, .call, .callIndirect, .memoryGrow: false
+        case .load, .store, .globalSet, .call, .callIndirect, .memoryGrow, .memoryFill, .memoryCopy: false
         }
     }
 
@@ -90,7 +94,7 @@ public enum Op: Sendable, Hashable {
     /// Whether the instruction clobbers every allocatable register (calls out).
     var isCall: Bool {
         switch self {
-        case .call, .callIndirect, .memoryGrow: true
+        case .call, .callIndirect, .memoryGrow, .memoryFill, .memoryCopy: true
         default: false
         }
     }
@@ -269,6 +273,8 @@ extension IRFunction: CustomStringConvertible {
         case .callIndirect(let t, let table): opName = "call_indirect type=\(t) table=\(table)"
         case .memorySize: opName = "memory.size"
         case .memoryGrow: opName = "memory.grow"
+        case .memoryFill: opName = "memory.fill"
+        case .memoryCopy: opName = "memory.copy"
         case .float(let op): opName = "\(op)"
         }
         return results + opName + (args.isEmpty ? "" : " " + args)

@@ -373,6 +373,8 @@ struct SSABuilder {
             _ = append(.store(op, offset: memarg.offset), [address, value], results: [])
         case .memorySize: push1(.memorySize, [], .i32)
         case .memoryGrow: push1(.memoryGrow, [pop()], .i32)
+        case .memoryFill: _ = append(.memoryFill, pop(3), results: [])
+        case .memoryCopy: _ = append(.memoryCopy, pop(3), results: [])
         case .i32Const(let v): stack.append(const(.i32, UInt64(UInt32(bitPattern: v))))
         case .i64Const(let v): stack.append(const(.i64, UInt64(bitPattern: v)))
         case .f32Const(let bits): stack.append(const(.f32, UInt64(bits)))
