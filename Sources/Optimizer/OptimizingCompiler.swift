@@ -42,7 +42,14 @@ public enum OptimizingCompiler {
         return try generate(f, shared)
     }
 
+    /// Liveness keeps a bit per value per block (three sets): beyond this many bits the
+    /// function is left to the baseline rather than spend hundreds of megabytes on it.
+    static let maxLivenessBits = 1 << 26
+
     static func generate(_ f: IRFunction, _ shared: OptimizerContext) throws -> Output {
+        guard f.types.count * f.blocks.count <= maxLivenessBits else {
+            throw Unsupported("too large for the optimizing tier (\(f.types.count) values, \(f.blocks.count) blocks)")
+        }
         let fused = CodeGen.fusableCompares(f)
         let live = Liveness(f, fused: fused)
         let allocation = LinearScan(f, live)
