@@ -1,6 +1,6 @@
 // Runs the C kernels in Bench/kernels under Shoal, and reports compile throughput.
 //
-// Usage: KernelBench KERNELS_DIR [heap] [repeats]
+// Usage: KernelBench KERNELS_DIR [heap] [repeats] [parallel|overhead|tiers|optimized]
 // For each NAME.wasm with an N in the table below: compiles it, instantiates it, calls run(N)
 // `repeats` times and prints "NAME checksum best_ns". Bench/kernels.sh runs the native builds with
 // the same N and prints the ratios. Compile throughput is measured on Bench/out/large.wasm when it
@@ -25,6 +25,8 @@ let overheadMode = arguments.count > 4 && arguments[4] == "overhead"
 /// `tiers`: compile each kernel with the baseline and the optimizing tier, check that both give
 /// the same checksum, and print both times, their ratio and how many functions each tier compiled.
 let tiersMode = arguments.count > 4 && arguments[4] == "tiers"
+/// `optimized`: the default run with the optimizing tier (Bench/kernels.sh HEAP REPEATS optimized).
+let tier: CompilerTier = arguments.count > 4 && arguments[4] == "optimized" ? .optimized : .baseline
 
 /// The work size of each kernel, chosen so a native run takes roughly 0.05-0.2 s on the bench machine.
 let sizes: [(String, UInt32)] = [
@@ -176,7 +178,7 @@ for (name, n) in sizes {
     }
     let line = LargeStack.run { () -> String in
         do {
-            let compiled = try ModuleCompiler.compile(bytes: [UInt8](data), heapMode: heap)
+            let compiled = try ModuleCompiler.compile(bytes: [UInt8](data), options: CompileOptions(heapMode: heap, tier: tier))
             let store = Store(heapMode: heap)
             let instance = try store.instantiate(compiled) { _, _ in nil }
             var best = UInt64.max

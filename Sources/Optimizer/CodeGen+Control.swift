@@ -11,7 +11,12 @@ extension CodeGen {
             if e.target != next { asm.jmp(labels[e.target]) }
         case .branch(let c, let thenEdge, let elseEdge):
             let cc: Condition
-            if let def = fusedDefs[c] {
+            if let def = fusedFloat[c] {
+                let lhs = xreg(def.lhs, Self.floatA)
+                let rhs = xreg(def.rhs, Self.floatB)
+                asm.ucomis(precision(def.lhs), lhs, rhs)
+                cc = def.cc
+            } else if let def = fusedDefs[c] {
                 if let rhs = def.rhs {
                     cc = emitCompare(def.op, def.lhs, rhs)
                 } else {

@@ -27,6 +27,8 @@ struct CodeGen {
     var frameSizePosition = 0
     /// Definitions of fused compares: (op, lhs, rhs); eqz is (eq, x, nil).
     var fusedDefs: [Value: (op: CompareOp, lhs: Value, rhs: Value?)] = [:]
+    /// Fused float compares: ucomis lhs, rhs, then the condition.
+    var fusedFloat: [Value: (lhs: Value, rhs: Value, cc: Condition)] = [:]
 
     static let scratch = Reg.r11
     static let maxFrameSize = 1 << 30
@@ -42,6 +44,16 @@ struct CodeGen {
                 switch inst.op {
                 case .compare(let op): fusedDefs[inst.results[0]] = (op, inst.args[0], inst.args[1])
                 case .unary(.eqz): fusedDefs[inst.results[0]] = (.eq, inst.args[0], nil)
+                case .float(let op):
+                    // ucomis leaves CF set for "below" and for unordered: a > b is "above" of
+                    // (a, b), a < b is "above" of (b, a); NaN makes both false, as wasm wants.
+                    let (a, b) = (inst.args[0], inst.args[1])
+                    fusedFloat[inst.results[0]] = switch op {
+                    case .f32Gt, .f64Gt: (a, b, .a)
+                    case .f32Ge, .f64Ge: (a, b, .ae)
+                    case .f32Lt, .f64Lt: (b, a, .a)
+                    default: (b, a, .ae)  // le
+                    }
                 default: preconditionFailure("only compares are fused")
                 }
             }
@@ -62,6 +74,7 @@ struct CodeGen {
                   useCount[c.id] == 1 else { continue }
             switch last.op {
             case .compare, .unary(.eqz): out.insert(c)
+            case .float(let op) where [.f32Gt, .f32Ge, .f32Lt, .f32Le, .f64Gt, .f64Ge, .f64Lt, .f64Le].contains(op): out.insert(c)
             default: break
             }
         }

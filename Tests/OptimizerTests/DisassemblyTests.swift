@@ -20,6 +20,20 @@ struct DisassemblyTests {
         #expect(lines.filter { $0.hasPrefix("jb ") }.count >= 2, "\(lines)")  // the stack check and the back edge
     }
 
+    @Test func aFloatCompareAndBranchBecomeUcomisAndJcc() throws {
+        let wat = """
+            (module (func (param $x f64) (result i32) (local $n i32)
+              (loop $top
+                (local.set $x (f64.mul (local.get $x) (f64.const 1.5)))
+                (local.set $n (i32.add (local.get $n) (i32.const 1)))
+                (br_if $top (f64.le (local.get $x) (f64.const 1000))))
+              local.get $n))
+            """
+        guard let lines = disassemble(try machineCode(wat)) else { return }
+        #expect(lines.contains { $0.hasPrefix("ucomisd") }, "\(lines)")
+        #expect(!lines.contains { $0.hasPrefix("set") }, "\(lines)")
+    }
+
     @Test func localsLiveInRegisters() throws {
         guard let lines = disassemble(try machineCode(Self.countLoop)) else { return }
         // No local is loaded from or stored to the frame (rbp - x): only the param load at entry
