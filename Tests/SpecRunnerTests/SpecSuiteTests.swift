@@ -42,6 +42,23 @@ struct SpecSuiteTests {
     }
 
     @Test(
+        "core scripts run with no failures with the optimizing tier",
+        .enabled(if: specSuite != nil, "spec test suite not found (set SHOAL_SPEC_TESTSUITE)"),
+        arguments: files("core"))
+    func coreOptimized(file: String) {
+        for heapMode in HeapMode.allCases {
+            let result = SpecRunner(heapMode: heapMode, tier: .optimized).run(file: file)
+            #expect(result.failed == 0, "\(heapMode): \(result.failures.joined(separator: "\n"))")
+            #expect(result.skipped == 0, "\(heapMode): \(result.skipReasons)")
+            // Most of the scripts' functions are the optimizing tier's (references, tables and
+            // memory.init/data.drop are left to the baseline for now: 183 of 5,177).
+            if file.hasSuffix("/i32.wast") || file.hasSuffix("/f64.wast") || file.hasSuffix("/loop.wast") {
+                #expect(result.tierStats.optimizedFunctions > 5 * result.tierStats.baselineFunctions, "\(result.tierStats)")
+            }
+        }
+    }
+
+    @Test(
         "SIMD scripts: every module decodes and validates, every malformed/invalid one is rejected; execution is skipped",
         .enabled(if: specSuite != nil, "spec test suite not found (set SHOAL_SPEC_TESTSUITE)"),
         arguments: files("simd"))
