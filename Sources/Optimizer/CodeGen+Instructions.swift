@@ -356,6 +356,9 @@ extension CodeGen {
             asm.alu(.add, .b64, Self.scratch, index)
             return Mem(.r15, index: Self.scratch, scale: 1, disp: 0)
         case .bounded:
+            if uncheckedAccesses.contains(currentAccess) {  // proven in bounds (offset fits: BoundsChecks)
+                return Mem(.r15, index: index, scale: 1, disp: Int32(offset))
+            }
             let end = UInt64(offset) + UInt64(size)
             if end <= UInt64(Int32.max) {
                 asm.lea(.b64, Self.scratch, Mem(index, Int32(end)))

@@ -27,6 +27,10 @@ struct CodeGen {
     var frameSizePosition = 0
     /// Definitions of fused compares: (op, lhs, rhs); eqz is (eq, x, nil).
     var fusedDefs: [Value: (op: CompareOp, lhs: Value, rhs: Value?)] = [:]
+    /// Bounded heaps: accesses a dominating access has already checked (`BoundsChecks`).
+    var uncheckedAccesses: Set<Int> = []
+    /// The instruction being emitted, as `block << 32 | index`.
+    var currentAccess = 0
     /// Fused float compares: ucomis lhs, rhs, then the condition.
     var fusedFloat: [Value: (lhs: Value, rhs: Value, cc: Condition)] = [:]
 
@@ -39,6 +43,7 @@ struct CodeGen {
         self.loc = allocation.locations
         self.slotCount = allocation.slotCount
         self.fused = fused
+        if shared.options.heapMode == .bounded { uncheckedAccesses = BoundsChecks.redundant(f) }
         for block in f.blocks {
             for inst in block.insts where inst.results.count == 1 && fused.contains(inst.results[0]) {
                 switch inst.op {
@@ -92,7 +97,10 @@ struct CodeGen {
                 if shared.options.yieldChecks { emitYieldCheck() }
                 if shared.options.fuel { emitFuelCheck() }
             }
-            for inst in block.insts { emit(inst) }
+            for (i, inst) in block.insts.enumerated() {
+                currentAccess = b << 32 | i
+                emit(inst)
+            }
             emitTerminator(block.terminator, block: b)
         }
         emitTrapStubs()

@@ -20,6 +20,18 @@ struct DisassemblyTests {
         #expect(lines.filter { $0.hasPrefix("jb ") }.count >= 2, "\(lines)")  // the stack check and the back edge
     }
 
+    @Test func aDominatingAccessMakesLaterChecksOfTheSameAddressRedundant() throws {
+        // offset=8 is checked (end 12); offset=4 (end 8) is covered by it; offset=12 (end 16) is not.
+        let wat = """
+            (module (memory 1) (func (param i32) (result i32)
+              local.get 0 i32.load offset=8
+              local.get 0 i32.load offset=4 i32.add
+              local.get 0 i32.load offset=12 i32.add))
+            """
+        guard let lines = disassemble(try machineCode(wat, heapMode: .bounded)) else { return }
+        #expect(lines.filter { $0.hasPrefix("cmp r11,QWORD PTR [r14+0x8]") }.count == 2, "\(lines)")
+    }
+
     @Test func aFloatCompareAndBranchBecomeUcomisAndJcc() throws {
         let wat = """
             (module (func (param $x f64) (result i32) (local $n i32)
