@@ -46,6 +46,42 @@ extension CodeGen {
             asm.shift(.shr, .b64, d, imm: 16)
             finish(r, d)
         case .float(let op): emitFloat(op, inst)
+        case .builtin(let call):
+            // Every value live across lives in a slot (a call): only the arguments need placing.
+            parallelMove(zip(call.argRegs, inst.args).map { (Location.reg($0), loc[$1.id]) })
+            for (r, value) in zip(call.constRegs, call.constants) { asm.mov(.b64, r, imm: value) }
+            asm.mov(.b64, .rdi, .r14)
+            asm.load(.b64, .rax, Mem(.r14, Int32(VMContextLayout.builtins)))
+            asm.call(Mem(.rax, Int32(8 * call.builtin.rawValue)))
+            if call.traps { trapIfEAXNonZero() }
+            if call.hasResult {
+                asm.mov(.b32, .rax, .rax)
+                move(loc[inst.results[0].id], .reg(.rax))
+            }
+        case .refFunc(let index):
+            let r = inst.results[0]
+            let d = dest(r)
+            asm.load(.b64, d, Mem(.r14, Int32(VMContextLayout.funcRefs)))
+            asm.lea(.b64, d, Mem(d, Int32(index * FuncRefLayout.size)))
+            finish(r, d)
+        case .tableSize(let t):
+            let r = inst.results[0]
+            let d = dest(r)
+            asm.load(.b64, d, Mem(.r14, Int32(shared.layout.table(t))))
+            asm.load(.b32, d, Mem(d, Int32(TableLayout.size)))
+            finish(r, d)
+        case .tableGet(let t):
+            let r = inst.results[0]
+            let index = reg(inst.args[0], .rax)  // an i32: zero-extended
+            tableElements(t, index: index)
+            let d = dest(r)
+            asm.load(.b64, d, Mem(.rcx, index: index, scale: 8))
+            finish(r, d)
+        case .tableSet(let t):
+            let index = reg(inst.args[0], .rax)
+            let value = reg(inst.args[1], .rdx)
+            tableElements(t, index: index)
+            asm.store(.b64, Mem(.rcx, index: index, scale: 8), value)
         case .memoryFill, .memoryCopy:
             // (vmctx, destination, value or source, length) -> trap code; every value live
             // across lives in a slot (a call), so only the arguments need placing.
@@ -443,6 +479,15 @@ extension CodeGen {
             return Mem(Self.scratch, 0)
         }
         return Mem(.r14, offset)
+    }
+
+    /// Bounds-checks `index` against table `t` (the baseline's trap) and leaves its elements
+    /// pointer in rcx.
+    mutating func tableElements(_ t: Int, index: Reg) {
+        asm.load(.b64, .rcx, Mem(.r14, Int32(shared.layout.table(t))))
+        asm.alu(.cmp, .b64, index, Mem(.rcx, Int32(TableLayout.size)))
+        asm.jcc(.ae, trapLabel(.outOfBoundsTableAccess))
+        asm.load(.b64, .rcx, Mem(.rcx, Int32(TableLayout.elements)))
     }
 
     // MARK: Calls

@@ -1,6 +1,7 @@
 import RuntimeABI
 import WasmCore
 import WasmDecoder
+import X64
 
 /// The optimizing tier's intermediate form: SSA values in basic blocks with block parameters
 /// (Cranelift's form of phis). Built from a validated function body by `SSABuilder`, rewritten by
@@ -74,6 +75,16 @@ public enum Op: Sendable, Hashable {
     case memoryFill
     /// args: destination, source, length.
     case memoryCopy
+    /// A call of a runtime builtin with the baseline's register assignment (table.grow/fill/copy/
+    /// init, elem.drop, memory.init, data.drop): args go to `argRegs`, constants to `constRegs`.
+    case builtin(BuiltinCall)
+    /// The funcref of function i. results: funcref.
+    case refFunc(Int)
+    /// args: index. results: the element (bounds-checked).
+    case tableGet(Int)
+    /// args: index, value.
+    case tableSet(Int)
+    case tableSize(Int)
     /// A numeric operator with a float operand or result (arithmetic, comparisons, conversions,
     /// reinterpretations), with the baseline's semantics; args per its signature.
     case float(NumericOp)
@@ -81,10 +92,10 @@ public enum Op: Sendable, Hashable {
     /// Whether the instruction may be removed when its results are unused.
     var isPure: Bool {
         switch self {
-        case .const, .compare, .unary, .select, .globalGet, .memorySize: true
+        case .const, .compare, .unary, .select, .globalGet, .memorySize, .refFunc, .tableSize: true
         case .binary(let op): !op.mayTrap
         case .float(let op): !Op.trappingTruncations.contains(op)
-        case .load, .store, .globalSet, .call, .callIndirect, .memoryGrow, .memoryFill, .memoryCopy: false
+        case .load, .store, .globalSet, .call, .callIndirect, .memoryGrow, .memoryFill, .memoryCopy, .builtin, .tableGet, .tableSet: false
         }
     }
 
@@ -94,10 +105,21 @@ public enum Op: Sendable, Hashable {
     /// Whether the instruction clobbers every allocatable register (calls out).
     var isCall: Bool {
         switch self {
-        case .call, .callIndirect, .memoryGrow, .memoryFill, .memoryCopy: true
+        case .call, .callIndirect, .memoryGrow, .memoryFill, .memoryCopy, .builtin: true
         default: false
         }
     }
+}
+
+public struct BuiltinCall: Sendable, Hashable {
+    public var builtin: Builtin
+    public var argRegs: [Reg]
+    public var constRegs: [Reg]
+    public var constants: [Int64]
+    /// An i32 result in eax.
+    public var hasResult: Bool
+    /// eax is a trap code.
+    public var traps: Bool
 }
 
 public struct Inst: Sendable {
@@ -275,6 +297,11 @@ extension IRFunction: CustomStringConvertible {
         case .memoryGrow: opName = "memory.grow"
         case .memoryFill: opName = "memory.fill"
         case .memoryCopy: opName = "memory.copy"
+        case .builtin(let call): opName = "builtin \(call.builtin)" + (call.constants.isEmpty ? "" : " \(call.constants)")
+        case .refFunc(let i): opName = "ref.func \(i)"
+        case .tableGet(let t): opName = "table.get \(t)"
+        case .tableSet(let t): opName = "table.set \(t)"
+        case .tableSize(let t): opName = "table.size \(t)"
         case .float(let op): opName = "\(op)"
         }
         return results + opName + (args.isEmpty ? "" : " " + args)

@@ -1,6 +1,7 @@
 import RuntimeABI
 import WasmCore
 import WasmDecoder
+import X64
 
 /// Why the optimizing tier left a function to the baseline compiler.
 public struct Unsupported: Error, Sendable, CustomStringConvertible {
@@ -91,7 +92,7 @@ struct SSABuilder {
         for t in localTypes + type.results where !Self.supported(t) { throw Unsupported("a \(t) value") }
     }
 
-    static func supported(_ t: ValueType) -> Bool { t == .i32 || t == .i64 || t == .f32 || t == .f64 }
+    static func supported(_ t: ValueType) -> Bool { t != .v128 }
 
     mutating func newBlock(params: [ValueType]) -> Int {
         var block = Block()
@@ -375,6 +376,31 @@ struct SSABuilder {
         case .memoryGrow: push1(.memoryGrow, [pop()], .i32)
         case .memoryFill: _ = append(.memoryFill, pop(3), results: [])
         case .memoryCopy: _ = append(.memoryCopy, pop(3), results: [])
+        case .memoryInit(let segment):
+            builtin(.memoryInit, args: [.rdx, .rcx, .r8], constants: [(.rsi, Int64(segment))], result: false, traps: true)
+        case .dataDrop(let segment):
+            builtin(.dataDrop, args: [], constants: [(.rsi, Int64(segment))], result: false, traps: false)
+        case .tableGrow(let t):
+            builtin(.tableGrow, args: [.rdx, .rcx], constants: [(.rsi, Int64(t))], result: true, traps: false)
+        case .tableFill(let t):
+            builtin(.tableFill, args: [.rdx, .rcx, .r8], constants: [(.rsi, Int64(t))], result: false, traps: true)
+        case .tableCopy(let destination, let source):
+            builtin(.tableCopy, args: [.rcx, .r8, .r9], constants: [(.rsi, Int64(destination)), (.rdx, Int64(source))],
+                    result: false, traps: true)
+        case .tableInit(let element, let table):
+            builtin(.tableInit, args: [.rcx, .r8, .r9], constants: [(.rsi, Int64(table)), (.rdx, Int64(element))],
+                    result: false, traps: true)
+        case .elemDrop(let element):
+            builtin(.elemDrop, args: [], constants: [(.rsi, Int64(element))], result: false, traps: false)
+        case .tableGet(let t): push1(.tableGet(Int(t)), [pop()], elementType(Int(t)))
+        case .tableSet(let t):
+            let value = pop()
+            let index = pop()
+            _ = append(.tableSet(Int(t)), [index, value], results: [])
+        case .tableSize(let t): push1(.tableSize(Int(t)), [], .i32)
+        case .refNull(let t): stack.append(const(t == .funcref ? .funcref : .externref, 0))
+        case .refIsNull: push1(.unary(.eqz), [pop()], .i32)
+        case .refFunc(let index): push1(.refFunc(Int(index)), [], .funcref)
         case .i32Const(let v): stack.append(const(.i32, UInt64(UInt32(bitPattern: v))))
         case .i64Const(let v): stack.append(const(.i64, UInt64(bitPattern: v)))
         case .f32Const(let bits): stack.append(const(.f32, UInt64(bits)))
@@ -383,6 +409,18 @@ struct SSABuilder {
         default:
             throw Unsupported("instruction " + String(describing: instruction).prefix { $0 != "(" })
         }
+    }
+
+    func elementType(_ table: Int) -> ValueType {
+        shared.context.tables[table].elementType == .funcref ? .funcref : .externref
+    }
+
+    /// A builtin call with the baseline's register assignment; args are popped (bottom to top).
+    mutating func builtin(_ b: Builtin, args: [Reg], constants: [(Reg, Int64)], result: Bool, traps: Bool) {
+        let call = BuiltinCall(builtin: b, argRegs: args, constRegs: constants.map(\.0), constants: constants.map(\.1),
+                               hasResult: result, traps: traps)
+        let values = append(.builtin(call), pop(args.count), results: result ? [.i32] : [])
+        stack += values
     }
 
     func check(_ types: [ValueType]) throws {

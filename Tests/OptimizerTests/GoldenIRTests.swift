@@ -130,8 +130,29 @@ struct GoldenIRTests {
             """)
     }
 
+    @Test func referencesAndTables() throws {
+        let text = try ir("""
+            (module (table 2 funcref) (func $f) (elem declare func $f)
+              (func (param i32) (result i32)
+                (table.set 0 (local.get 0) (ref.func $f))
+                (ref.is_null (table.get 0 (local.get 0)))
+                (table.size 0) i32.add))
+            """, function: 1)
+        #expect(text == """
+            block0(v0: i32):
+              v1 = ref.func 0
+              table.set 0 v0, v1
+              v2 = table.get 0 v0
+              v3 = i32.eqz v2
+              v4 = table.size 0
+              v5 = i32.add v3, v4
+              return v5
+
+            """)
+    }
+
     @Test func unsupportedFunctionsSayWhy() throws {
-        #expect(throws: (any Error).self) { try ir("(module (table 1 funcref) (func (result i32) table.size 0))") }
-        #expect(throws: (any Error).self) { try ir("(module (func (result i32) (ref.is_null (ref.null func))))") }
+        #expect(throws: (any Error).self) { try ir("(module (func (result v128) v128.const i32x4 0 0 0 0))") }
+        #expect(throws: (any Error).self) { try ir("(module (func (param v128)))") }
     }
 }

@@ -50,11 +50,9 @@ struct SpecSuiteTests {
             let result = SpecRunner(heapMode: heapMode, tier: .optimized).run(file: file)
             #expect(result.failed == 0, "\(heapMode): \(result.failures.joined(separator: "\n"))")
             #expect(result.skipped == 0, "\(heapMode): \(result.skipReasons)")
-            // Most of the scripts' functions are the optimizing tier's (references, tables and
-            // memory.init/data.drop are left to the baseline for now: 183 of 5,177).
-            if file.hasSuffix("/i32.wast") || file.hasSuffix("/f64.wast") || file.hasSuffix("/loop.wast") {
-                #expect(result.tierStats.optimizedFunctions > 5 * result.tierStats.baselineFunctions, "\(result.tierStats)")
-            }
+            // The optimizing tier compiles every function of the core suite (only SIMD is left to
+            // the baseline, and the core scripts have none).
+            #expect(result.tierStats.baselineFunctions == 0, "\(heapMode): \(result.tierStats)")
         }
     }
 

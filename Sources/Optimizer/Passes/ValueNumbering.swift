@@ -1,7 +1,7 @@
 /// Common subexpression elimination over the dominator tree (GVN without the
 /// partial-redundancy part): a pure instruction computing what a dominating one already
-/// computed from the same operands reuses its result. Global reads and memory.size are not
-/// merged (a store or call in between may change them).
+/// computed from the same operands reuses its result. Global reads, memory.size and table.size are not
+/// merged (a store, call or table.grow in between may change them).
 enum ValueNumbering {
     struct Key: Hashable {
         let op: Op
@@ -47,7 +47,7 @@ enum ValueNumbering {
 
     static func mergeable(_ op: Op) -> Bool {
         switch op {
-        case .globalGet, .memorySize, .const: false
+        case .globalGet, .memorySize, .tableSize, .const: false
         default: true
         }
     }
