@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Scheduler", targets: ["Scheduler"]),
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Compiler", targets: ["Compiler"]),
+        .library(name: "Optimizer", targets: ["Optimizer"]),
         .executable(name: "shoal", targets: ["ShoalCLI"]),
         .executable(name: "shoal-fuzz", targets: ["ShoalFuzz"]),
     ],
@@ -38,7 +39,9 @@ let package = Package(
         .target(name: "WasmDecoder", dependencies: ["WasmCore"]),
         .target(name: "X64"),
         .target(name: "RuntimeABI", dependencies: ["WasmCore"]),
-        .target(name: "Compiler", dependencies: ["WasmDecoder", "X64", "RuntimeABI"]),
+        // The optimizing tier (SSA, passes, linear scan); the baseline falls back to it per function.
+        .target(name: "Optimizer", dependencies: ["WasmCore", "WasmDecoder", "X64", "RuntimeABI"]),
+        .target(name: "Compiler", dependencies: ["WasmDecoder", "X64", "RuntimeABI", "Optimizer"]),
         .target(name: "CShoal", linkerSettings: [.linkedLibrary("uring")]),
         .target(name: "Runtime", dependencies: ["RuntimeABI", "CShoal", "WasmCore"]),
         .target(name: "IOUring", dependencies: ["CShoal"]),
@@ -64,7 +67,7 @@ let package = Package(
                                            .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "ShoalCLI",
-            dependencies: ["Shoal", "Artifacts", "SpecRunner", "WasmDecoder", "WasmText", "Compiler", "Runtime", "RuntimeABI", "Scheduler", "ShoalWASI", "IOUring",
+            dependencies: ["Shoal", "Artifacts", "SpecRunner", "WasmDecoder", "WasmText", "Compiler", "Optimizer", "Runtime", "RuntimeABI", "Scheduler", "ShoalWASI", "IOUring",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Histogram", package: "hdrhistogram-swift"),
                            .product(name: "Logging", package: "swift-log")]
@@ -109,6 +112,8 @@ let package = Package(
         .testTarget(name: "ShoalTests", dependencies: ["Shoal", .product(name: "Logging", package: "swift-log"),
                                                      .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "X64Tests", dependencies: ["X64"]),
+        .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "Compiler", "Runtime", "RuntimeABI", "WasmCore", "WasmDecoder", "WasmText", "X64",
+                                                          "SpecRunner", "FuzzSupport"]),
         .testTarget(name: "WASITests", dependencies: ["ShoalWASI", "IOUring", "Scheduler", "Runtime", "RuntimeABI", "Compiler", "WasmText", "WasmCore", "CShoal",
                                                      .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Runtime", "RuntimeABI", "Compiler", "WasmText", "WasmCore", "IOUring"]),

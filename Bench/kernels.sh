@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every kernel natively (clang-16 -O2) and under Shoal (release build), and prints per-kernel
-# ratios and their geometric mean. Usage: Bench/kernels.sh [guarded|bounded] [repeats]
+# ratios and their geometric mean. Usage: Bench/kernels.sh [guarded|bounded] [repeats] [baseline|optimized]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 heap="${1:-guarded}"
 repeats="${2:-5}"
+tier="${3:-baseline}"
 [ -x Bench/out/native/fib ] || bash Bench/kernels/build.sh > /dev/null
 swift build -c release --product KernelBench > /dev/null
 declare -A native
@@ -25,7 +26,7 @@ quicksort 15
 sieve 30
 SIZES
 printf "%-11s %12s %12s %7s\n" kernel native_ms shoal_ms ratio
-.build/release/KernelBench Bench/kernels "$heap" "$repeats" | while read -r name checksum ns rest; do
+.build/release/KernelBench Bench/kernels "$heap" "$repeats" "$tier" | while read -r name checksum ns rest; do
   if [ "$name" = compile ]; then echo "$name $checksum $ns $rest"; continue; fi
   set -- ${native[$name]}
   if [ "$1" != "$checksum" ]; then echo "$name: CHECKSUM MISMATCH native $1 shoal $checksum"; continue; fi

@@ -1,6 +1,6 @@
 // Runs the C kernels in Bench/kernels under Shoal, and reports compile throughput.
 //
-// Usage: KernelBench KERNELS_DIR [heap] [repeats]
+// Usage: KernelBench KERNELS_DIR [heap] [repeats] [parallel|overhead|tiers|optimized]
 // For each NAME.wasm with an N in the table below: compiles it, instantiates it, calls run(N)
 // `repeats` times and prints "NAME checksum best_ns". Bench/kernels.sh runs the native builds with
 // the same N and prints the ratios. Compile throughput is measured on Bench/out/large.wasm when it
@@ -22,6 +22,11 @@ let parallelMode = arguments.count > 4 && arguments[4] == "parallel"
 /// `overhead`: compile each kernel with and without loop-header yield checks (and with fuel) and
 /// print the time ratios, all in this process.
 let overheadMode = arguments.count > 4 && arguments[4] == "overhead"
+/// `tiers`: compile each kernel with the baseline and the optimizing tier, check that both give
+/// the same checksum, and print both times, their ratio and how many functions each tier compiled.
+let tiersMode = arguments.count > 4 && arguments[4] == "tiers"
+/// `optimized`: the default run with the optimizing tier (Bench/kernels.sh HEAP REPEATS optimized).
+let tier: CompilerTier = arguments.count > 4 && arguments[4] == "optimized" ? .optimized : .baseline
 
 /// The work size of each kernel, chosen so a native run takes roughly 0.05-0.2 s on the bench machine.
 let sizes: [(String, UInt32)] = [
@@ -100,6 +105,38 @@ if parallelMode {
     exit(0)
 }
 
+if tiersMode {
+    var logRatio = 0.0, count = 0.0
+    print("kernel      baseline-ms  optimized-ms  ratio  functions(optimized/all)")
+    for (name, n) in sizes {
+        guard let data = FileManager.default.contents(atPath: "\(directory)/\(name).wasm") else { continue }
+        let bytes = [UInt8](data)
+        let line = LargeStack.run { () -> String in
+            do {
+                let (c0, base) = try time(bytes, n, CompileOptions(heapMode: heap))
+                let (c1, opt) = try time(bytes, n, CompileOptions(heapMode: heap, tier: .optimized))
+                guard c0 == c1 else { return "\(name) CHECKSUM MISMATCH baseline \(c0) optimized \(c1)" }
+                let stats = try ModuleCompiler.compile(bytes: bytes, options: CompileOptions(heapMode: heap, tier: .optimized)).tierStats
+                return String(format: "%-11@ %11.2f %13.2f %6.3f", name as NSString, Double(base) / 1e6, Double(opt) / 1e6,
+                              Double(opt) / Double(base))
+                    + "  \(stats.optimizedFunctions)/\(stats.optimizedFunctions + stats.baselineFunctions) \(Double(opt) / Double(base))"
+            } catch {
+                return "\(name) error \(error)"
+            }
+        }
+        let parts = line.split(separator: " ")
+        if let r = Double(parts[parts.count - 1]) {
+            logRatio += log(r)
+            count += 1
+            print(parts.dropLast().joined(separator: " "))
+        } else {
+            print(line)
+        }
+    }
+    print(String(format: "geomean optimized/baseline time: %.3f over %.0f kernels", exp(logRatio / count), count))
+    exit(0)
+}
+
 if overheadMode {
     var logYield = 0.0, logFuel = 0.0, count = 0.0
     print("kernel      no-checks-ms  yield-checks-ms  ratio  fuel-ms  ratio")
@@ -141,7 +178,7 @@ for (name, n) in sizes {
     }
     let line = LargeStack.run { () -> String in
         do {
-            let compiled = try ModuleCompiler.compile(bytes: [UInt8](data), heapMode: heap)
+            let compiled = try ModuleCompiler.compile(bytes: [UInt8](data), options: CompileOptions(heapMode: heap, tier: tier))
             let store = Store(heapMode: heap)
             let instance = try store.instantiate(compiled) { _, _ in nil }
             var best = UInt64.max

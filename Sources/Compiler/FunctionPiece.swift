@@ -1,3 +1,4 @@
+import Optimizer
 import X64
 
 /// What a function's code refers to outside itself. Each becomes an external label in the
@@ -34,12 +35,42 @@ struct FunctionPiece: Sendable {
     let fixups: [ExternalFixup]
     /// Whether the code may use SIMD instructions (SSE4.1, SSSE3): the artifact then requires them.
     var usesSIMD = false
+    /// Compiled by the optimizing tier.
+    var optimized = false
+    /// Why the optimizing tier, when asked, left this function to the baseline.
+    var fallbackReason: String?
 
-    /// Validates and compiles defined function `definedIndex` of the module.
+    init(code: [UInt8], trapSites: [Int], fixups: [ExternalFixup]) {
+        self.code = code
+        self.trapSites = trapSites
+        self.fixups = fixups
+    }
+
+    /// Validates and compiles defined function `definedIndex` of the module: with the optimizing
+    /// tier when the options ask for it and it supports the function, else with the baseline.
+    /// (The optimizing tier's code refers to `LinkSymbol` raw values too: 0 the trap exit, 1 + i
+    /// defined function i.)
     static func compile(_ shared: ModuleContext, definedIndex: Int) throws -> FunctionPiece {
+        let functionIndex = shared.module.importedFunctionCount + definedIndex
+        var reason: String?
+        if shared.options.tier == .optimized {
+            let context = OptimizerContext(module: shared.module, context: shared.context, layout: shared.layout, options: shared.options)
+            do {
+                let output = try OptimizingCompiler.compile(context, functionIndex: functionIndex)
+                var piece = FunctionPiece(code: output.code, trapSites: output.trapSites, fixups: output.fixups)
+                piece.optimized = true
+                return piece
+            } catch let error as Unsupported {
+                reason = error.reason
+            } catch {
+                reason = "error: \(error)"  // an invalid body: the baseline reports it
+            }
+        }
         let body = shared.module.functionBodies[definedIndex]
-        var compiler = try FunctionCompiler(shared: shared, functionIndex: shared.module.importedFunctionCount + definedIndex, body: body)
-        return try compiler.compile(code: body.code)
+        var compiler = try FunctionCompiler(shared: shared, functionIndex: functionIndex, body: body)
+        var piece = try compiler.compile(code: body.code)
+        piece.fallbackReason = reason
+        return piece
     }
 }
 

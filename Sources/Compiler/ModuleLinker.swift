@@ -38,10 +38,17 @@ enum ModuleLinker {
             }
         }
         let code = asm.finish()
-        return CompiledModule(module: module, layout: layout, code: code, functionOffsets: offsets, functionEnds: ends,
+        var stats = TierStats()
+        for piece in functions {
+            if piece.optimized { stats.optimizedFunctions += 1 } else { stats.baselineFunctions += 1 }
+            if let reason = piece.fallbackReason { stats.fallbackReasons[reason, default: 0] += 1 }
+        }
+        var compiled = CompiledModule(module: module, layout: layout, code: code, functionOffsets: offsets, functionEnds: ends,
                               entryTrampoline: stubs.entryTrampoline, entryExit: stubs.entryExit, trapExit: stubs.trapExit,
                               hostStub: stubs.hostStub, trapSites: trapSites, options: options,
                               cpuFeatures: consultedCPUFeatures.union(functions.contains { $0.usesSIMD } ? [.sse41, .ssse3] : []))
+        compiled.tierStats = stats
+        return compiled
     }
 
     /// The optional instructions the code generator uses when this machine has them (see

@@ -87,6 +87,8 @@ public struct CompiledModule: Sendable {
     /// Optional instructions the code may contain (those the compiling machine had and the
     /// compiler consults): the machine that runs it needs them too.
     public let cpuFeatures: CPUFeatureSet
+    /// Which tier compiled how many functions (not kept in artifacts).
+    public var tierStats = TierStats()
 
     public init(module: Module, layout: VMContextLayout, code: [UInt8], functionOffsets: [Int], functionEnds: [Int],
                 entryTrampoline: Int, entryExit: Int, trapExit: Int, hostStub: Int, trapSites: [UInt32], options: CompileOptions,
@@ -108,9 +110,11 @@ public struct CompiledModule: Sendable {
     /// The same module with `code` as its machine code (for a module whose code was mapped in
     /// place and is wanted as bytes again).
     public func replacingCode(_ code: [UInt8]) -> CompiledModule {
-        CompiledModule(module: module, layout: layout, code: code, functionOffsets: functionOffsets, functionEnds: functionEnds,
-                       entryTrampoline: entryTrampoline, entryExit: entryExit, trapExit: trapExit, hostStub: hostStub,
-                       trapSites: trapSites, options: options, cpuFeatures: cpuFeatures)
+        var copy = CompiledModule(module: module, layout: layout, code: code, functionOffsets: functionOffsets, functionEnds: functionEnds,
+                                  entryTrampoline: entryTrampoline, entryExit: entryExit, trapExit: trapExit, hostStub: hostStub,
+                                  trapSites: trapSites, options: options, cpuFeatures: cpuFeatures)
+        copy.tierStats = tierStats
+        return copy
     }
 
     /// The defined function whose code contains `offset`, as a module function index.
@@ -153,10 +157,35 @@ public struct CompileOptions: Sendable, Hashable {
     public var yieldChecks: Bool
     /// Count fuel at function entries and loop headers (deterministic budgets).
     public var fuel: Bool
+    /// Which compiler generates function bodies. Both tiers keep the same ABI and runtime
+    /// contract, so this is not part of an artifact's contract (a decoded artifact says baseline).
+    public var tier: CompilerTier
 
-    public init(heapMode: HeapMode = .default, yieldChecks: Bool = true, fuel: Bool = false) {
+    public init(heapMode: HeapMode = .default, yieldChecks: Bool = true, fuel: Bool = false, tier: CompilerTier = .baseline) {
         self.heapMode = heapMode
         self.yieldChecks = yieldChecks
         self.fuel = fuel
+        self.tier = tier
+    }
+}
+
+/// The compiler tiers. `optimized` compiles each function it supports with the optimizing tier
+/// (Sources/Optimizer) and the rest with the baseline.
+public enum CompilerTier: String, Sendable, Hashable, CaseIterable {
+    case baseline, optimized
+}
+
+/// How many functions each tier compiled, and why the optimizing tier left the others.
+public struct TierStats: Sendable, Hashable {
+    public var optimizedFunctions = 0
+    public var baselineFunctions = 0
+    /// Fallback reason -> number of functions (only when the optimized tier was asked for).
+    public var fallbackReasons: [String: Int] = [:]
+    public init() {}
+
+    public mutating func add(_ other: TierStats) {
+        optimizedFunctions += other.optimizedFunctions
+        baselineFunctions += other.baselineFunctions
+        for (reason, count) in other.fallbackReasons { fallbackReasons[reason, default: 0] += count }
     }
 }

@@ -26,7 +26,7 @@ struct ArtifactCache: Sendable {
     static func tag(_ options: CompileOptions) -> String {
         if let tag = tags.withLock({ $0[options] }) { return tag }
         let text = [ShoalVersion.compiler, "abi \(ShoalVersion.abi)", options.heapMode.rawValue, "yield \(options.yieldChecks)",
-                    "fuel \(options.fuel)", "cpu \(CPUFeatureSet.host.rawValue)"].joined(separator: "|")
+                    "fuel \(options.fuel)", "tier \(options.tier.rawValue)", "cpu \(CPUFeatureSet.host.rawValue)"].joined(separator: "|")
         let tag = String(CompileService.digest(Array(text.utf8)).prefix(16))
         tags.withLock { $0[options] = tag }
         return tag

@@ -26,6 +26,9 @@ public struct EngineConfiguration: Sendable {
     public var admission: Admission = .queue(limit: 100_000)
     /// Compile fuel counting into every module, so that `Limits.fuel` can be used.
     public var fuel: Bool = false
+    /// Which compiler tier compiles function bodies (`.optimized`: the optimizing tier for the
+    /// functions it supports, the baseline for the rest).
+    public var tier: CompilerTier = .baseline
     /// Compiled modules kept in memory by the compile service (least recently used go first).
     public var compiledModuleCacheCapacity: Int = 128
     /// Threads that compile the functions of one module in parallel.
@@ -56,7 +59,7 @@ public struct EngineConfiguration: Sendable {
     public init() {}
 
     /// The compile options every module of this engine is compiled with.
-    var compileOptions: CompileOptions { CompileOptions(heapMode: heapMode, yieldChecks: true, fuel: fuel) }
+    var compileOptions: CompileOptions { CompileOptions(heapMode: heapMode, yieldChecks: true, fuel: fuel, tier: tier) }
 }
 
 /// What one call may use. Exceeding a limit ends the call with a trap (`TrapCode.outOfFuel`, or

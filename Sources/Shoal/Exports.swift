@@ -15,6 +15,10 @@ public typealias Trap = Runtime.Trap
 public typealias TrapCode = RuntimeABI.TrapCode
 /// How linear memory is protected: guard pages (guarded) or explicit checks (bounded).
 public typealias HeapMode = RuntimeABI.HeapMode
+/// Which compiler generates function bodies (`EngineConfiguration.tier`).
+public typealias CompilerTier = RuntimeABI.CompilerTier
+/// How many functions each compiler tier compiled (`Module.tierStats`).
+public typealias TierStats = RuntimeABI.TierStats
 /// Guard pages around each slot's stack, context and memory.
 public typealias GuardPages = Runtime.GuardPages
 /// A function signature.

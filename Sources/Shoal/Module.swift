@@ -83,6 +83,8 @@ public struct Module: Sendable {
     public var heapMode: HeapMode { loaded.compiled.options.heapMode }
     /// Whether the code counts fuel (the engine's `fuel` setting).
     public var hasFuel: Bool { loaded.compiled.options.fuel }
+    /// How many functions each compiler tier compiled (empty for a module loaded from an artifact).
+    public var tierStats: TierStats { loaded.compiled.tierStats }
 
     /// The module as an artifact file (Docs/ARTIFACT.md): its code, tables and contract, signed
     /// with `signingKey` (a raw Ed25519 private key, see `Signing`) if given.

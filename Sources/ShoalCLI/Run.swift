@@ -35,6 +35,9 @@ struct Run: AsyncParsableCommand {
 
     var heap: HeapMode { heapOption ?? (instances == nil ? .guarded : .bounded) }
 
+    @Option(help: "Compiler tier for a module: baseline, or optimized (the optimizing tier where it can, the baseline for the rest).")
+    var tier: CompilerTier = .baseline
+
     @Option(help: "Stop the guest after this much fuel (one unit per function call and loop iteration). An artifact must have been compiled with --fuel.")
     var fuel: Int64?
 
@@ -104,6 +107,7 @@ struct Run: AsyncParsableCommand {
         var configuration = EngineConfiguration()
         configuration.heapMode = heap
         configuration.fuel = fuelCounting
+        configuration.tier = tier
         configuration.trustedKeys = try trustedKeys()
         if let cacheDirectory, !isArtifact {
             let prepared = CacheDirectory.prepare(cacheDirectory)
@@ -250,6 +254,7 @@ struct Run: AsyncParsableCommand {
 }
 
 extension HeapMode: ExpressibleByArgument {}
+extension CompilerTier: ExpressibleByArgument {}
 extension GuardPages: ExpressibleByArgument {}
 
 /// A wall-clock duration from the command line: a number with ms, s or m (500ms, 2s, 1.5m).

@@ -19,6 +19,12 @@ struct Wast: ParsableCommand {
     @Option(help: "Linear memory protection: guarded (guard pages, no bounds checks) or bounded (explicit checks).")
     var heap: HeapMode = .guarded
 
+    @Option(help: "Compiler tier: baseline, or optimized (the optimizing tier for the functions it supports, the baseline for the rest).")
+    var tier: CompilerTier = .baseline
+
+    @Flag(help: "Print how many functions each tier compiled, and why the optimizing tier left the others.")
+    var stats = false
+
     @Flag(name: .shortAndLong, help: "List every failure (otherwise the first 10 per file) and skip reasons per file.")
     var verbose = false
 
@@ -29,8 +35,9 @@ struct Wast: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let runner = SpecRunner(heapMode: heap)
+        let runner = SpecRunner(heapMode: heap, tier: tier)
         var total = FileResult(path: "total")
+        var tiers = TierStats()
         var skipReasons: [String: Int] = [:]
         // Files are independent: run them on all cores, print in order.
         let results = ConcurrentMap.map(files) { runner.run(file: $0) }
@@ -50,7 +57,9 @@ struct Wast: ParsableCommand {
             total.rejectionsWithExpectedMessage += result.rejectionsWithExpectedMessage
             total.rejectionsByTextParser += result.rejectionsByTextParser
             for (reason, count) in result.skipReasons { skipReasons[reason, default: 0] += count }
+            tiers.add(result.tierStats)
         }
+        if stats || tier != .baseline { printTierStats(tiers) }
         if total.rejections > 0 {
             let byDecoder = total.rejections - total.rejectionsByTextParser
             print(
@@ -62,6 +71,14 @@ struct Wast: ParsableCommand {
         }
         print("\(total.passed) passed, \(total.failed) failed, \(total.skipped) skipped")
         if total.failed > 0 { throw ExitCode(1) }
+    }
+}
+
+/// Prints a module's or a run's `TierStats`.
+func printTierStats(_ stats: TierStats) {
+    print("functions: \(stats.optimizedFunctions) optimized, \(stats.baselineFunctions) baseline")
+    for (reason, count) in stats.fallbackReasons.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
+        print("  fallback \(count): \(reason)")
     }
 }
 

@@ -27,8 +27,13 @@ final class ScriptExecutor {
     var unavailable: [String: String] = [:]
     var registered: [String: Instance] = [:]
 
-    init(heapMode: HeapMode, throughArtifacts: Bool = false) throws {
+    let tier: CompilerTier
+    /// Functions compiled by each tier, over the script's modules.
+    var tierStats = TierStats()
+
+    init(heapMode: HeapMode, throughArtifacts: Bool = false, tier: CompilerTier = .baseline) throws {
         self.heapMode = heapMode
+        self.tier = tier
         self.throughArtifacts = throughArtifacts
         store = Store(heapMode: heapMode)
         let spectest = try instantiate(bytes: try WAT.wat2wasm(SpecTestHost.wat))
@@ -55,7 +60,8 @@ final class ScriptExecutor {
     func compile(_ bytes: [UInt8]) throws(Failure) -> CompiledModule {
         let compiled: CompiledModule
         do {
-            compiled = try ModuleCompiler.compile(bytes: bytes, heapMode: heapMode)
+            compiled = try ModuleCompiler.compile(bytes: bytes, options: CompileOptions(heapMode: heapMode, tier: tier))
+            tierStats.add(compiled.tierStats)
         } catch {
             throw .compile("\(error)")
         }

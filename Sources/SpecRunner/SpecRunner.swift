@@ -16,10 +16,13 @@ public struct SpecRunner: Sendable {
     /// Run every module through a compiled artifact: encode it after compiling, decode it (all
     /// of `Artifact.decode`'s checks) and load the decoded one.
     public var throughArtifacts: Bool
+    /// Which compiler tier compiles the scripts' modules.
+    public var tier: CompilerTier
 
-    public init(heapMode: HeapMode = .default, throughArtifacts: Bool = false) {
+    public init(heapMode: HeapMode = .default, throughArtifacts: Bool = false, tier: CompilerTier = .baseline) {
         self.heapMode = heapMode
         self.throughArtifacts = throughArtifacts
+        self.tier = tier
     }
 
     /// Finds the .wast files named by `paths` (files, or directories searched recursively), sorted.
@@ -59,7 +62,7 @@ public struct SpecRunner: Sendable {
         let source = String(decoding: data, as: UTF8.self)
         let executor: ScriptExecutor
         do {
-            executor = try ScriptExecutor(heapMode: heapMode, throughArtifacts: throughArtifacts)
+            executor = try ScriptExecutor(heapMode: heapMode, throughArtifacts: throughArtifacts, tier: tier)
         } catch {
             result.record(.failed("cannot set up the spectest module: \(error)"), line: 0, keyword: "file")
             return result
@@ -68,6 +71,7 @@ public struct SpecRunner: Sendable {
             let outcome = run(directive, executor: executor)
             result.record(outcome, line: directive.line, keyword: directive.keyword)
         }
+        result.tierStats = executor.tierStats
         return result
     }
 
@@ -191,6 +195,8 @@ public struct FileResult: Sendable {
     /// Rejections whose message differs from the spec's: "line N: expected ..., got ...".
     public var messageMismatches: [String] = []
     public var skipReasons: [String: Int] = [:]
+    /// Functions of the script's modules compiled by each tier.
+    public var tierStats = TierStats()
 
     public init(path: String) { self.path = path }
 

@@ -42,6 +42,21 @@ struct SpecSuiteTests {
     }
 
     @Test(
+        "core scripts run with no failures with the optimizing tier",
+        .enabled(if: specSuite != nil, "spec test suite not found (set SHOAL_SPEC_TESTSUITE)"),
+        arguments: files("core"))
+    func coreOptimized(file: String) {
+        for heapMode in HeapMode.allCases {
+            let result = SpecRunner(heapMode: heapMode, tier: .optimized).run(file: file)
+            #expect(result.failed == 0, "\(heapMode): \(result.failures.joined(separator: "\n"))")
+            #expect(result.skipped == 0, "\(heapMode): \(result.skipReasons)")
+            // The optimizing tier compiles every function of the core suite (only SIMD is left to
+            // the baseline, and the core scripts have none).
+            #expect(result.tierStats.baselineFunctions == 0, "\(heapMode): \(result.tierStats)")
+        }
+    }
+
+    @Test(
         "SIMD scripts run with no failures and nothing skipped, in both heap modes",
         .enabled(if: specSuite != nil, "spec test suite not found (set SHOAL_SPEC_TESTSUITE)"),
         arguments: files("simd"))

@@ -1,0 +1,126 @@
+import RuntimeABI
+import WasmCore
+import X64
+
+extension CodeGen {
+    mutating func emitTerminator(_ t: Terminator, block b: Int) {
+        let next = b + 1 < f.blocks.count ? b + 1 : nil
+        switch t {
+        case .jump(let e):
+            parallelMove(edgeMoves(e))
+            if e.target != next { asm.jmp(labels[e.target]) }
+        case .branch(let c, let thenEdge, let elseEdge):
+            let cc: Condition
+            if let def = fusedFloat[c] {
+                let lhs = xreg(def.lhs, Self.floatA)
+                let rhs = xreg(def.rhs, Self.floatB)
+                asm.ucomis(precision(def.lhs), lhs, rhs)
+                cc = def.cc
+            } else if let def = fusedDefs[c] {
+                if let rhs = def.rhs {
+                    cc = emitCompare(def.op, def.lhs, rhs)
+                } else {
+                    let x = reg(def.lhs, .rax)
+                    asm.test(width(def.lhs), x, x)
+                    cc = .e
+                }
+            } else {
+                let x = reg(c, .rax)
+                asm.test(.b32, x, x)
+                cc = .ne
+            }
+            emitConditional(cc, thenEdge, elseEdge, next: next)
+        case .table(let index, let targets, let defaultEdge):
+            load(index, into: .rax)
+            var stubs: [Int: Label] = [:]  // first edge number -> its stub
+            let edges = targets + [defaultEdge]
+            // Edges equal in target and args share one stub.
+            var canonical: [Int] = []
+            var firstWith: [String: Int] = [:]
+            for (i, e) in edges.enumerated() {
+                let key = "\(e.target):" + e.args.map { String($0.id) }.joined(separator: ",")
+                if let j = firstWith[key] {
+                    canonical.append(j)
+                } else {
+                    firstWith[key] = i
+                    canonical.append(i)
+                    stubs[i] = asm.newLabel()
+                }
+            }
+            let ids = canonical
+            let defaultStub = stubs[ids[edges.count - 1]]!
+            asm.alu(.cmp, .b32, .rax, imm: Int32(truncatingIfNeeded: targets.count))
+            asm.jcc(.ae, defaultStub)
+            emitDecisionTree(ids: ids, range: 0..<targets.count, stubs: stubs)
+            for (i, stub) in stubs.sorted(by: { $0.key < $1.key }) {
+                asm.bind(stub)
+                parallelMove(edgeMoves(edges[i]))
+                asm.jmp(labels[edges[i].target])
+            }
+        case .ret(let values):
+            for (i, v) in values.enumerated() {
+                let mem = Mem(.rbp, Int32(16 + 8 * i))
+                switch loc[v.id] {
+                case .reg(let r): asm.store(.b64, mem, r)
+                case .xreg(let x): asm.fstore(.double, mem, x)
+                case .slot(let k):
+                    asm.load(.b64, .rax, slotMem(k))
+                    asm.store(.b64, mem, .rax)
+                case .imm(let bits):
+                    let value = Int64(bitPattern: bits)
+                    if value >= Int64(Int32.min) && value <= Int64(Int32.max) {
+                        asm.store(.b64, mem, imm: Int32(value))
+                    } else {
+                        asm.mov(.b64, .rax, imm: value)
+                        asm.store(.b64, mem, .rax)
+                    }
+                case .none: break
+                }
+            }
+            emitEpilogue()
+        case .trap(let code):
+            asm.jmp(trapLabel(code))
+        }
+    }
+
+    /// A two-way branch on flags `cc`, putting each edge's moves only on its own path and
+    /// falling through to the next block where it can.
+    mutating func emitConditional(_ cc: Condition, _ thenEdge: Edge, _ elseEdge: Edge, next: Int?) {
+        let thenMoves = edgeMoves(thenEdge)
+        let elseMoves = edgeMoves(elseEdge)
+        if thenMoves.isEmpty && (elseEdge.target == next || !elseMoves.isEmpty || thenEdge.target != next) {
+            asm.jcc(cc, labels[thenEdge.target])
+            parallelMove(elseMoves)
+            if elseEdge.target != next { asm.jmp(labels[elseEdge.target]) }
+        } else if elseMoves.isEmpty {
+            asm.jcc(cc.inverted, labels[elseEdge.target])
+            parallelMove(thenMoves)
+            if thenEdge.target != next { asm.jmp(labels[thenEdge.target]) }
+        } else {
+            let skip = asm.newLabel()
+            asm.jcc(cc.inverted, skip)
+            parallelMove(thenMoves)
+            asm.jmp(labels[thenEdge.target])
+            asm.bind(skip)
+            parallelMove(elseMoves)
+            if elseEdge.target != next { asm.jmp(labels[elseEdge.target]) }
+        }
+    }
+
+    /// A binary search over the table's index (in rax), collapsing runs that share a stub.
+    mutating func emitDecisionTree(ids: [Int], range: Range<Int>, stubs: [Int: Label]) {
+        guard !range.isEmpty else { return }
+        let first = ids[range.lowerBound]
+        if ids[range].allSatisfy({ $0 == first }) {
+            asm.jmp(stubs[first]!)
+            return
+        }
+        let mid = (range.lowerBound + range.upperBound) / 2
+        let upper = asm.newLabel()
+        asm.alu(.cmp, .b32, .rax, imm: Int32(mid))
+        asm.jcc(.ae, upper)
+        emitDecisionTree(ids: ids, range: range.lowerBound..<mid, stubs: stubs)
+        asm.bind(upper)
+        emitDecisionTree(ids: ids, range: mid..<range.upperBound, stubs: stubs)
+    }
+}

@@ -1,0 +1,566 @@
+import RuntimeABI
+import WasmCore
+import WasmDecoder
+import X64
+
+extension CodeGen {
+    mutating func emit(_ inst: Inst) {
+        if inst.results.count == 1 && fused.contains(inst.results[0]) { return }  // emitted by the branch
+        switch inst.op {
+        case .const: break  // rematerialized where used
+        case .binary(let op): emitBinary(op, inst)
+        case .compare(let op):
+            let r = inst.results[0]
+            let cc = emitCompare(op, inst.args[0], inst.args[1])
+            setFlag(cc, r)
+        case .unary(let op): emitUnary(op, inst)
+        case .select: emitSelect(inst)
+        case .load(let op, let offset): emitLoad(op, offset: offset, inst)
+        case .store(let op, let offset): emitStore(op, offset: offset, inst)
+        case .globalGet(let i):
+            let r = inst.results[0]
+            if isFloat(r) {
+                let d = xdest(r)
+                asm.fload(precision(r), d, globalAddress(i))
+                finish(r, d)
+            } else {
+                let d = dest(r)
+                asm.load(width(r), d, globalAddress(i))
+                finish(r, d)
+            }
+        case .globalSet(let i):
+            let v = inst.args[0]
+            if isFloat(v) {
+                let value = xreg(v, Self.floatA)
+                asm.fstore(precision(v), globalAddress(i), value)
+            } else {
+                let value = reg(v, .rax)
+                asm.store(width(v), globalAddress(i), value)
+            }
+        case .call(let index): emitCall(index, inst)
+        case .callIndirect(let typeIndex, let table): emitCallIndirect(typeIndex: typeIndex, table: table, inst)
+        case .memorySize:
+            let r = inst.results[0]
+            let d = dest(r)
+            asm.load(.b64, d, Mem(.r14, Int32(VMContextLayout.memorySize)))
+            asm.shift(.shr, .b64, d, imm: 16)
+            finish(r, d)
+        case .float(let op): emitFloat(op, inst)
+        case .builtin(let call):
+            // Every value live across lives in a slot (a call): only the arguments need placing.
+            parallelMove(zip(call.argRegs, inst.args).map { (Location.reg($0), loc[$1.id]) })
+            for (r, value) in zip(call.constRegs, call.constants) { asm.mov(.b64, r, imm: value) }
+            asm.mov(.b64, .rdi, .r14)
+            asm.load(.b64, .rax, Mem(.r14, Int32(VMContextLayout.builtins)))
+            asm.call(Mem(.rax, Int32(8 * call.builtin.rawValue)))
+            if call.traps { trapIfEAXNonZero() }
+            if call.hasResult {
+                asm.mov(.b32, .rax, .rax)
+                move(loc[inst.results[0].id], .reg(.rax))
+            }
+        case .refFunc(let index):
+            let r = inst.results[0]
+            let d = dest(r)
+            asm.load(.b64, d, Mem(.r14, Int32(VMContextLayout.funcRefs)))
+            asm.lea(.b64, d, Mem(d, Int32(index * FuncRefLayout.size)))
+            finish(r, d)
+        case .tableSize(let t):
+            let r = inst.results[0]
+            let d = dest(r)
+            asm.load(.b64, d, Mem(.r14, Int32(shared.layout.table(t))))
+            asm.load(.b32, d, Mem(d, Int32(TableLayout.size)))
+            finish(r, d)
+        case .tableGet(let t):
+            let r = inst.results[0]
+            let index = reg(inst.args[0], .rax)  // an i32: zero-extended
+            tableElements(t, index: index)
+            let d = dest(r)
+            asm.load(.b64, d, Mem(.rcx, index: index, scale: 8))
+            finish(r, d)
+        case .tableSet(let t):
+            let index = reg(inst.args[0], .rax)
+            let value = reg(inst.args[1], .rdx)
+            tableElements(t, index: index)
+            asm.store(.b64, Mem(.rcx, index: index, scale: 8), value)
+        case .memoryFill, .memoryCopy:
+            // (vmctx, destination, value or source, length) -> trap code; every value live
+            // across lives in a slot (a call), so only the arguments need placing.
+            parallelMove(zip([Reg.rsi, .rdx, .rcx], inst.args).map { (Location.reg($0), loc[$1.id]) })
+            let builtin: Builtin = inst.op == .memoryFill ? .memoryFill : .memoryCopy
+            asm.mov(.b64, .rdi, .r14)
+            asm.load(.b64, .rax, Mem(.r14, Int32(VMContextLayout.builtins)))
+            asm.call(Mem(.rax, Int32(8 * builtin.rawValue)))
+            trapIfEAXNonZero()
+        case .memoryGrow:
+            load(inst.args[0], into: .rsi)
+            asm.mov(.b64, .rdi, .r14)
+            asm.load(.b64, .rax, Mem(.r14, Int32(VMContextLayout.builtins)))
+            asm.call(Mem(.rax, Int32(8 * Builtin.memoryGrow.rawValue)))
+            asm.mov(.b32, .rax, .rax)
+            move(loc[inst.results[0].id], .reg(.rax))
+        }
+    }
+
+    // MARK: Integer operations
+
+    mutating func emitBinary(_ op: BinaryOp, _ inst: Inst) {
+        let (a, b, r) = (inst.args[0], inst.args[1], inst.results[0])
+        let w = width(r)
+        let d = dest(r)
+        switch op {
+        case .add, .sub, .and, .or, .xor:
+            let alu: ALUOp = switch op {
+            case .add: .add
+            case .sub: .sub
+            case .and: .and
+            case .or: .or
+            default: .xor
+            }
+            if let y = imm32(b) {
+                if op == .add, case .reg(let x) = loc[a.id], x != d {
+                    asm.lea(w, d, Mem(x, y))  // three-address add
+                } else {
+                    load(a, into: d)
+                    asm.alu(alu, w, d, imm: y)
+                }
+            } else if isReg(b, d) && !isReg(a, d) {
+                if op.isCommutative {
+                    asm.alu(alu, w, d, reg(a, .rax))
+                } else {
+                    load(a, into: .rax)
+                    asm.alu(alu, w, .rax, d)
+                    asm.mov(.b64, d, .rax)
+                }
+            } else if op == .add, case .reg(let x) = loc[a.id], case .reg(let y) = loc[b.id], x != d {
+                asm.lea(w, d, Mem(x, index: y))
+            } else {
+                load(a, into: d)
+                switch loc[b.id] {
+                case .reg(let y): asm.alu(alu, w, d, y)
+                case .slot(let k): asm.alu(alu, w, d, slotMem(k))
+                default: asm.alu(alu, w, d, reg(b, .rcx))
+                }
+            }
+        case .mul:
+            if let y = imm32(b) {
+                asm.imul(w, d, reg(a, .rax), imm: y)
+            } else if isReg(b, d) {
+                asm.imul(w, d, reg(a, .rax))
+            } else {
+                load(a, into: d)
+                asm.imul(w, d, reg(b, .rcx))
+            }
+        case .shl, .shrS, .shrU, .rotl, .rotr:
+            let shift: ShiftOp = switch op {
+            case .shl: .shl
+            case .shrS: .sar
+            case .shrU: .shr
+            case .rotl: .rol
+            default: .ror
+            }
+            if let y = imm32(b) {
+                load(a, into: d)
+                asm.shift(shift, w, d, imm: UInt8(truncatingIfNeeded: y) & (w == .b32 ? 31 : 63))
+            } else {
+                load(b, into: .rcx)
+                load(a, into: d)
+                asm.shift(shift, w, d)
+            }
+        case .divS, .divU, .remS, .remU:
+            emitDivRem(a, b, w, signed: op == .divS || op == .remS, remainder: op == .remS || op == .remU)
+            asm.mov(.b64, d, op == .remS || op == .remU ? .rdx : .rax)
+        }
+        finish(r, d)
+    }
+
+    /// Division through rax:rdx with the baseline's traps: a zero divisor, and MIN / -1 for div_s
+    /// (rem_s by -1 is 0, which idiv would fault on). A constant divisor skips the checks it
+    /// cannot fail.
+    mutating func emitDivRem(_ a: Value, _ b: Value, _ w: Width, signed: Bool, remainder: Bool) {
+        var known: Int64?
+        if case .imm(let bits) = loc[b.id] {
+            known = w == .b32 ? Int64(Int32(truncatingIfNeeded: bits)) : Int64(bitPattern: bits)
+        }
+        load(b, into: .rcx)
+        load(a, into: .rax)
+        if known == nil || known == 0 {
+            asm.test(w, .rcx, .rcx)
+            asm.jcc(.e, trapLabel(.integerDivideByZero))
+        }
+        if signed {
+            let divide = asm.newLabel()
+            let done = asm.newLabel()
+            if known == nil || known == -1 {
+                asm.alu(.cmp, w, .rcx, imm: -1)
+                asm.jcc(.ne, divide)
+                if remainder {
+                    asm.alu(.xor, .b32, .rdx, .rdx)
+                    asm.jmp(done)
+                } else {
+                    if w == .b32 {
+                        asm.alu(.cmp, .b32, .rax, imm: Int32.min)
+                    } else {
+                        asm.mov(.b64, Self.scratch, imm: Int64.min)
+                        asm.alu(.cmp, .b64, .rax, Self.scratch)
+                    }
+                    asm.jcc(.e, trapLabel(.integerOverflow))
+                }
+            }
+            asm.bind(divide)
+            if w == .b32 { asm.cdq() } else { asm.cqo() }
+            asm.unary(.idiv, w, .rcx)
+            asm.bind(done)
+        } else {
+            asm.alu(.xor, .b32, .rdx, .rdx)
+            asm.unary(.div, w, .rcx)
+        }
+    }
+
+    static func condition(_ op: CompareOp) -> Condition {
+        switch op {
+        case .eq: .e
+        case .ne: .ne
+        case .ltS: .l
+        case .ltU: .b
+        case .gtS: .g
+        case .gtU: .a
+        case .leS: .le
+        case .leU: .be
+        case .geS: .ge
+        case .geU: .ae
+        }
+    }
+
+    static func swapped(_ op: CompareOp) -> CompareOp {
+        switch op {
+        case .ltS: .gtS
+        case .ltU: .gtU
+        case .gtS: .ltS
+        case .gtU: .ltU
+        case .leS: .geS
+        case .leU: .geU
+        case .geS: .leS
+        case .geU: .leU
+        case .eq, .ne: op
+        }
+    }
+
+    /// Sets the flags for `a op b` and returns the condition that holds when it is true.
+    mutating func emitCompare(_ op: CompareOp, _ a: Value, _ b: Value) -> Condition {
+        let w = width(a)
+        if imm32(a) != nil && imm32(b) == nil {
+            return emitCompare(Self.swapped(op), b, a)
+        }
+        let x = reg(a, .rax)
+        if let y = imm32(b) {
+            if y == 0 && (op == .eq || op == .ne) {
+                asm.test(w, x, x)
+            } else {
+                asm.alu(.cmp, w, x, imm: y)
+            }
+        } else {
+            switch loc[b.id] {
+            case .reg(let y): asm.alu(.cmp, w, x, y)
+            case .slot(let k): asm.alu(.cmp, w, x, slotMem(k))
+            default: asm.alu(.cmp, w, x, reg(b, .rcx))
+            }
+        }
+        return Self.condition(op)
+    }
+
+    mutating func setFlag(_ cc: Condition, _ r: Value) {
+        let d = dest(r)
+        asm.setcc(cc, d)
+        asm.movzx(from: .b8, d, d)
+        finish(r, d)
+    }
+
+    mutating func emitUnary(_ op: UnaryOp, _ inst: Inst) {
+        let (a, r) = (inst.args[0], inst.results[0])
+        let w = width(a)
+        let d = dest(r)
+        switch op {
+        case .eqz:
+            let x = reg(a, .rax)
+            asm.test(w, x, x)
+            setFlag(.e, r)
+            return
+        case .clz:
+            let x = reg(a, .rax)
+            if CPUFeatures.hasLZCNT {
+                asm.bitCount(.lzcnt, w, d, x)
+            } else {
+                asm.bitCount(.bsr, w, d, x)
+                asm.mov(.b64, .rcx, imm: -1)
+                asm.cmov(.e, w, d, .rcx)
+                asm.unary(.neg, w, d)
+                asm.alu(.add, w, d, imm: w == .b32 ? 31 : 63)
+            }
+        case .ctz:
+            let x = reg(a, .rax)
+            if CPUFeatures.hasBMI1 {
+                asm.bitCount(.tzcnt, w, d, x)
+            } else {
+                asm.bitCount(.bsf, w, d, x)
+                asm.mov(.b64, .rcx, imm: w == .b32 ? 32 : 64)
+                asm.cmov(.e, w, d, .rcx)
+            }
+        case .popcnt:
+            load(a, into: .rax)
+            if CPUFeatures.hasPOPCNT {
+                asm.bitCount(.popcnt, w, d, .rax)
+            } else {
+                emitSoftwarePopcnt(w)
+                asm.mov(.b64, d, .rax)
+            }
+        case .extend8S: asm.movsx(from: .b8, to: w, d, reg(a, .rax))
+        case .extend16S: asm.movsx(from: .b16, to: w, d, reg(a, .rax))
+        case .extend32S, .extendI32S: asm.movsx(from: .b32, to: .b64, d, reg(a, .rax))
+        case .wrap, .extendI32U: asm.mov(.b32, d, reg(a, .rax))
+        }
+        finish(r, d)
+    }
+
+    /// The SWAR count of rax's bits into rax (CPUs without POPCNT), as the baseline does it.
+    mutating func emitSoftwarePopcnt(_ w: Width) {
+        let (x, t, s) = (Reg.rax, Reg.rcx, Reg.rdx)
+        func mask(_ byte: UInt64) -> Int64 {
+            Int64(bitPattern: w == .b32 ? (byte * 0x0101_0101) : (byte * 0x0101_0101_0101_0101))
+        }
+        asm.mov(w, t, x)
+        asm.shift(.shr, w, t, imm: 1)
+        asm.mov(.b64, s, imm: mask(0x55))
+        asm.alu(.and, w, t, s)
+        asm.alu(.sub, w, x, t)
+        asm.mov(.b64, s, imm: mask(0x33))
+        asm.mov(w, t, x)
+        asm.alu(.and, w, t, s)
+        asm.shift(.shr, w, x, imm: 2)
+        asm.alu(.and, w, x, s)
+        asm.alu(.add, w, x, t)
+        asm.mov(w, t, x)
+        asm.shift(.shr, w, t, imm: 4)
+        asm.alu(.add, w, x, t)
+        asm.mov(.b64, s, imm: mask(0x0F))
+        asm.alu(.and, w, x, s)
+        asm.mov(.b64, s, imm: mask(0x01))
+        asm.imul(w, x, s)
+        asm.shift(.shr, w, x, imm: w == .b32 ? 24 : 56)
+    }
+
+    /// select: the first value, replaced by the second with cmov when the condition is zero.
+    func isFloat(_ v: Value) -> Bool { f.types[v.id] == .f32 || f.types[v.id] == .f64 }
+
+    mutating func emitSelect(_ inst: Inst) {
+        let (c, x, y, r) = (inst.args[0], inst.args[1], inst.args[2], inst.results[0])
+        if isFloat(r) {
+            // In xmm14, with a branch around the move (no cmov for XMM registers), as the baseline.
+            let cond = reg(c, .rcx)
+            let second = xreg(y, Self.floatB)
+            let first = xreg(x, Self.floatA)
+            if first != Self.floatA { asm.fmov(Self.floatA, first) }
+            let keep = asm.newLabel()
+            asm.test(.b32, cond, cond)
+            asm.jcc(.ne, keep)
+            asm.fmov(Self.floatA, second)
+            asm.bind(keep)
+            move(loc[r.id], .xreg(Self.floatA))
+            return
+        }
+        var d = dest(r)
+        if isReg(y, d) || isReg(c, d) { d = .rax }
+        load(x, into: d)
+        let cond = reg(c, .rcx)
+        let second = reg(y, .rdx)  // before the test: materializing 0 is an xor, which sets flags
+        asm.test(.b32, cond, cond)
+        asm.cmov(.e, .b64, d, second)
+        if d == .rax { move(loc[r.id], .reg(.rax)) } else { finish(r, d) }
+    }
+
+    // MARK: Memory
+
+    /// The operand for an access of `size` bytes at `address + offset` (the baseline's scheme:
+    /// guarded heaps address directly and fault into the signal handler; bounded heaps compare
+    /// the access's end with the memory size, the check and the address sharing r11). i32
+    /// values are kept zero-extended, so the address needs no extension.
+    mutating func effectiveAddress(_ address: Value, offset: UInt32, size: Int) -> Mem {
+        let index = reg(address, .rax)
+        switch shared.options.heapMode {
+        case .guarded:
+            if offset <= UInt32(Int32.max) { return Mem(.r15, index: index, scale: 1, disp: Int32(offset)) }
+            asm.mov(.b64, Self.scratch, imm: Int64(offset))
+            asm.alu(.add, .b64, Self.scratch, index)
+            return Mem(.r15, index: Self.scratch, scale: 1, disp: 0)
+        case .bounded:
+            if uncheckedAccesses.contains(currentAccess) {  // proven in bounds (offset fits: BoundsChecks)
+                return Mem(.r15, index: index, scale: 1, disp: Int32(offset))
+            }
+            let end = UInt64(offset) + UInt64(size)
+            if end <= UInt64(Int32.max) {
+                asm.lea(.b64, Self.scratch, Mem(index, Int32(end)))
+            } else {
+                asm.mov(.b64, Self.scratch, imm: Int64(end))
+                asm.alu(.add, .b64, Self.scratch, index)
+            }
+            asm.alu(.cmp, .b64, Self.scratch, Mem(.r14, Int32(VMContextLayout.memorySize)))
+            asm.jcc(.a, trapLabel(.outOfBoundsMemoryAccess))
+            return Mem(.r15, index: Self.scratch, scale: 1, disp: Int32(-size))
+        }
+    }
+
+    mutating func markHeapAccess() {
+        if shared.options.heapMode == .guarded { trapSites.append(asm.offset) }
+    }
+
+    mutating func emitLoad(_ op: LoadOp, offset: UInt32, _ inst: Inst) {
+        let r = inst.results[0]
+        let mem = effectiveAddress(inst.args[0], offset: offset, size: 1 << op.naturalAlignment)
+        if op == .f32Load || op == .f64Load {
+            let d = xdest(r)
+            markHeapAccess()
+            asm.fload(op == .f32Load ? .single : .double, d, mem)
+            finish(r, d)
+            return
+        }
+        let d = dest(r)
+        markHeapAccess()
+        switch op {
+        case .i32Load: asm.load(.b32, d, mem)
+        case .i64Load: asm.load(.b64, d, mem)
+        case .i32Load8S: asm.loadSignExtended(from: .b8, to: .b32, d, mem)
+        case .i32Load8U, .i64Load8U: asm.load(.b8, d, mem)
+        case .i32Load16S: asm.loadSignExtended(from: .b16, to: .b32, d, mem)
+        case .i32Load16U, .i64Load16U: asm.load(.b16, d, mem)
+        case .i64Load8S: asm.loadSignExtended(from: .b8, to: .b64, d, mem)
+        case .i64Load16S: asm.loadSignExtended(from: .b16, to: .b64, d, mem)
+        case .i64Load32S: asm.loadSignExtended(from: .b32, to: .b64, d, mem)
+        case .i64Load32U: asm.load(.b32, d, mem)
+        case .f32Load, .f64Load: preconditionFailure("handled above")
+        }
+        finish(r, d)
+    }
+
+    mutating func emitStore(_ op: StoreOp, offset: UInt32, _ inst: Inst) {
+        let size = 1 << op.naturalAlignment
+        let w: Width = switch size {
+        case 1: .b8
+        case 2: .b16
+        case 4: .b32
+        default: .b64
+        }
+        let v = inst.args[1]
+        if op == .f32Store || op == .f64Store {
+            let value = xreg(v, Self.floatA)
+            let mem = effectiveAddress(inst.args[0], offset: offset, size: size)
+            markHeapAccess()
+            asm.fstore(op == .f32Store ? .single : .double, mem, value)
+            return
+        }
+        let constant = imm32(v)
+        let value = constant == nil ? reg(v, .rcx) : .rcx
+        let mem = effectiveAddress(inst.args[0], offset: offset, size: size)
+        markHeapAccess()
+        if let constant {
+            let narrowed: Int32 = switch w {
+            case .b8: Int32(Int8(truncatingIfNeeded: constant))
+            case .b16: Int32(Int16(truncatingIfNeeded: constant))
+            default: constant
+            }
+            asm.store(w, mem, imm: narrowed)
+        } else {
+            asm.store(w, mem, value)
+        }
+    }
+
+    mutating func globalAddress(_ index: Int) -> Mem {
+        let offset = Int32(shared.layout.global(index))
+        if shared.layout.isImportedGlobal(index) {
+            asm.load(.b64, Self.scratch, Mem(.r14, offset))
+            return Mem(Self.scratch, 0)
+        }
+        return Mem(.r14, offset)
+    }
+
+    /// Bounds-checks `index` against table `t` (the baseline's trap) and leaves its elements
+    /// pointer in rcx.
+    mutating func tableElements(_ t: Int, index: Reg) {
+        asm.load(.b64, .rcx, Mem(.r14, Int32(shared.layout.table(t))))
+        asm.alu(.cmp, .b64, index, Mem(.rcx, Int32(TableLayout.size)))
+        asm.jcc(.ae, trapLabel(.outOfBoundsTableAccess))
+        asm.load(.b64, .rcx, Mem(.rcx, Int32(TableLayout.elements)))
+    }
+
+    // MARK: Calls
+
+    /// Stores the arguments to the outgoing area (r11 carries slots and wide constants).
+    mutating func storeOutgoing(_ args: ArraySlice<Value>) {
+        for (i, a) in args.enumerated() {
+            let mem = Mem(.rsp, Int32(8 * i))
+            switch loc[a.id] {
+            case .reg(let r): asm.store(.b64, mem, r)
+            case .xreg(let x): asm.fstore(.double, mem, x)
+            case .slot(let k):
+                asm.load(.b64, Self.scratch, slotMem(k))
+                asm.store(.b64, mem, Self.scratch)
+            case .imm(let bits):
+                let value = Int64(bitPattern: bits)
+                if value >= Int64(Int32.min) && value <= Int64(Int32.max) {
+                    asm.store(.b64, mem, imm: Int32(value))
+                } else {
+                    asm.mov(.b64, Self.scratch, imm: value)
+                    asm.store(.b64, mem, Self.scratch)
+                }
+            case .none: break
+            }
+        }
+    }
+
+    mutating func loadResults(_ results: [Value]) {
+        for (i, r) in results.enumerated() {
+            let mem = Mem(.rsp, Int32(8 * i))
+            switch loc[r.id] {
+            case .reg(let d): asm.load(width(r), d, mem)
+            case .xreg(let x): asm.fload(precision(r), x, mem)
+            case .slot(let k):
+                asm.load(width(r), .rax, mem)
+                asm.store(.b64, slotMem(k), .rax)
+            case .none, .imm: break
+            }
+        }
+    }
+
+    mutating func emitCall(_ index: Int, _ inst: Inst) {
+        maxOutgoing = max(maxOutgoing, inst.args.count, inst.results.count)
+        storeOutgoing(inst.args[...])
+        if index < shared.layout.importedFunctionCount {
+            let slot = Int32(shared.layout.importedFunction(index))
+            asm.load(.b64, .rdi, Mem(.r14, slot + 8))
+            asm.call(Mem(.r14, slot))
+        } else {
+            asm.mov(.b64, .rdi, .r14)
+            asm.call(externalLabel(definedFunction(index - shared.layout.importedFunctionCount)))
+        }
+        loadResults(inst.results)
+    }
+
+    mutating func emitCallIndirect(typeIndex: Int, table: Int, _ inst: Inst) {
+        maxOutgoing = max(maxOutgoing, inst.args.count - 1, inst.results.count)
+        load(inst.args[inst.args.count - 1], into: .rax)
+        storeOutgoing(inst.args.dropLast())
+        let ref = Reg.rcx
+        asm.load(.b64, ref, Mem(.r14, Int32(shared.layout.table(table))))
+        asm.alu(.cmp, .b64, .rax, Mem(ref, Int32(TableLayout.size)))
+        asm.jcc(.ae, trapLabel(.undefinedElement))
+        asm.load(.b64, ref, Mem(ref, Int32(TableLayout.elements)))
+        asm.load(.b64, ref, Mem(ref, index: .rax, scale: 8))
+        asm.test(.b64, ref, ref)
+        asm.jcc(.e, trapLabel(.uninitializedElement))
+        asm.load(.b64, Self.scratch, Mem(.r14, Int32(VMContextLayout.typeIDs)))
+        asm.load(.b32, Self.scratch, Mem(Self.scratch, Int32(4 * typeIndex)))
+        asm.alu(.cmp, .b32, Self.scratch, Mem(ref, Int32(FuncRefLayout.typeID)))
+        asm.jcc(.ne, trapLabel(.indirectCallTypeMismatch))
+        asm.load(.b64, .rdi, Mem(ref, Int32(FuncRefLayout.vmctx)))
+        asm.call(Mem(ref, Int32(FuncRefLayout.code)))
+        loadResults(inst.results)
+    }
+}

@@ -1,0 +1,359 @@
+import RuntimeABI
+import WasmCore
+import WasmDecoder
+import X64
+
+/// Emits x86-64 for an allocated `IRFunction`, with the baseline compiler's ABI and runtime
+/// contract exactly (see FunctionCompiler): the same prologue (rbp frame, r14 = vmctx, r15 =
+/// memory base, the stack/yield compare after reserving the frame, fuel), params read from and
+/// results written to [rbp + 16 + 8*i], outgoing args at [rsp + 8*i], the same trap stubs, trap
+/// sites for guarded heaps and explicit checks for bounded ones. Optimized and baseline
+/// functions call each other freely.
+struct CodeGen {
+    var asm = Assembler()
+    let f: IRFunction
+    let shared: OptimizerContext
+    let loc: [Location]
+    let slotCount: Int
+    let fused: Set<Value>
+    var labels: [Label] = []
+    var trapLabels: [TrapCode: Label] = [:]
+    var trapSites: [Int] = []
+    var slowPaths: [(kind: SlowPath, label: Label, resume: Label)] = []
+    enum SlowPath { case yield, fuel }
+    var dynamicTrapLabel: Label?
+    var externalLabels: [Int: Label] = [:]
+    var maxOutgoing = 0
+    var frameSizePosition = 0
+    /// Definitions of fused compares: (op, lhs, rhs); eqz is (eq, x, nil).
+    var fusedDefs: [Value: (op: CompareOp, lhs: Value, rhs: Value?)] = [:]
+    /// Bounded heaps: accesses a dominating access has already checked (`BoundsChecks`).
+    var uncheckedAccesses: Set<Int> = []
+    /// The instruction being emitted, as `block << 32 | index`.
+    var currentAccess = 0
+    /// Fused float compares: ucomis lhs, rhs, then the condition.
+    var fusedFloat: [Value: (lhs: Value, rhs: Value, cc: Condition)] = [:]
+
+    static let scratch = Reg.r11
+    static let maxFrameSize = 1 << 30
+
+    init(_ f: IRFunction, shared: OptimizerContext, allocation: LinearScan, fused: Set<Value>) {
+        self.f = f
+        self.shared = shared
+        self.loc = allocation.locations
+        self.slotCount = allocation.slotCount
+        self.fused = fused
+        if shared.options.heapMode == .bounded { uncheckedAccesses = BoundsChecks.redundant(f) }
+        for block in f.blocks {
+            for inst in block.insts where inst.results.count == 1 && fused.contains(inst.results[0]) {
+                switch inst.op {
+                case .compare(let op): fusedDefs[inst.results[0]] = (op, inst.args[0], inst.args[1])
+                case .unary(.eqz): fusedDefs[inst.results[0]] = (.eq, inst.args[0], nil)
+                case .float(let op):
+                    // ucomis leaves CF set for "below" and for unordered: a > b is "above" of
+                    // (a, b), a < b is "above" of (b, a); NaN makes both false, as wasm wants.
+                    let (a, b) = (inst.args[0], inst.args[1])
+                    fusedFloat[inst.results[0]] = switch op {
+                    case .f32Gt, .f64Gt: (a, b, .a)
+                    case .f32Ge, .f64Ge: (a, b, .ae)
+                    case .f32Lt, .f64Lt: (b, a, .a)
+                    default: (b, a, .ae)  // le
+                    }
+                default: preconditionFailure("only compares are fused")
+                }
+            }
+        }
+    }
+
+    /// The compares that can be fused into their block's branch: defined by the block's last
+    /// instruction and used by nothing but the branch.
+    static func fusableCompares(_ f: IRFunction) -> Set<Value> {
+        var useCount = Array(repeating: 0, count: f.types.count)
+        for block in f.blocks {
+            for inst in block.insts { for a in inst.args { useCount[a.id] += 1 } }
+            for v in block.terminator.uses { useCount[v.id] += 1 }
+        }
+        var out: Set<Value> = []
+        for block in f.blocks {
+            guard case .branch(let c, _, _) = block.terminator, let last = block.insts.last, last.results == [c],
+                  useCount[c.id] == 1 else { continue }
+            switch last.op {
+            case .compare, .unary(.eqz): out.insert(c)
+            case .float(let op) where [.f32Gt, .f32Ge, .f32Lt, .f32Le, .f64Gt, .f64Ge, .f64Lt, .f64Le].contains(op): out.insert(c)
+            default: break
+            }
+        }
+        return out
+    }
+
+    // MARK: Driving
+
+    mutating func generate() throws -> (code: [UInt8], trapSites: [Int], fixups: [ExternalFixup]) {
+        labels = f.blocks.map { _ in asm.newLabel() }
+        emitPrologue()
+        for (b, block) in f.blocks.enumerated() {
+            asm.bind(labels[b])
+            if block.isLoopHeader {
+                if shared.options.yieldChecks { emitYieldCheck() }
+                if shared.options.fuel { emitFuelCheck() }
+            }
+            for (i, inst) in block.insts.enumerated() {
+                currentAccess = b << 32 | i
+                emit(inst)
+            }
+            emitTerminator(block.terminator, block: b)
+        }
+        emitTrapStubs()
+        let frameSize = (8 * (slotCount + maxOutgoing) + 15) & ~15
+        guard frameSize <= Self.maxFrameSize else { throw Unsupported("a frame of \(frameSize) bytes") }
+        asm.patch32(at: frameSizePosition, Int32(frameSize))
+        return (asm.finish(), trapSites, asm.externalFixups)
+    }
+
+    func slotMem(_ k: Int) -> Mem { Mem(.rbp, Int32(-(16 + 8 * (k + 1)))) }
+    func width(_ v: Value) -> Width { f.types[v.id] == .i32 || f.types[v.id] == .f32 ? .b32 : .b64 }
+    func precision(_ v: Value) -> Precision { f.types[v.id] == .f32 ? .single : .double }
+
+    // MARK: Frame
+
+    mutating func emitPrologue() {
+        asm.push(.rbp)
+        asm.mov(.b64, .rbp, .rsp)
+        asm.push(.r14)
+        asm.push(.r15)
+        asm.mov(.b64, .r14, .rdi)
+        asm.load(.b64, .r15, Mem(.r14, Int32(VMContextLayout.memoryBase)))
+        asm.alu(.sub, .b64, .rsp, imm: 0x7FFF_FFF0)
+        frameSizePosition = asm.offset - 4
+        emitYieldCheck()
+        if shared.options.fuel { emitFuelCheck() }
+        for (i, p) in f.blocks[0].params.enumerated() {
+            let arg = Mem(.rbp, Int32(16 + 8 * i))
+            switch loc[p.id] {
+            case .reg(let r): asm.load(width(p), r, arg)
+            case .xreg(let x): asm.fload(f.types[p.id] == .f32 ? .single : .double, x, arg)
+            case .slot(let k):
+                asm.load(width(p), .rax, arg)
+                asm.store(.b64, slotMem(k), .rax)
+            case .none, .imm: break
+            }
+        }
+    }
+
+    mutating func emitEpilogue() {
+        asm.lea(.b64, .rsp, Mem(.rbp, -16))
+        asm.pop(.r15)
+        asm.pop(.r14)
+        asm.pop(.rbp)
+        asm.ret()
+    }
+
+    mutating func emitYieldCheck() {
+        let slow = asm.newLabel()
+        let resume = asm.newLabel()
+        asm.alu(.cmp, .b64, .rsp, Mem(.r14, Int32(VMContextLayout.stackLimit)))
+        asm.jcc(.b, slow)
+        asm.bind(resume)
+        slowPaths.append((.yield, slow, resume))
+    }
+
+    mutating func emitFuelCheck() {
+        let slow = asm.newLabel()
+        let resume = asm.newLabel()
+        asm.alu(.sub, .b64, Mem(.r14, Int32(VMContextLayout.fuel)), imm: 1)
+        asm.jcc(.l, slow)
+        asm.bind(resume)
+        slowPaths.append((.fuel, slow, resume))
+    }
+
+    mutating func externalLabel(_ raw: Int) -> Label {
+        if let label = externalLabels[raw] { return label }
+        let label = asm.newExternalLabel(symbol: raw)
+        externalLabels[raw] = label
+        return label
+    }
+    /// `LinkSymbol` numbering (Compiler/FunctionPiece.swift): 0 is the trap exit, 1 + i defined function i.
+    var trapExit: Int { 0 }
+    func definedFunction(_ index: Int) -> Int { index + 1 }
+
+    mutating func trapLabel(_ code: TrapCode) -> Label {
+        if let label = trapLabels[code] { return label }
+        let label = asm.newLabel()
+        trapLabels[code] = label
+        return label
+    }
+
+    /// Calls a builtin that takes only the vmctx. Values live in registers here (a loop header),
+    /// so the slow path saves every allocatable register around the call.
+    mutating func callVMBuiltinPreserving(_ builtin: Builtin) {
+        for r in LinearScan.allocatable { asm.push(r) }  // 8 registers: rsp stays 16-byte aligned
+        let xmms = LinearScan.allocatableXMMs
+        let area = Int32((8 * xmms.count + 15) & ~15)
+        asm.alu(.sub, .b64, .rsp, imm: area)
+        for (i, x) in xmms.enumerated() { asm.fstore(.double, Mem(.rsp, Int32(8 * i)), x) }
+        asm.mov(.b64, .rdi, .r14)
+        asm.load(.b64, .rax, Mem(.r14, Int32(VMContextLayout.builtins)))
+        asm.call(Mem(.rax, Int32(8 * builtin.rawValue)))
+        for (i, x) in xmms.enumerated() { asm.fload(.double, x, Mem(.rsp, Int32(8 * i))) }
+        asm.alu(.add, .b64, .rsp, imm: area)
+        for r in LinearScan.allocatable.reversed() { asm.pop(r) }
+    }
+
+    mutating func trapIfEAXNonZero() {
+        let label = dynamicTrapLabel ?? asm.newLabel()
+        dynamicTrapLabel = label
+        asm.test(.b32, .rax, .rax)
+        asm.jcc(.ne, label)
+    }
+
+    mutating func emitTrapStubs() {
+        for path in slowPaths {
+            asm.bind(path.label)
+            switch path.kind {
+            case .yield:
+                asm.alu(.cmp, .b64, .rsp, Mem(.r14, Int32(VMContextLayout.realStackLimit)))
+                asm.jcc(.b, trapLabel(.callStackExhausted))
+                callVMBuiltinPreserving(.yield)
+            case .fuel:
+                callVMBuiltinPreserving(.outOfFuel)
+            }
+            trapIfEAXNonZero()
+            asm.jmp(path.resume)
+        }
+        for (code, label) in trapLabels.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            asm.bind(label)
+            if code == .callStackExhausted { asm.mov(.b64, .rsp, .rbp) }
+            asm.mov(.b32, .rsi, imm: Int64(code.rawValue))
+            asm.lea(.rdx, label)
+            asm.jmp(externalLabel(trapExit))
+        }
+        if let label = dynamicTrapLabel {
+            asm.bind(label)
+            asm.mov(.b32, .rsi, .rax)
+            asm.lea(.rdx, label)
+            asm.jmp(externalLabel(trapExit))
+        }
+    }
+
+    // MARK: Operands
+
+    /// Copies `v` (all 64 bits; i32 values are kept zero-extended) into `r`.
+    mutating func load(_ v: Value, into r: Reg) {
+        move(.reg(r), loc[v.id])
+    }
+
+    /// A register holding `v`: its own, or `scratch` loaded with it.
+    mutating func reg(_ v: Value, _ scratch: Reg) -> Reg {
+        if case .reg(let r) = loc[v.id] { return r }
+        load(v, into: scratch)
+        return scratch
+    }
+
+    /// `v` as a sign-extended 32-bit immediate, if it is a constant that fits.
+    func imm32(_ v: Value) -> Int32? {
+        guard case .imm(let bits) = loc[v.id] else { return nil }
+        if f.types[v.id] == .i32 { return Int32(truncatingIfNeeded: bits) }
+        let value = Int64(bitPattern: bits)
+        return value >= Int64(Int32.min) && value <= Int64(Int32.max) ? Int32(value) : nil
+    }
+
+    /// The register a result is computed in: its own, or r11 when it lives in a slot.
+    func dest(_ v: Value) -> Reg {
+        if case .reg(let r) = loc[v.id] { return r }
+        return Self.scratch
+    }
+
+    /// Stores a result computed in `r` to its slot, if it has one.
+    mutating func finish(_ v: Value, _ r: Reg) {
+        if case .slot(let k) = loc[v.id] { asm.store(.b64, slotMem(k), r) }
+    }
+
+    func isReg(_ v: Value, _ r: Reg) -> Bool { loc[v.id] == .reg(r) }
+
+    mutating func materialize(_ bits: UInt64, into r: Reg) {
+        if bits == 0 {
+            asm.alu(.xor, .b32, r, r)
+        } else if bits <= 0xFFFF_FFFF {
+            asm.mov(.b32, r, imm: Int64(bits))
+        } else {
+            asm.mov(.b64, r, imm: Int64(bitPattern: bits))
+        }
+    }
+
+    /// One move between locations (rax carries slot-to-slot and wide constants).
+    mutating func move(_ dst: Location, _ src: Location) {
+        guard dst != src else { return }
+        switch (dst, src) {
+        case (.reg(let d), .reg(let s)): asm.mov(.b64, d, s)
+        case (.reg(let d), .slot(let k)): asm.load(.b64, d, slotMem(k))
+        case (.reg(let d), .imm(let bits)): materialize(bits, into: d)
+        case (.slot(let k), .reg(let s)): asm.store(.b64, slotMem(k), s)
+        case (.slot(let k), .slot(let j)):
+            asm.load(.b64, .rax, slotMem(j))
+            asm.store(.b64, slotMem(k), .rax)
+        case (.slot(let k), .imm(let bits)):
+            let value = Int64(bitPattern: bits)
+            if value >= Int64(Int32.min) && value <= Int64(Int32.max) {
+                asm.store(.b64, slotMem(k), imm: Int32(value))
+            } else {
+                asm.mov(.b64, .rax, imm: value)
+                asm.store(.b64, slotMem(k), .rax)
+            }
+        case (.xreg(let d), .xreg(let x)): asm.fmov(d, x)
+        case (.xreg(let d), .slot(let k)): asm.fload(.double, d, slotMem(k))
+        case (.xreg(let d), .reg(let r)): asm.movq(.b64, d, r)
+        case (.xreg(let d), .imm(let bits)):
+            if bits == 0 {
+                asm.pxor(d, d)
+            } else {
+                materialize(bits, into: .rax)
+                asm.movq(.b64, d, .rax)
+            }
+        case (.slot(let k), .xreg(let x)): asm.fstore(.double, slotMem(k), x)
+        case (.reg(let d), .xreg(let x)): asm.movq(.b64, d, x)
+        case (.none, _), (_, .none), (.imm, _): break
+        }
+    }
+
+    /// An XMM register holding `v`: its own, or `scratch` loaded with it.
+    mutating func xreg(_ v: Value, _ scratch: XReg) -> XReg {
+        if case .xreg(let x) = loc[v.id] { return x }
+        move(.xreg(scratch), loc[v.id])
+        return scratch
+    }
+
+    /// The XMM register a float result is computed in: its own, or xmm14 when it lives in a slot.
+    func xdest(_ v: Value) -> XReg {
+        if case .xreg(let x) = loc[v.id] { return x }
+        return Self.floatA
+    }
+
+    /// Stores a float result computed in `x` to its slot, if it has one.
+    mutating func finish(_ v: Value, _ x: XReg) {
+        if case .slot(let k) = loc[v.id] { asm.fstore(.double, slotMem(k), x) }
+    }
+
+    static let floatA = XReg.xmm14
+    static let floatB = XReg.xmm15
+
+    /// Moves that happen at once (block params on an edge), sequentialized; r11 breaks cycles.
+    mutating func parallelMove(_ moves: [(dst: Location, src: Location)]) {
+        var pending = moves.filter { $0.dst != $0.src && $0.dst != .none && $0.src != .none }
+        while !pending.isEmpty {
+            if let i = pending.firstIndex(where: { m in !pending.contains { $0.src == m.dst } }) {
+                move(pending[i].dst, pending[i].src)
+                pending.remove(at: i)
+            } else {
+                let d = pending[0].dst
+                let temp: Location = if case .xreg = d { .xreg(Self.floatB) } else { .reg(Self.scratch) }
+                move(temp, d)
+                for k in pending.indices where pending[k].src == d { pending[k].src = temp }
+            }
+        }
+    }
+
+    func edgeMoves(_ e: Edge) -> [(dst: Location, src: Location)] {
+        zip(f.blocks[e.target].params, e.args).map { (loc[$0.id], loc[$1.id]) }
+            .filter { $0.0 != $0.1 && $0.0 != .none }
+    }
+}

@@ -1,0 +1,109 @@
+import X64
+
+/// Where a value lives for its whole life.
+enum Location: Equatable {
+    case none
+    case reg(Reg)
+    /// f32 and f64 values.
+    case xreg(XReg)
+    /// Spill slot k: [rbp - 16 - 8*(k+1)].
+    case slot(Int)
+    /// A constant, rematerialized (or used as an immediate) wherever it is read.
+    case imm(UInt64)
+}
+
+/// Linear-scan register allocation (Poletto and Sarkar) over the whole function, on the
+/// intervals of `Liveness`. A value that is live across a call lives in a spill slot; when the
+/// registers run out, the interval that ends last is spilled. Spilled values keep their slot
+/// for their whole life, so the code needs no moves between allocation decisions.
+struct LinearScan {
+    /// The registers values live in. rax, rcx, rdx and r11 are the code generator's scratch
+    /// registers (divisions, shift counts, spilled operands); r14, r15, rbp and rsp are pinned.
+    static let allocatable: [Reg] = [.rbx, .rsi, .rdi, .r8, .r9, .r10, .r12, .r13]
+    /// xmm14 and xmm15 are the float scratch registers.
+    static let allocatableXMMs: [XReg] = (0..<14).map { XReg(id: UInt8($0)) }
+
+    var locations: [Location]
+    var slotCount = 0
+
+    init(_ f: IRFunction, _ live: Liveness) {
+        locations = Array(repeating: .none, count: f.types.count)
+        for (v, bits) in f.constants() { locations[v.id] = .imm(bits) }
+        // Preferences: an instruction's result wants its first operand's register (two-address
+        // x86); a block param and the args passed to it want each other's.
+        var hints = Array(repeating: [Value](), count: f.types.count)
+        for block in f.blocks {
+            for inst in block.insts {
+                switch inst.op {
+                case .binary, .unary, .float: if let a = inst.args.first { hints[inst.results[0].id].append(a) }
+                case .select: hints[inst.results[0].id].append(inst.args[1])
+                default: break
+                }
+            }
+            for e in block.terminator.edges {
+                for (p, a) in zip(f.blocks[e.target].params, e.args) {
+                    hints[p.id].append(a)
+                    hints[a.id].append(p)
+                }
+            }
+        }
+        var order: [Value] = []
+        for id in 0..<f.types.count where live.end[id] >= 0 && locations[id] == .none && !live.fused.contains(Value(id)) {
+            order.append(Value(id))
+        }
+        order.sort { (live.start[$0.id], $0.id) < (live.start[$1.id], $1.id) }
+        // Registers by class: ids 0-15 are general-purpose, 16-31 XMM.
+        var free = Set(Self.allocatable.map { Int($0.id) } + Self.allocatableXMMs.map { 16 + Int($0.id) })
+        func location(_ id: Int) -> Location { id < 16 ? .reg(Reg(id: UInt8(id))) : .xreg(XReg(id: UInt8(id - 16))) }
+        func registerID(_ l: Location) -> Int? {
+            switch l {
+            case .reg(let r): Int(r.id)
+            case .xreg(let x): 16 + Int(x.id)
+            default: nil
+            }
+        }
+        var active: [(end: Int, value: Value, reg: Int)] = []
+        for v in order {
+            let s = live.start[v.id], e = live.end[v.id]
+            let isFloat = f.types[v.id] == .f32 || f.types[v.id] == .f64
+            active.removeAll { a in
+                if a.end < s { free.insert(a.reg); return true }
+                return false
+            }
+            if live.crossesCall(v) {
+                locations[v.id] = .slot(slotCount)
+                slotCount += 1
+                continue
+            }
+            var chosen: Int?
+            for h in hints[v.id] {
+                if let id = registerID(locations[h.id]), free.contains(id), (id >= 16) == isFloat {
+                    chosen = id
+                    break
+                }
+            }
+            if chosen == nil {
+                chosen = isFloat ? Self.allocatableXMMs.map { 16 + Int($0.id) }.first { free.contains($0) }
+                    : Self.allocatable.map { Int($0.id) }.first { free.contains($0) }
+            }
+            if let id = chosen {
+                free.remove(id)
+                locations[v.id] = location(id)
+                active.append((e, v, id))
+                continue
+            }
+            // No register: spill whichever of the active intervals of the class and this one ends last.
+            let victim = active.indices.filter { (active[$0].reg >= 16) == isFloat }.max { active[$0].end < active[$1].end }
+            if let victim, active[victim].end > e {
+                let taken = active.remove(at: victim)
+                locations[taken.value.id] = .slot(slotCount)
+                slotCount += 1
+                locations[v.id] = location(taken.reg)
+                active.append((e, v, taken.reg))
+            } else {
+                locations[v.id] = .slot(slotCount)
+                slotCount += 1
+            }
+        }
+    }
+}
