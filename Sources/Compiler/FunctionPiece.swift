@@ -40,10 +40,11 @@ struct FunctionPiece: Sendable {
     /// Why the optimizing tier, when asked, left this function to the baseline.
     var fallbackReason: String?
 
-    init(code: [UInt8], trapSites: [Int], fixups: [ExternalFixup]) {
+    init(code: [UInt8], trapSites: [Int], fixups: [ExternalFixup], usesSIMD: Bool = false) {
         self.code = code
         self.trapSites = trapSites
         self.fixups = fixups
+        self.usesSIMD = usesSIMD
     }
 
     /// Validates and compiles defined function `definedIndex` of the module: with the optimizing

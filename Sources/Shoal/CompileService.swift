@@ -37,6 +37,10 @@ public actor CompileService {
         public var diskWrites = 0
         /// Artifacts loaded with `Engine.load(artifact:)`.
         public var artifactsLoaded = 0
+        /// Under `Tiering.auto`: modules whose optimized code replaced their baseline code, and
+        /// background compiles that failed (the baseline code stays).
+        public var tierUps = 0
+        public var tierUpFailures = 0
     }
 
     /// What the service has done so far.
@@ -47,13 +51,17 @@ public actor CompileService {
     /// What an artifact must meet to be loaded here (the engine's slots, signatures, grants).
     let requirements: LoadRequirements
     let disk: ArtifactCache?
+    /// Under `Tiering.auto`, the options of the background compile and its disk cache.
+    let tierUp: (options: CompileOptions, disk: ArtifactCache?)?
     let logger: Logger
     private var cache: [String: (module: Module, lastUse: UInt64)] = [:]
     private var inFlight: [String: Task<Module, any Error>] = [:]
     private var clock: UInt64 = 0
 
-    init(options: CompileOptions, capacity: Int, parallelism: Int, requirements: LoadRequirements, disk: ArtifactCache?, logger: Logger) {
+    init(options: CompileOptions, capacity: Int, parallelism: Int, requirements: LoadRequirements, disk: ArtifactCache?,
+         tierUp: (options: CompileOptions, disk: ArtifactCache?)? = nil, logger: Logger) {
         self.options = options
+        self.tierUp = tierUp
         self.capacity = max(1, capacity)
         self.parallelism = max(1, parallelism)
         self.requirements = requirements
@@ -75,9 +83,15 @@ public actor CompileService {
             statistics.joinedInFlight += 1
             return try await running.value
         }
-        let options = options, parallelism = parallelism, disk = disk
+        let options = options, parallelism = parallelism, disk = disk, upDisk = tierUp?.disk
         let task = Task<Obtained, any Error> {
-            try await Self.onThread { try Self.obtain(bytes, digest: digest, options: options, parallelism: parallelism, disk: disk) }
+            try await Self.onThread {
+                // Under auto, optimized code a previous run left on disk is used at once.
+                if let upDisk, case .hit(let loaded) = upDisk.lookup(digest) {
+                    return Obtained(module: Module(loaded, sourceSHA256: Self.sha256(bytes)), source: .disk, isFinal: true)
+                }
+                return try Self.obtain(bytes, digest: digest, options: options, parallelism: parallelism, disk: disk)
+            }
         }
         inFlight[digest] = Task { try await task.value.module }
         do {
@@ -94,6 +108,7 @@ public actor CompileService {
                 if written { statistics.diskWrites += 1 }
             }
             insert(obtained.module)
+            if tierUp != nil && !obtained.isFinal { startTierUp(obtained.module, bytes: bytes, digest: digest) }
             return obtained.module
         } catch {
             inFlight[digest] = nil
@@ -128,6 +143,35 @@ public actor CompileService {
         return module
     }
 
+    /// Compiles `module` again with the optimizing tier, in the background, on half the compile
+    /// threads (the rest of the machine is running guests meanwhile); its code replaces the
+    /// baseline's for the calls that start afterwards.
+    private func startTierUp(_ module: Module, bytes: [UInt8], digest: String) {
+        guard let tierUp else { return }
+        let threads = max(1, parallelism / 2)
+        module.code.startTierUp { [weak self] in
+            do {
+                let obtained = try await Self.onThread {
+                    try Self.obtain(bytes, digest: digest, options: tierUp.options, parallelism: threads, disk: tierUp.disk)
+                }
+                await self?.recordTierUp(failure: nil)
+                return obtained.module.loaded
+            } catch {
+                await self?.recordTierUp(failure: error)
+                return nil
+            }
+        }
+    }
+
+    private func recordTierUp(failure: (any Error)?) {
+        if let failure {
+            statistics.tierUpFailures += 1
+            logger.warning("the optimizing tier failed; the module stays on baseline code", metadata: ["error": "\(failure)"])
+        } else {
+            statistics.tierUps += 1
+        }
+    }
+
     /// Modules in the cache.
     public var cachedCount: Int { cache.count }
 
@@ -158,6 +202,8 @@ public actor CompileService {
         }
         let module: Module
         let source: Source
+        /// Already the code the engine's tiering ends with (no tier-up to start).
+        var isFinal = false
     }
 
     /// Runs `body` on a thread with a large stack (deeply nested modules), not on the cooperative

@@ -59,16 +59,21 @@ public final class Engine: Sendable {
         requirements.slotMemoryPages = UInt64(configuration.memoryPages)
         requirements.fuel = configuration.fuel
         requirements.isGranted = Self.grants(linker: linker, extra: configuration.grantedImports)
-        var disk: ArtifactCache?
+        var disk: ArtifactCache?, tierUpDisk: ArtifactCache?
+        var tierUpOptions = configuration.compileOptions
+        tierUpOptions.tier = .optimized
         if let directory = configuration.cacheDirectory {
             var cacheRequirements = requirements
             cacheRequirements.trustedKeys = try configuration.cacheSigningKey.map { [try Signing.publicKey(of: $0)] } ?? []
             cacheRequirements.isGranted = nil  // what was compiled here from source is checked when it is called
             disk = ArtifactCache(directory: directory, requirements: cacheRequirements, signingKey: configuration.cacheSigningKey,
                                  options: configuration.compileOptions)
+            tierUpDisk = ArtifactCache(directory: directory, requirements: cacheRequirements, signingKey: configuration.cacheSigningKey,
+                                       options: tierUpOptions)
         }
         compiler = CompileService(options: configuration.compileOptions, capacity: configuration.compiledModuleCacheCapacity,
-                                  parallelism: configuration.compileThreads, requirements: requirements, disk: disk, logger: logger)
+                                  parallelism: configuration.compileThreads, requirements: requirements, disk: disk,
+                                  tierUp: configuration.tier == .auto ? (tierUpOptions, tierUpDisk) : nil, logger: logger)
     }
 
     /// What an artifact may import: the linker's functions (name and type), every WASI preview1

@@ -26,9 +26,10 @@ public struct EngineConfiguration: Sendable {
     public var admission: Admission = .queue(limit: 100_000)
     /// Compile fuel counting into every module, so that `Limits.fuel` can be used.
     public var fuel: Bool = false
-    /// Which compiler tier compiles function bodies (`.optimized`: the optimizing tier for the
-    /// functions it supports, the baseline for the rest).
-    public var tier: CompilerTier = .baseline
+    /// Which compiler tier compiles function bodies: the baseline, the optimizing tier (for the
+    /// functions it supports, the baseline for the rest), or both (`.auto`: baseline code at once,
+    /// optimized code for new calls once the background compile is done).
+    public var tier: Tiering = .baseline
     /// Compiled modules kept in memory by the compile service (least recently used go first).
     public var compiledModuleCacheCapacity: Int = 128
     /// Threads that compile the functions of one module in parallel.
@@ -59,7 +60,7 @@ public struct EngineConfiguration: Sendable {
     public init() {}
 
     /// The compile options every module of this engine is compiled with.
-    var compileOptions: CompileOptions { CompileOptions(heapMode: heapMode, yieldChecks: true, fuel: fuel, tier: tier) }
+    var compileOptions: CompileOptions { CompileOptions(heapMode: heapMode, yieldChecks: true, fuel: fuel, tier: tier.first) }
 }
 
 /// What one call may use. Exceeding a limit ends the call with a trap (`TrapCode.outOfFuel`, or

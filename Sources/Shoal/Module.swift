@@ -27,7 +27,10 @@ public struct Module: Sendable {
         public var functionType: FuncType?
     }
 
-    let loaded: LoadedModule
+    /// The module's code: replaced once by the optimizing tier's under `Tiering.auto`.
+    let code: TieredCode
+    /// The code a new instance is made from now.
+    var loaded: LoadedModule { code.current }
     /// The SHA-256 of the bytes it was compiled from (binary or text), in hex: its cache key.
     public let digest: String
     /// The same, as bytes.
@@ -37,7 +40,7 @@ public struct Module: Sendable {
     let wasiImportNames: Set<String>
 
     init(_ loaded: LoadedModule, sourceSHA256: [UInt8]) {
-        self.loaded = loaded
+        code = TieredCode(loaded)
         self.sourceSHA256 = sourceSHA256
         digest = CompileService.hex(sourceSHA256)
         wasiImportNames = WASIContext.importedNames(of: loaded.compiled.module)
@@ -84,7 +87,12 @@ public struct Module: Sendable {
     /// Whether the code counts fuel (the engine's `fuel` setting).
     public var hasFuel: Bool { loaded.compiled.options.fuel }
     /// How many functions each compiler tier compiled (empty for a module loaded from an artifact).
+    /// Under `Tiering.auto`, of the code new calls run on now.
     public var tierStats: TierStats { loaded.compiled.tierStats }
+
+    /// Under `Tiering.auto`: waits until the optimizing tier's code has replaced the baseline's
+    /// (or its compile failed, and the baseline stays). Returns at once for any other tiering.
+    public func waitForOptimizedCode() async { await code.waitForTierUp() }
 
     /// The module as an artifact file (Docs/ARTIFACT.md): its code, tables and contract, signed
     /// with `signingKey` (a raw Ed25519 private key, see `Signing`) if given.

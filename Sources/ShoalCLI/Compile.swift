@@ -73,7 +73,7 @@ struct Compile: AsyncParsableCommand {
         var configuration = EngineConfiguration()
         configuration.heapMode = heap
         configuration.fuel = fuel
-        configuration.tier = tier
+        configuration.tier = tier == .optimized ? .optimized : .baseline
         configuration.threads = 1
         configuration.slots = 1
         configuration.stackSize = 64 * 1024

@@ -35,8 +35,8 @@ struct Run: AsyncParsableCommand {
 
     var heap: HeapMode { heapOption ?? (instances == nil ? .guarded : .bounded) }
 
-    @Option(help: "Compiler tier for a module: baseline, or optimized (the optimizing tier where it can, the baseline for the rest).")
-    var tier: CompilerTier = .baseline
+    @Option(help: "Compiler tier for a module: baseline; optimized (the optimizing tier where it can, the baseline for the rest); or auto (start on baseline code at once, and run new instances on optimized code once a background compile has made it).")
+    var tier: Tiering = .baseline
 
     @Option(help: "Stop the guest after this much fuel (one unit per function call and loop iteration). An artifact must have been compiled with --fuel.")
     var fuel: Int64?
@@ -255,6 +255,7 @@ struct Run: AsyncParsableCommand {
 
 extension HeapMode: ExpressibleByArgument {}
 extension CompilerTier: ExpressibleByArgument {}
+extension Tiering: ExpressibleByArgument {}
 extension GuardPages: ExpressibleByArgument {}
 
 /// A wall-clock duration from the command line: a number with ms, s or m (500ms, 2s, 1.5m).
