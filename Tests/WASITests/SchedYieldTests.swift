@@ -30,8 +30,17 @@ import WasmText
             var marks: [UInt32] = []
         }
         let log = Log()
+        // Instance 1's first mark waits until instance 2 has been submitted too: on a loaded
+        // machine the test thread can be descheduled between the two submissions, and instance 1
+        // would yield with nobody queued and run to its end first.
+        let bothSubmitted = DispatchSemaphore(value: 0)
         let mark = HostImport(module: "env", name: "mark", function: Function(HostFunction(type: FuncType(params: [.i32], results: [])) { _, args in
-            if case .i32(let id) = args[0] { log.lock.withLock { log.marks.append(id) } }
+            guard case .i32(let id) = args[0] else { return [] }
+            let first = log.lock.withLock { () -> Bool in
+                log.marks.append(id)
+                return log.marks.count == 1
+            }
+            if first { bothSubmitted.wait() }
             return []
         }))
         var configuration = SchedulerConfiguration(slots: 2, heapMode: .bounded, memoryPages: 1, threads: 1)
@@ -52,6 +61,7 @@ import WasmText
                 done.signal()
             }
         }
+        bothSubmitted.signal()
         done.wait()
         done.wait()
         let marks = log.lock.withLock { log.marks }
