@@ -79,6 +79,7 @@ struct DiffRun {
     var verbose = false
     var smithFlags: [String] = []
     var source: Generator.Source = .smith
+    var tier: CompilerTier = .baseline
     let started = Date()
 
     func run(onFinding: @escaping @Sendable (Finding, String) -> Void) throws -> Tally {
@@ -92,7 +93,7 @@ struct DiffRun {
             group.enter()
             let thread = Thread {
                 defer { group.leave() }
-                let client = WorkerClient(executable: selfExecutable(), log: me.directory + "/worker-stderr.log")
+                let client = WorkerClient(executable: selfExecutable(), log: me.directory + "/worker-stderr.log", tier: me.tier)
                 let generator = Generator(wasmTools: me.tools.wasmTools, source: me.source, extraFlags: me.smithFlags)
                 var tally = Tally()
                 while true {

@@ -14,6 +14,7 @@ struct ShoalFuzz: ParsableCommand {
 }
 
 extension HeapMode: ExpressibleByArgument {}
+extension CompilerTier: ExpressibleByArgument {}
 extension Generator.Source: ExpressibleByArgument {}
 
 struct Diff: ParsableCommand {
@@ -42,16 +43,22 @@ struct Diff: ParsableCommand {
     @Option(help: "Module source: smith (wasm-tools smith), pressure (Shoal's register-pressure generator) or mixed (every fourth module a pressure one).")
     var generator: Generator.Source = .smith
     @Option(parsing: .singleValue, help: "An extra wasm-tools smith option (repeatable), e.g. --smith=--max-instructions=1000.") var smith: [String] = []
+    @Option(help: "Shoal's compiler tier: baseline, or optimized (the optimizing tier where it can, the baseline for the rest).")
+    var tier: CompilerTier = .baseline
 
     func run() throws {
+        if shrink && tier != .baseline {
+            // The shrinker re-checks each candidate with a baseline worker.
+            throw ValidationError("--shrink re-checks findings with the baseline tier; without --shrink, replay a finding with --only")
+        }
         let tools = try Tools.require()
         let indices = only.isEmpty ? Array(start..<(start + modules)) : only
         let started = Date()
         let directory = "\(out)/seed-\(seed)"
         let recorded = Mutex<[Int: (Finding, String)]>([:])
         let diff = DiffRun(seed: seed, indices: indices, jobs: jobs, directory: directory, tools: tools,
-                           referenceTimeout: referenceTimeout, verbose: verbose, smithFlags: smith, source: generator)
-        print("diff: \(generator) modules, seed \(seed), modules \(indices.first ?? 0)..<\((indices.last ?? -1) + 1) (\(indices.count)), \(jobs) jobs, "
+                           referenceTimeout: referenceTimeout, verbose: verbose, smithFlags: smith, source: generator, tier: tier)
+        print("diff: \(generator) modules, \(tier) tier, seed \(seed), modules \(indices.first ?? 0)..<\((indices.last ?? -1) + 1) (\(indices.count)), \(jobs) jobs, "
               + "wasm-tools \(tools.wasmTools), wasmtime \(tools.wasmtime)")
         let tally = try diff.run { finding, path in
             print("FINDING \(finding.description) [\(path)]")
@@ -139,7 +146,8 @@ struct CheckCommand: ParsableCommand {
 
 struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "worker", abstract: "Shoal's side (used by diff).", shouldDisplay: false)
-    func run() throws { Worker.main() }
+    @Option var tier: CompilerTier = .baseline
+    func run() throws { Worker.main(tier: tier) }
 }
 
 struct MutantsWorker: ParsableCommand {

@@ -16,8 +16,12 @@ import WasmText
 ///           of the request is gone: growth from one request to the next is a leak) and `finished`.
 enum Worker {
     static let callTimeout = 4.0
+    /// The compiler tier this worker compiles with (`shoal-fuzz diff --tier`): set once, before
+    /// the serving thread starts.
+    nonisolated(unsafe) static var tier: CompilerTier = .baseline
 
-    static func main() -> Never {
+    static func main(tier: CompilerTier) -> Never {
+        self.tier = tier
         let thread = Thread {
             serve()
             exit(0)
@@ -71,7 +75,7 @@ enum Worker {
             if compiled[heap] == nil {
                 compiled[heap] = Result {
                     guard let bytes else { throw HarnessError("cannot read \(path)") }
-                    return try ModuleCompiler.compile(bytes: TextFormat.binary(from: bytes), options: CompileOptions(heapMode: heap))
+                    return try ModuleCompiler.compile(bytes: TextFormat.binary(from: bytes), options: CompileOptions(heapMode: heap, tier: tier))
                 }
             }
             let outcome: Outcome
@@ -214,8 +218,11 @@ final class WorkerClient {
 
     /// Where the worker's stderr goes (a crash's backtrace), appended; nil: discarded.
     let log: String?
+    /// The compiler tier the worker compiles with.
+    let tier: CompilerTier
 
-    init(executable: String, watchdog: Double = 30, log: String? = nil) {
+    init(executable: String, watchdog: Double = 30, log: String? = nil, tier: CompilerTier = .baseline) {
+        self.tier = tier
         self.executable = executable
         self.watchdog = watchdog
         self.log = log
@@ -240,7 +247,7 @@ final class WorkerClient {
     private func start() throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = ["worker"]
+        p.arguments = ["worker", "--tier", tier.rawValue]
         let toWorker = Pipe(), fromWorker = Pipe()
         p.standardInput = toWorker
         p.standardOutput = fromWorker
