@@ -51,15 +51,16 @@ public actor CompileService {
     /// What an artifact must meet to be loaded here (the engine's slots, signatures, grants).
     let requirements: LoadRequirements
     let disk: ArtifactCache?
-    /// Under `Tiering.auto`, the options of the background compile and its disk cache.
-    let tierUp: (options: CompileOptions, disk: ArtifactCache?)?
+    /// Under `Tiering.auto`, the options of the background compile, its disk cache, and how many
+    /// calls of a module come before it starts.
+    let tierUp: (options: CompileOptions, disk: ArtifactCache?, afterCalls: Int)?
     let logger: Logger
     private var cache: [String: (module: Module, lastUse: UInt64)] = [:]
     private var inFlight: [String: Task<Module, any Error>] = [:]
     private var clock: UInt64 = 0
 
     init(options: CompileOptions, capacity: Int, parallelism: Int, requirements: LoadRequirements, disk: ArtifactCache?,
-         tierUp: (options: CompileOptions, disk: ArtifactCache?)? = nil, logger: Logger) {
+         tierUp: (options: CompileOptions, disk: ArtifactCache?, afterCalls: Int)? = nil, logger: Logger) {
         self.options = options
         self.tierUp = tierUp
         self.capacity = max(1, capacity)
@@ -143,13 +144,13 @@ public actor CompileService {
         return module
     }
 
-    /// Compiles `module` again with the optimizing tier, in the background, on half the compile
-    /// threads (the rest of the machine is running guests meanwhile); its code replaces the
-    /// baseline's for the calls that start afterwards.
+    /// Arms the optimizing compile of `module`: after the engine's `tierUpAfterCalls` calls it
+    /// runs in the background, on half the compile threads (the rest of the machine is running
+    /// guests meanwhile), and its code replaces the baseline's for the calls that start afterwards.
     private func startTierUp(_ module: Module, bytes: [UInt8], digest: String) {
         guard let tierUp else { return }
         let threads = max(1, parallelism / 2)
-        module.code.startTierUp { [weak self] in
+        module.code.arm(after: tierUp.afterCalls) { [weak self] in
             do {
                 let obtained = try await Self.onThread {
                     try Self.obtain(bytes, digest: digest, options: tierUp.options, parallelism: threads, disk: tierUp.disk)

@@ -73,7 +73,8 @@ public final class Engine: Sendable {
         }
         compiler = CompileService(options: configuration.compileOptions, capacity: configuration.compiledModuleCacheCapacity,
                                   parallelism: configuration.compileThreads, requirements: requirements, disk: disk,
-                                  tierUp: configuration.tier == .auto ? (tierUpOptions, tierUpDisk) : nil, logger: logger)
+                                  tierUp: configuration.tier == .auto ? (tierUpOptions, tierUpDisk, configuration.tierUpAfterCalls) : nil,
+                                  logger: logger)
     }
 
     /// What an artifact may import: the linker's functions (name and type), every WASI preview1
@@ -126,9 +127,11 @@ public final class Engine: Sendable {
     /// arguments, link error, overloaded, shut down); what the guest did is in the result.
     public func call(_ module: Module, _ call: Call) async throws -> CallResult {
         let prepared = try prepare(module, call)
+        let loaded = module.loaded
+        module.code.noteCall()
         let result: Result<[Value], any Error>
         do {
-            result = .success(try await scheduler.run(module.loaded, entry: prepared.entry, arguments: call.arguments,
+            result = .success(try await scheduler.run(loaded, entry: prepared.entry, arguments: call.arguments,
                                                      limits: prepared.limits, imports: prepared.imports))
         } catch {
             result = .failure(error)
@@ -154,7 +157,9 @@ public final class Engine: Sendable {
             completion(.failure(error))
             return CallTicket(ticket: nil)
         }
-        let ticket = scheduler.submit(module.loaded, entry: prepared.entry, arguments: call.arguments, limits: prepared.limits,
+        let loaded = module.loaded
+        module.code.noteCall()
+        let ticket = scheduler.submit(loaded, entry: prepared.entry, arguments: call.arguments, limits: prepared.limits,
                                       imports: prepared.imports) { [world = prepared.world, wallTime = prepared.limits.wallTime] result in
             completion(Result { try PreparedCall.finish(result, world: world, wallTime: wallTime) })
         }

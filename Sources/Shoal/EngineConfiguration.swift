@@ -30,6 +30,10 @@ public struct EngineConfiguration: Sendable {
     /// functions it supports, the baseline for the rest), or both (`.auto`: baseline code at once,
     /// optimized code for new calls once the background compile is done).
     public var tier: Tiering = .baseline
+    /// Under `.auto`: how many calls of a module run on baseline code before its optimizing
+    /// compile starts (0: at once, when the module is compiled). A module called only a few times
+    /// is then never compiled twice.
+    public var tierUpAfterCalls: Int = 0
     /// Compiled modules kept in memory by the compile service (least recently used go first).
     public var compiledModuleCacheCapacity: Int = 128
     /// Threads that compile the functions of one module in parallel.

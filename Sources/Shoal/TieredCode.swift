@@ -26,8 +26,10 @@ final class TieredCode: Sendable {
 
     private struct State {
         var current: LoadedModule
-        /// The background compile of the optimizing tier, while `Tiering.auto` has one under way
-        /// or finished (nil: none was started).
+        /// The optimizing compile `Tiering.auto` armed, waiting for `callsLeft` more calls.
+        var pending: (@Sendable () async -> LoadedModule?)?
+        var callsLeft = 0
+        /// The background compile, once started (nil: none was).
         var tierUp: Task<Void, Never>?
     }
 
@@ -36,18 +38,37 @@ final class TieredCode: Sendable {
     /// The code new instances are made from.
     var current: LoadedModule { state.withLock { $0.current } }
 
-    /// Starts the tier-up once (later calls do nothing): `compile` runs off the caller, and its
-    /// result, if any, becomes the current code.
-    func startTierUp(_ compile: @escaping @Sendable () async -> LoadedModule?) {
+    /// Arms the tier-up (once; later calls do nothing): `compile` starts after `calls` more calls
+    /// of the module (at once for 0), runs off the caller, and its result, if any, becomes the
+    /// current code.
+    func arm(after calls: Int, _ compile: @escaping @Sendable () async -> LoadedModule?) {
         state.withLock { s in
-            guard s.tierUp == nil else { return }
-            s.tierUp = Task.detached(priority: .background) { [self] in
-                if let optimized = await compile() { state.withLock { $0.current = optimized } }
-            }
+            guard s.pending == nil, s.tierUp == nil else { return }
+            s.pending = compile
+            s.callsLeft = calls
+            if calls <= 0 { start(&s) }
         }
     }
 
-    /// Waits until the background compile (if one was started) has finished.
+    /// Counts a call of the module, starting an armed tier-up when its count is reached. The
+    /// call itself runs on the code current before it (`current`, read by the caller).
+    func noteCall() {
+        state.withLock { s in
+            guard s.pending != nil else { return }
+            s.callsLeft -= 1
+            if s.callsLeft <= 0 { start(&s) }
+        }
+    }
+
+    private func start(_ s: inout State) {
+        guard let compile = s.pending else { return }
+        s.pending = nil
+        s.tierUp = Task.detached(priority: .background) { [self] in
+            if let optimized = await compile() { state.withLock { $0.current = optimized } }
+        }
+    }
+
+    /// Waits until the background compile, if one has started, has finished.
     func waitForTierUp() async {
         let task = state.withLock { $0.tierUp }
         await task?.value

@@ -44,19 +44,35 @@ import Testing
             await gate.wait()
             return []
         }
-        let engine = try makeEngine(linker: linker) { $0.tier = .auto }
+        // The tier-up starts at the second call: the first is made on baseline code and parks.
+        let engine = try makeEngine(linker: linker) { $0.tier = .auto; $0.tierUpAfterCalls = 2 }
         defer { engine.shutdown() }
-        // 300 more functions make the background compile take far longer than the first call
-        // takes to reach its pause, so the call starts on baseline code.
-        let module = try await engine.compile(Self.bigModule)
+        let module = try await engine.compile(Self.module)
         async let first = engine.call(module, .invoke("pausing", [.i32(10)]))
         while engine.counts.parked == 0 { try await Task.sleep(for: .milliseconds(1)) }
-        #expect(module.tierStats.baselineFunctions > 0, "the call did not start on baseline code")
+        #expect(module.tierStats.baselineFunctions == 2)
+        // The second call starts the optimizing compile and still runs on baseline code.
+        #expect(try await engine.call(module, .invoke("sum", [.i32(4)])).values == [.i32(10)])
         await module.waitForOptimizedCode()
-        #expect(module.tierStats.baselineFunctions == 0)
+        #expect(module.tierStats.optimizedFunctions == 2 && module.tierStats.baselineFunctions == 0)
+        // The first call resumes on the baseline code it started with, which is still mapped.
         gate.open()
         #expect(try await first.values == [.i32(55)])
         #expect(try await engine.call(module, .invoke("pausing", [.i32(20)])).values == [.i32(210)])
+        #expect(await engine.compiler.statistics.tierUps == 1)
+    }
+
+    @Test func aModuleCalledFewerTimesThanTheThresholdIsNeverCompiledTwice() async throws {
+        let engine = try makeEngine(linker: Self.noPause) { $0.tier = .auto; $0.tierUpAfterCalls = 3 }
+        defer { engine.shutdown() }
+        let module = try await engine.compile(Self.module)
+        for n in 1...2 { #expect(try await engine.call(module, .invoke("sum", [.i32(UInt32(n))])).values == [.i32(UInt32(n * (n + 1) / 2))]) }
+        await module.waitForOptimizedCode()  // none started: returns at once
+        #expect(module.tierStats.baselineFunctions == 2)
+        #expect(await engine.compiler.statistics.tierUps == 0)
+        _ = try await engine.call(module, .invoke("sum", [.i32(3)]))
+        await module.waitForOptimizedCode()
+        #expect(module.tierStats.optimizedFunctions == 2)
     }
 
     @Test func optimizedCodeOnDiskIsUsedAtOnceByTheNextEngine() async throws {
@@ -80,15 +96,6 @@ import Testing
         #expect(stats.diskHits == 1 && stats.compilations == 0 && stats.tierUps == 0, "\(stats)")
         #expect(try await engine.call(module, .invoke("sum", [.i32(10)])).values == [.i32(55)])
     }
-
-    static let bigModule: [UInt8] = {
-        var text = String(decoding: module, as: UTF8.self)
-        text.removeLast()  // the module's closing parenthesis
-        for i in 0..<300 {
-            text += "(func (param i32) (result i32) (local i32) local.get 0 i32.const \(i) i32.mul local.tee 1 local.get 0 i32.add)\n"
-        }
-        return Array((text + ")").utf8)
-    }()
 
     static var noPause: Linker {
         var linker = Linker()
