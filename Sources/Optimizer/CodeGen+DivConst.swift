@@ -124,3 +124,41 @@ extension CodeGen {
         return .rcx
     }
 }
+
+/// Signed division and remainder by a positive power of two without `idiv`: the round-toward-zero
+/// bias (2^k - 1 for a negative dividend, from its sign bits) is added before an arithmetic shift,
+/// as every compiler does for `(lo + hi) / 2`. Such a divisor can neither be zero nor -1, so there
+/// is nothing to trap on.
+extension CodeGen {
+    /// k when `b` is the constant 2^k with 1 <= k <= N-2 (a positive power of two above 1).
+    func signedPowerOfTwoDivisor(_ b: Value, _ w: Width) -> UInt8? {
+        guard case .imm(let bits) = loc[b.id] else { return nil }
+        let d = w == .b32 ? Int64(Int32(truncatingIfNeeded: bits)) : Int64(bitPattern: bits)
+        guard d > 1, d & (d - 1) == 0 else { return nil }
+        return UInt8(d.trailingZeroBitCount)
+    }
+
+    /// Emits div_s/rem_s of `a` by 2^k and returns the register holding the result (rax or rcx).
+    mutating func emitSignedDivByPowerOfTwo(_ a: Value, _ k: UInt8, _ w: Width, remainder: Bool) -> Reg {
+        let n: UInt8 = w == .b32 ? 32 : 64
+        load(a, into: .rcx)
+        asm.mov(.b64, .rax, .rcx)
+        if k > 1 { asm.shift(.sar, w, .rax, imm: n - 1) }
+        asm.shift(.shr, w, .rax, imm: n - k)  // the bias: 2^k - 1 if x < 0, else 0
+        asm.alu(.add, w, .rax, .rcx)
+        guard remainder else {
+            asm.shift(.sar, w, .rax, imm: k)
+            return .rax
+        }
+        // x - ((x + bias) & -2^k)
+        let mask = Int64(-1) << Int64(k)
+        if mask >= Int64(Int32.min) {
+            asm.alu(.and, w, .rax, imm: Int32(mask))
+        } else {
+            asm.mov(.b64, Self.scratch, imm: mask)
+            asm.alu(.and, w, .rax, Self.scratch)
+        }
+        asm.alu(.sub, w, .rcx, .rax)
+        return .rcx
+    }
+}

@@ -172,6 +172,10 @@ extension CodeGen {
                 asm.mov(.b64, d, result)
                 break
             }
+            if op == .divS || op == .remS, let k = signedPowerOfTwoDivisor(b, w) {
+                asm.mov(.b64, d, emitSignedDivByPowerOfTwo(a, k, w, remainder: op == .remS))
+                break
+            }
             emitDivRem(a, b, w, signed: op == .divS || op == .remS, remainder: op == .remS || op == .remU)
             asm.mov(.b64, d, op == .remS || op == .remU ? .rdx : .rax)
         }
