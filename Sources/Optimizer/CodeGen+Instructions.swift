@@ -108,6 +108,8 @@ extension CodeGen {
         let w = width(r)
         let d = dest(r)
         switch op {
+        case .add where fusedShifts[a] != nil || fusedShifts[b] != nil:
+            fusedShifts[a] != nil ? emitScaledAdd(a, plus: b, w, into: d) : emitScaledAdd(b, plus: a, w, into: d)
         case .add, .sub, .and, .or, .xor:
             let alu: ALUOp = switch op {
             case .add: .add
