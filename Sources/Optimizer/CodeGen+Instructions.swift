@@ -108,6 +108,8 @@ extension CodeGen {
         let w = width(r)
         let d = dest(r)
         switch op {
+        case .add where fusedShifts[a] != nil || fusedShifts[b] != nil:
+            fusedShifts[a] != nil ? emitScaledAdd(a, plus: b, w, into: d) : emitScaledAdd(b, plus: a, w, into: d)
         case .add, .sub, .and, .or, .xor:
             let alu: ALUOp = switch op {
             case .add: .add
@@ -167,10 +169,26 @@ extension CodeGen {
                 asm.shift(shift, w, d)
             }
         case .divS, .divU, .remS, .remU:
+            if op == .divU || op == .remU, let divisor = constantDivisor(b, w),
+               let result = emitUnsignedDivByConstant(a, divisor, w, remainder: op == .remU) {
+                asm.mov(.b64, d, result)
+                break
+            }
+            if op == .divS || op == .remS, let k = signedPowerOfTwoDivisor(b, w) {
+                asm.mov(.b64, d, emitSignedDivByPowerOfTwo(a, k, w, remainder: op == .remS))
+                break
+            }
             emitDivRem(a, b, w, signed: op == .divS || op == .remS, remainder: op == .remS || op == .remU)
             asm.mov(.b64, d, op == .remS || op == .remU ? .rdx : .rax)
         }
         finish(r, d)
+    }
+
+    /// `b`'s value as an unsigned divisor, if it is a constant `emitUnsignedDivByConstant` handles.
+    func constantDivisor(_ b: Value, _ w: Width) -> UInt64? {
+        guard case .imm(let bits) = loc[b.id] else { return nil }
+        let d = w == .b32 ? bits & 0xFFFF_FFFF : bits
+        return UnsignedDivisor(d, bits: w == .b32 ? 32 : 64) == nil ? nil : d
     }
 
     /// Division through rax:rdx with the baseline's traps: a zero divisor, and MIN / -1 for div_s

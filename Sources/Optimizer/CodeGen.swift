@@ -33,6 +33,8 @@ struct CodeGen {
     var currentAccess = 0
     /// Fused float compares: ucomis lhs, rhs, then the condition.
     var fusedFloat: [Value: (lhs: Value, rhs: Value, cc: Condition)] = [:]
+    /// Shifts folded into the add that uses them (`CodeGen+ScaledAdd.swift`): x and 2^k.
+    var fusedShifts: [Value: (x: Value, scale: UInt8)] = [:]
 
     static let scratch = Reg.r11
     static let maxFrameSize = 1 << 30
@@ -49,6 +51,9 @@ struct CodeGen {
                 switch inst.op {
                 case .compare(let op): fusedDefs[inst.results[0]] = (op, inst.args[0], inst.args[1])
                 case .unary(.eqz): fusedDefs[inst.results[0]] = (.eq, inst.args[0], nil)
+                case .binary(.shl):
+                    guard case .imm(let amount) = loc[inst.args[1].id] else { preconditionFailure("a fused shift has a constant amount") }
+                    fusedShifts[inst.results[0]] = (inst.args[0], Self.scale(amount, f.types[inst.results[0].id])!)
                 case .float(let op):
                     // ucomis leaves CF set for "below" and for unordered: a > b is "above" of
                     // (a, b), a < b is "above" of (b, a); NaN makes both false, as wasm wants.
@@ -59,7 +64,7 @@ struct CodeGen {
                     case .f32Lt, .f64Lt: (b, a, .a)
                     default: (b, a, .ae)  // le
                     }
-                default: preconditionFailure("only compares are fused")
+                default: preconditionFailure("only compares and shifts are fused")
                 }
             }
         }

@@ -13,8 +13,8 @@ struct Liveness {
     var end: [Int]
     /// Use positions of the calls (all registers are clobbered there).
     var callPositions: [Int] = []
-    /// Compares fused into their block's conditional branch: they get no location; their operands
-    /// are read by the branch.
+    /// Compares fused into their block's conditional branch, and shifts fused into their add: they
+    /// get no location; their operands are read by the branch or the add.
     var fused: Set<Value>
 
     init(_ f: IRFunction, fused: Set<Value>) {
@@ -69,7 +69,7 @@ struct Liveness {
             for p in block.params { set(&kill[b], p) }
             for inst in block.insts {
                 if inst.results.count == 1 && fused.contains(inst.results[0]) { continue }
-                inst.args.forEach(use)
+                inst.args.flatMap { fusedArgs[$0] ?? [$0] }.forEach(use)
                 for r in inst.results { set(&kill[b], r) }
             }
             uses(of: block.terminator).forEach(use)
@@ -117,7 +117,7 @@ struct Liveness {
             for (i, inst) in block.insts.enumerated() {
                 if inst.results.count == 1 && fused.contains(inst.results[0]) { continue }
                 let p = instPosition[b][i]
-                for a in inst.args where !constant[a.id] { touch(a, p) }
+                for a in inst.args.flatMap({ fusedArgs[$0] ?? [$0] }) where !constant[a.id] { touch(a, p) }
                 for r in inst.results { touch(r, p + 1) }
             }
             for v in uses(of: block.terminator) where !constant[v.id] { touch(v, blockEnd[b]) }

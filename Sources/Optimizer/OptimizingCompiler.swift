@@ -50,7 +50,7 @@ public enum OptimizingCompiler {
         guard f.types.count * f.blocks.count <= maxLivenessBits else {
             throw Unsupported("too large for the optimizing tier (\(f.types.count) values, \(f.blocks.count) blocks)")
         }
-        let fused = CodeGen.fusableCompares(f)
+        let fused = CodeGen.fusableCompares(f).union(CodeGen.fusableShifts(f))
         let live = Liveness(f, fused: fused)
         let allocation = LinearScan(f, live)
         var codegen = CodeGen(f, shared: shared, allocation: allocation, fused: fused)
