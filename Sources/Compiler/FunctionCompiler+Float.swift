@@ -255,83 +255,15 @@ extension FunctionCompiler {
         pushXMM(p == .single ? .f32 : .f64, x)
     }
 
-    /// Loads a floating-point constant into the scratch XMM register.
-    mutating func loadScratchConstant(_ p: Precision, _ value: Double) {
-        if p == .single {
-            asm.mov(.b32, Registers.scratch, imm: Int64(Float(value).bitPattern))
-            asm.movq(.b32, Registers.scratchXMM, Registers.scratch)
-        } else {
-            asm.mov(.b64, Registers.scratch, imm: Int64(bitPattern: value.bitPattern))
-            asm.movq(.b64, Registers.scratchXMM, Registers.scratch)
-        }
-    }
-
-    /// Float to integer truncation. The range checks compare against exactly representable
-    /// bounds: the result is valid iff lower < x < upper (or lower <= x when the lower bound is
-    /// itself the minimum, as for -2^31 in f32 and -2^63). Trapping forms trap on NaN and out of
-    /// range; saturating forms give 0 for NaN and clamp.
+    /// Float to integer truncation (`Assembler.truncateFloat`, shared with the optimizing tier):
+    /// trapping forms trap on NaN and out of range; saturating forms give 0 for NaN and clamp.
     mutating func emitTruncate(_ p: Precision, to type: ValueType, signed: Bool, saturating: Bool) {
         let x = popXMM()
         let r = allocGPR()
-        let bits = type == .i32 ? 32 : 64
-        let upper: Double = signed ? pow2(bits - 1) : pow2(bits)
-        let lower: Double
-        let lowerInclusive: Bool
-        if !signed {
-            lower = -1
-            lowerInclusive = false
-        } else if bits == 32 && p == .double {
-            lower = -pow2(31) - 1
-            lowerInclusive = false
-        } else {
-            lower = -pow2(bits - 1)
-            lowerInclusive = true
-        }
-        let minimum: Int64 = signed ? (bits == 32 ? Int64(Int32.min) : Int64.min) : 0
-        let maximum: Int64 = signed ? (bits == 32 ? Int64(Int32.max) : Int64.max) : (bits == 32 ? Int64(UInt32.max) : -1)
-        let done = asm.newLabel()
-        let tooLow = saturating ? asm.newLabel() : trapLabel(.integerOverflow)
-        let tooHigh = saturating ? asm.newLabel() : trapLabel(.integerOverflow)
-
-        asm.alu(.xor, .b32, r, r)
-        asm.ucomis(p, x, x)
-        asm.jcc(.p, saturating ? done : trapLabel(.invalidConversionToInteger))
-        loadScratchConstant(p, lower)
-        asm.ucomis(p, x, Registers.scratchXMM)
-        asm.jcc(lowerInclusive ? .b : .be, tooLow)
-        loadScratchConstant(p, upper)
-        asm.ucomis(p, x, Registers.scratchXMM)
-        asm.jcc(.ae, tooHigh)
-        if signed || bits == 32 {
-            // In range: a signed 64-bit conversion is exact for every unsigned 32-bit result too.
-            asm.cvtts2si(p, to: signed ? width(type) : .b64, r, x)
-        } else {
-            // u64: values from 2^63 up are reduced by 2^63 first, and the top bit put back.
-            let small = asm.newLabel()
-            loadScratchConstant(p, pow2(63))
-            asm.ucomis(p, x, Registers.scratchXMM)
-            asm.jcc(.b, small)
-            asm.sse(.sub, p, x, Registers.scratchXMM)
-            asm.cvtts2si(p, to: .b64, r, x)
-            asm.mov(.b64, Registers.scratch, imm: Int64.min)
-            asm.alu(.xor, .b64, r, Registers.scratch)
-            asm.jmp(done)
-            asm.bind(small)
-            asm.cvtts2si(p, to: .b64, r, x)
-        }
-        if saturating {
-            asm.jmp(done)
-            asm.bind(tooLow)
-            asm.mov(.b64, r, imm: minimum)
-            asm.jmp(done)
-            asm.bind(tooHigh)
-            asm.mov(.b64, r, imm: maximum)
-        }
-        asm.bind(done)
-        if type == .i32 { asm.mov(.b32, r, r) }
+        let traps = saturating ? nil : (overflow: trapLabel(.integerOverflow), invalid: trapLabel(.invalidConversionToInteger))
+        asm.truncateFloat(p, x, to: r, bits: type == .i32 ? 32 : 64, signed: signed, traps: traps,
+                          constant: Registers.scratchXMM, scratch: Registers.scratch)
         free(x)
         pushGPR(type, r)
     }
-
-    private func pow2(_ n: Int) -> Double { Double(sign: .plus, exponent: n, significand: 1) }
 }

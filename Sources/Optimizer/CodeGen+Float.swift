@@ -216,81 +216,15 @@ extension CodeGen {
         finish(r, x)
     }
 
-    /// A float constant in xmm15 (through rcx).
-    mutating func loadFloatConstant(_ p: Precision, _ value: Double) {
-        if p == .single {
-            asm.mov(.b32, .rcx, imm: Int64(Float(value).bitPattern))
-            asm.movq(.b32, Self.floatB, .rcx)
-        } else {
-            asm.mov(.b64, .rcx, imm: Int64(bitPattern: value.bitPattern))
-            asm.movq(.b64, Self.floatB, .rcx)
-        }
-    }
-
-    /// Float to integer truncation, as the baseline's: valid iff lower < x < upper (lower <= x
-    /// when the lower bound is itself the minimum). The operand is copied to xmm14 (the u64 path
-    /// changes it); the result is built in rax.
+    /// Float to integer truncation, the baseline's sequence (`Assembler.truncateFloat`). The
+    /// operand is copied to xmm14 (the u64 path changes it); the result is built in rax.
     mutating func truncate(_ inst: Inst, signed: Bool, saturating: Bool) {
         let (a, r) = (inst.args[0], inst.results[0])
-        let p = precision(a)
         let x = Self.floatA
         move(.xreg(x), loc[a.id])
-        let bits = f.types[r.id] == .i32 ? 32 : 64
-        let upper: Double = signed ? pow2(bits - 1) : pow2(bits)
-        let lower: Double
-        let lowerInclusive: Bool
-        if !signed {
-            lower = -1
-            lowerInclusive = false
-        } else if bits == 32 && p == .double {
-            lower = -pow2(31) - 1
-            lowerInclusive = false
-        } else {
-            lower = -pow2(bits - 1)
-            lowerInclusive = true
-        }
-        let minimum: Int64 = signed ? (bits == 32 ? Int64(Int32.min) : Int64.min) : 0
-        let maximum: Int64 = signed ? (bits == 32 ? Int64(Int32.max) : Int64.max) : (bits == 32 ? Int64(UInt32.max) : -1)
-        let done = asm.newLabel()
-        let tooLow = saturating ? asm.newLabel() : trapLabel(.integerOverflow)
-        let tooHigh = saturating ? asm.newLabel() : trapLabel(.integerOverflow)
-        let out = Reg.rax
-        asm.alu(.xor, .b32, out, out)
-        asm.ucomis(p, x, x)
-        asm.jcc(.p, saturating ? done : trapLabel(.invalidConversionToInteger))
-        loadFloatConstant(p, lower)
-        asm.ucomis(p, x, Self.floatB)
-        asm.jcc(lowerInclusive ? .b : .be, tooLow)
-        loadFloatConstant(p, upper)
-        asm.ucomis(p, x, Self.floatB)
-        asm.jcc(.ae, tooHigh)
-        if signed || bits == 32 {
-            asm.cvtts2si(p, to: signed ? (bits == 32 ? .b32 : .b64) : .b64, out, x)
-        } else {
-            let small = asm.newLabel()
-            loadFloatConstant(p, pow2(63))
-            asm.ucomis(p, x, Self.floatB)
-            asm.jcc(.b, small)
-            asm.sse(.sub, p, x, Self.floatB)
-            asm.cvtts2si(p, to: .b64, out, x)
-            asm.mov(.b64, .rcx, imm: Int64.min)
-            asm.alu(.xor, .b64, out, .rcx)
-            asm.jmp(done)
-            asm.bind(small)
-            asm.cvtts2si(p, to: .b64, out, x)
-        }
-        if saturating {
-            asm.jmp(done)
-            asm.bind(tooLow)
-            asm.mov(.b64, out, imm: minimum)
-            asm.jmp(done)
-            asm.bind(tooHigh)
-            asm.mov(.b64, out, imm: maximum)
-        }
-        asm.bind(done)
-        if bits == 32 { asm.mov(.b32, out, out) }
-        move(loc[r.id], .reg(out))
+        let traps = saturating ? nil : (overflow: trapLabel(.integerOverflow), invalid: trapLabel(.invalidConversionToInteger))
+        asm.truncateFloat(precision(a), x, to: .rax, bits: f.types[r.id] == .i32 ? 32 : 64, signed: signed, traps: traps,
+                          constant: Self.floatB, scratch: .rcx)
+        move(loc[r.id], .reg(.rax))
     }
-
-    private func pow2(_ n: Int) -> Double { Double(sign: .plus, exponent: n, significand: 1) }
 }
