@@ -127,8 +127,7 @@ public final class Engine: Sendable {
     /// arguments, link error, overloaded, shut down); what the guest did is in the result.
     public func call(_ module: Module, _ call: Call) async throws -> CallResult {
         let prepared = try prepare(module, call)
-        let loaded = module.loaded
-        module.code.noteCall()
+        let loaded = module.code.takeForCall()
         let result: Result<[Value], any Error>
         do {
             result = .success(try await scheduler.run(loaded, entry: prepared.entry, arguments: call.arguments,
@@ -157,8 +156,7 @@ public final class Engine: Sendable {
             completion(.failure(error))
             return CallTicket(ticket: nil)
         }
-        let loaded = module.loaded
-        module.code.noteCall()
+        let loaded = module.code.takeForCall()
         let ticket = scheduler.submit(loaded, entry: prepared.entry, arguments: call.arguments, limits: prepared.limits,
                                       imports: prepared.imports) { [world = prepared.world, wallTime = prepared.limits.wallTime] result in
             completion(Result { try PreparedCall.finish(result, world: world, wallTime: wallTime) })

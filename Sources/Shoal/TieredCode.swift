@@ -50,13 +50,16 @@ final class TieredCode: Sendable {
         }
     }
 
-    /// Counts a call of the module, starting an armed tier-up when its count is reached. The
-    /// call itself runs on the code current before it (`current`, read by the caller).
-    func noteCall() {
+    /// The code for a call that starts now, counting the call (one lock for both): an armed
+    /// tier-up starts when its count is reached, and this call still runs on the code current
+    /// before it.
+    func takeForCall() -> LoadedModule {
         state.withLock { s in
-            guard s.pending != nil else { return }
-            s.callsLeft -= 1
-            if s.callsLeft <= 0 { start(&s) }
+            if s.pending != nil {
+                s.callsLeft -= 1
+                if s.callsLeft <= 0 { start(&s) }
+            }
+            return s.current
         }
     }
 
