@@ -238,8 +238,17 @@ public struct Artifact: Sendable {
         }
         try r.expectEnd()
         if contract.options.heapMode == .bounded && !sites.isEmpty { throw r.fail("trap sites in bounded-heap code") }
-        return CompiledModule(module: module, layout: VMContextLayout(module: module), code: code, functionOffsets: offsets,
-                              functionEnds: ends, entryTrampoline: stubs[0], entryExit: stubs[1], trapExit: stubs[2],
-                              hostStub: stubs[3], trapSites: sites, options: contract.options, cpuFeatures: contract.cpuFeatures)
+        let stats = contract.tierStats
+        guard stats.optimizedFunctions + stats.baselineFunctions == offsets.count,
+              contract.options.tier == .optimized || stats.optimizedFunctions == 0
+        else {
+            throw .malformed("contract: tier counts (\(stats.optimizedFunctions) optimized, \(stats.baselineFunctions) baseline) "
+                             + "do not match \(offsets.count) functions compiled for the \(contract.options.tier) tier")
+        }
+        var compiled = CompiledModule(module: module, layout: VMContextLayout(module: module), code: code, functionOffsets: offsets,
+                                      functionEnds: ends, entryTrampoline: stubs[0], entryExit: stubs[1], trapExit: stubs[2],
+                                      hostStub: stubs[3], trapSites: sites, options: contract.options, cpuFeatures: contract.cpuFeatures)
+        compiled.tierStats = stats
+        return compiled
     }
 }

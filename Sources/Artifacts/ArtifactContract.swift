@@ -42,6 +42,10 @@ public struct ArtifactContract: Sendable, Equatable {
     public var imports: [ImportSpec]
     public var options: CompileOptions
     public var cpuFeatures: CPUFeatureSet
+    /// How many functions each compiler tier generated, and why the optimizing tier left the
+    /// others (`options.tier` says which tier was asked for). Informational: both tiers keep one
+    /// ABI, so the loader checks nothing against it; `shoal inspect` prints it.
+    public var tierStats: TierStats
     /// SHA-256 of the module bytes the code was compiled from.
     public var sourceSHA256: [UInt8]
     public var compilerVersion: String
@@ -60,17 +64,19 @@ public struct ArtifactContract: Sendable, Equatable {
         }
         options = compiled.options
         cpuFeatures = compiled.cpuFeatures
+        tierStats = compiled.tierStats
         self.sourceSHA256 = sourceSHA256
         compilerVersion = ShoalVersion.compiler
         abiVersion = ShoalVersion.abi
     }
 
-    init(heap: HeapSpec?, imports: [ImportSpec], options: CompileOptions, cpuFeatures: CPUFeatureSet, sourceSHA256: [UInt8],
-         compilerVersion: String, abiVersion: UInt32) {
+    init(heap: HeapSpec?, imports: [ImportSpec], options: CompileOptions, cpuFeatures: CPUFeatureSet, tierStats: TierStats,
+         sourceSHA256: [UInt8], compilerVersion: String, abiVersion: UInt32) {
         self.heap = heap
         self.imports = imports
         self.options = options
         self.cpuFeatures = cpuFeatures
+        self.tierStats = tierStats
         self.sourceSHA256 = sourceSHA256
         self.compilerVersion = compilerVersion
         self.abiVersion = abiVersion
@@ -101,6 +107,15 @@ public struct ArtifactContract: Sendable, Equatable {
         w.u8(options.heapMode == .guarded ? 0 : 1)
         w.bool(options.yieldChecks)
         w.bool(options.fuel)
+        w.u8(options.tier == .baseline ? 0 : 1)
+        w.u32(UInt32(clamping: tierStats.optimizedFunctions))
+        w.u32(UInt32(clamping: tierStats.baselineFunctions))
+        let reasons = tierStats.fallbackReasons.sorted { $0.key < $1.key }
+        w.count(reasons.count)
+        for (reason, count) in reasons {
+            w.string(reason)
+            w.u32(UInt32(clamping: count))
+        }
         w.u64(cpuFeatures.rawValue)
         w.blob(sourceSHA256)
         w.string(compilerVersion)
@@ -139,13 +154,35 @@ public struct ArtifactContract: Sendable, Equatable {
             }
             imports.append(ImportSpec(module: module, name: name, kind: kind, functionType: type))
         }
-        let options = CompileOptions(heapMode: try heapMode(&r), yieldChecks: try r.bool(), fuel: try r.bool())
+        var options = CompileOptions(heapMode: try heapMode(&r), yieldChecks: try r.bool(), fuel: try r.bool())
+        switch try r.u8() {
+        case 0: options.tier = .baseline
+        case 1: options.tier = .optimized
+        case let b: throw r.fail("compiler tier \(b)")
+        }
+        let tierStats = try decodeTierStats(&r)
         let features = CPUFeatureSet(rawValue: try r.u64())
         let digest = try r.blob()
         guard digest.count == 32 else { throw r.fail("source SHA-256 of \(digest.count) bytes") }
-        let contract = ArtifactContract(heap: heap, imports: imports, options: options, cpuFeatures: features, sourceSHA256: digest,
+        let contract = ArtifactContract(heap: heap, imports: imports, options: options, cpuFeatures: features, tierStats: tierStats,
+                                        sourceSHA256: digest,
                                         compilerVersion: try r.string(), abiVersion: try r.u32())
         try r.expectEnd()
         return contract
+    }
+
+    /// The function counts per tier and the fallback reasons, each reason once, in order.
+    private static func decodeTierStats(_ r: inout ByteReader) throws(ArtifactError) -> TierStats {
+        var stats = TierStats()
+        stats.optimizedFunctions = Int(try r.u32())
+        stats.baselineFunctions = Int(try r.u32())
+        var previous: String?
+        for _ in 0..<(try r.count(minimumSize: 8)) {
+            let reason = try r.string()
+            if let previous, reason <= previous { throw r.fail("tier fallback reasons out of order") }
+            stats.fallbackReasons[reason] = Int(try r.u32())
+            previous = reason
+        }
+        return stats
     }
 }

@@ -158,7 +158,8 @@ public struct CompileOptions: Sendable, Hashable {
     /// Count fuel at function entries and loop headers (deterministic budgets).
     public var fuel: Bool
     /// Which compiler generates function bodies. Both tiers keep the same ABI and runtime
-    /// contract, so this is not part of an artifact's contract (a decoded artifact says baseline).
+    /// contract, so the loader checks nothing against it; an artifact records it (and how many
+    /// functions each tier compiled) for `shoal inspect`.
     public var tier: CompilerTier
 
     public init(heapMode: HeapMode = .default, yieldChecks: Bool = true, fuel: Bool = false, tier: CompilerTier = .baseline) {

@@ -51,6 +51,10 @@ struct Inspect: ParsableCommand {
         }
         let options = contract.options
         out += "  options: heap mode \(options.heapMode), yield checks \(options.yieldChecks ? "on" : "off"), fuel \(options.fuel ? "on" : "off")\n"
+        out += "  tier: \(options.tier.rawValue) (\(contract.tierStats.optimizedFunctions) functions optimized, "
+            + "\(contract.tierStats.baselineFunctions) baseline"
+            + contract.tierStats.fallbackReasons.sorted { $0.key < $1.key }.map { "; \($0.value) left to the baseline: \($0.key)" }.joined()
+            + ")\n"
         out += "  CPU features: \(contract.cpuFeatures.names.isEmpty ? "none" : contract.cpuFeatures.names.joined(separator: ", "))\n"
         out += "  source SHA-256: \(contract.sourceSHA256.map { String(format: "%02x", $0) }.joined())\n"
         out += "  compiler: \(contract.compilerVersion)\n"

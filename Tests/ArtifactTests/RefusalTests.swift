@@ -59,13 +59,19 @@ struct RefusalTests {
 
     @Test func unsupportedVersion() throws {
         var bytes = try Self.artifact()
-        writeU32(&bytes, at: 8, 2)
+        writeU32(&bytes, at: 8, ArtifactFormat.version + 1)
         fixChecksum(&bytes)
-        Self.expectRefused(bytes, LoadRequirements(), { $0 == .unsupportedVersion(format: 2, abi: ShoalVersion.abi) }, ["format version 2"])
+        Self.expectRefused(bytes, LoadRequirements(), { $0 == .unsupportedVersion(format: ArtifactFormat.version + 1, abi: ShoalVersion.abi) },
+                           ["format version \(ArtifactFormat.version + 1)"])
+        // A version 1 artifact (before the tier counts joined the contract) is refused, not misread.
+        var old = try Self.artifact()
+        writeU32(&old, at: 8, 1)
+        fixChecksum(&old)
+        Self.expectRefused(old, LoadRequirements(), { $0 == .unsupportedVersion(format: 1, abi: ShoalVersion.abi) }, ["format version 1"])
         var abi = try Self.artifact()
         writeU32(&abi, at: 12, ShoalVersion.abi + 1)
         fixChecksum(&abi)
-        Self.expectRefused(abi, LoadRequirements(), { $0 == .unsupportedVersion(format: 1, abi: ShoalVersion.abi + 1) },
+        Self.expectRefused(abi, LoadRequirements(), { $0 == .unsupportedVersion(format: ArtifactFormat.version, abi: ShoalVersion.abi + 1) },
                            ["ABI version \(ShoalVersion.abi + 1)"])
     }
 

@@ -72,6 +72,43 @@ struct RoundTripTests {
         print("round trip: \(files.count) modules x \(Self.optionSets.count) option sets, \(named) with function names")
     }
 
+    @Test("an optimized artifact keeps its tier and per-tier counts; counts that do not match the code are refused")
+    func optimizedTier() throws {
+        // fib is all scalar code; the second module has a v128 function, which the optimizing tier
+        // leaves to the baseline (a fallback reason in the counts).
+        let simd = try TextFormat.wat2wasm("""
+            (module
+              (func (export "scalar") (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+              (func (export "lanes") (param i32) (result i32) local.get 0 i32x4.splat i32x4.extract_lane 3))
+            """)
+        for (bytes, what) in [(read("Bench/kernels/fib.wasm"), "fib"), (simd, "simd")] {
+            for heapMode in [HeapMode.guarded, .bounded] {
+                let options = CompileOptions(heapMode: heapMode, tier: .optimized)
+                let compiled = try ModuleCompiler.compile(bytes: bytes, options: options)
+                let decoded = try Self.roundTrip(compiled, bytes, "\(what) \(heapMode) optimized")
+                #expect(decoded.options.tier == .optimized)
+                #expect(decoded.tierStats == compiled.tierStats)
+                #expect(decoded.tierStats.optimizedFunctions >= 1)
+                if what == "simd" {
+                    #expect(decoded.tierStats.baselineFunctions == 1 && decoded.tierStats.fallbackReasons.count == 1)
+                }
+            }
+        }
+        // Counts that do not add up to the functions, or optimized functions in a baseline artifact.
+        let fib = read("Bench/kernels/fib.wasm")
+        var inflated = try ModuleCompiler.compile(bytes: fib, options: CompileOptions(tier: .optimized))
+        inflated.tierStats.optimizedFunctions += 1
+        var claimed = try ModuleCompiler.compile(bytes: fib, options: CompileOptions(tier: .baseline))
+        claimed.tierStats.optimizedFunctions = 1
+        claimed.tierStats.baselineFunctions -= 1
+        for bad in [inflated, claimed] {
+            let artifact = try Artifact.encode(bad, sourceSHA256: sha256(fib))
+            let error = refusal { () throws(ArtifactError) in try Artifact.decode(artifact) }
+            #expect(error.map(errorClass) == "malformed")
+            #expect("\(error.map { String(describing: $0) } ?? "")".contains("tier counts"))
+        }
+    }
+
     static let provider = """
         (module
           (global (export "g") i32 (i32.const 40))

@@ -154,6 +154,7 @@ func expectSame(_ a: CompiledModule, _ b: CompiledModule, _ what: String, source
     #expect(x.trapSites == y.trapSites, "\(what): trapSites", sourceLocation: sourceLocation)
     #expect(x.options == y.options, "\(what): options", sourceLocation: sourceLocation)
     #expect(x.cpuFeatures == y.cpuFeatures, "\(what): cpuFeatures", sourceLocation: sourceLocation)
+    #expect(a.tierStats == b.tierStats, "\(what): tierStats", sourceLocation: sourceLocation)
     #expect(x.layout == y.layout, "\(what): layout", sourceLocation: sourceLocation)
     let m = x.module, n = y.module
     #expect(m.types == n.types, "\(what): types", sourceLocation: sourceLocation)
