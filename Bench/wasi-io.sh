@@ -3,7 +3,8 @@
 # baseline Shoal build, all in one run, min/median/max over ROUNDS rounds (default 3):
 #   stream  one guest streaming a 1 GiB page-cached file (Bench/wasi/stream.wasm) in 4 KiB, 64 KiB
 #           and 1 MiB reads; the whole command timed (process start, load, run). Both runtimes
-#           start from code compiled ahead of the run: Shoal from an artifact (`shoal compile`),
+#           start from code compiled ahead of the run: Shoal from an artifact (`shoal compile
+#           --tier optimized`, or TIER=baseline),
 #           wasmtime from a .cwasm (`wasmtime compile`, run with --allow-precompiled), so that
 #           neither run includes compiling and both load the same way.
 #           "sum": the guest adds up every byte (its compiled loop counts too); "count": I/O only.
@@ -49,9 +50,14 @@ record() { echo "$1 $2 $3" >> "$results"; }  # experiment, who, value
 shoals=(new)
 [ -n "$baseline" ] && shoals+=(base)
 bin_of() { [ "$1" = base ] && echo "$baseline" || echo "$shoal"; }
+# Shoal's artifacts come from its optimizing tier (TIER=baseline to measure the other), as
+# wasmtime's .cwasm comes from Cranelift; a build older than the tiers compiles with what it has.
+tier="${TIER:-optimized}"
 for who in "${shoals[@]}"; do
-  "$(bin_of "$who")" compile Bench/wasi/stream.wasm -o "$(artifact_of "$who")" > /dev/null
-  "$(bin_of "$who")" compile --heap bounded Bench/wasi/stream.wasm -o "$(artifact_of "$who-bounded")" > /dev/null
+  tier_flag=()
+  "$(bin_of "$who")" compile --help | grep -q -- --tier && tier_flag=(--tier "$tier")
+  "$(bin_of "$who")" compile "${tier_flag[@]}" Bench/wasi/stream.wasm -o "$(artifact_of "$who")" > /dev/null
+  "$(bin_of "$who")" compile "${tier_flag[@]}" --heap bounded Bench/wasi/stream.wasm -o "$(artifact_of "$who-bounded")" > /dev/null
 done
 
 # One stream: the command's wall time in ms; the output checked against native's. Mode "sum" is
