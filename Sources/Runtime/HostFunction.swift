@@ -106,6 +106,10 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
     let typeID: UInt32
     /// Each param's and result's slot index when the signature has a v128 (see `HostSlots`).
     let v128Slots: (params: [Int], results: [Int])?
+    /// `function.type`'s parameter count and result types, kept apart so that a call reads them
+    /// without copying the type (two arrays, retained and released on every call).
+    let parameterCount: Int
+    let resultTypes: [ValueType]
     /// The funcref record for this function, made the first time a module imports it (its code is
     /// that module's host stub, which every module has).
     var funcRef: UnsafeMutableRawPointer?
@@ -125,6 +129,8 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
         self.asyncAttempt = attempt
         typeID = TypeRegistry.id(of: function.type)
         let type = function.type
+        parameterCount = type.params.count
+        resultTypes = type.results
         if type.params.contains(.v128) || type.results.contains(.v128) {
             func indices(_ types: [ValueType]) -> [Int] {
                 var at = 0
@@ -159,12 +165,12 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
     /// Runs the Swift body on slots (arguments in, results out); a thrown error becomes the
     /// `hostError` trap, with the error kept by the caller's store (it becomes `Trap.underlying`).
     func call(caller: Instance?, slots: UnsafeMutablePointer<UInt64>) -> UInt32 {
-        let type = function.type
         if let asyncAttempt, let caller,
-           asyncAttempt(Caller(memory: caller.memory), HostSlots(base: slots, parameterCount: type.params.count, resultTypes: type.results,
+           asyncAttempt(Caller(memory: caller.memory), HostSlots(base: slots, parameterCount: parameterCount, resultTypes: resultTypes,
                                                                  v128Slots: v128Slots)) {
             return 0
         }
+        let type = function.type
         let arguments = Value.load(type.params, from: slots)
         do {
             let results: [Value]
@@ -195,8 +201,12 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
 /// The C entry of every host function: (context, caller vmctx, slots) -> trap code.
 private let hostEntry: @convention(c) (UnsafeMutableRawPointer, UnsafeMutableRawPointer, UnsafeMutablePointer<UInt64>) -> UInt32 = {
     context, callerVMContext, slots in
-    // The box lives as long as the import slot that names it, which outlives the call: borrow it
-    // rather than retain and release it on every call.
+    // The box lives as long as the import slot that names it, and the calling instance as long as
+    // its code is on the stack; both outlive the call: borrow them rather than retain and release
+    // them on every call.
     Unmanaged<HostFunctionBox>.fromOpaque(UnsafeRawPointer(bitPattern: context.load(fromByteOffset: 8, as: UInt.self))!)
-        ._withUnsafeGuaranteedRef { $0.call(caller: Instance.from(vmctx: callerVMContext), slots: slots) }
+        ._withUnsafeGuaranteedRef { box in
+            guard let caller = Instance.unmanaged(vmctx: callerVMContext) else { return box.call(caller: nil, slots: slots) }
+            return caller._withUnsafeGuaranteedRef { box.call(caller: $0, slots: slots) }
+        }
 }

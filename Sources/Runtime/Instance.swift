@@ -75,10 +75,17 @@ public final class Instance: @unchecked Sendable {  // used by one thread at a t
 
     /// The instance a vmctx belongs to (nil for a null pointer).
     static func from(vmctx: UnsafeMutableRawPointer?) -> Instance? {
+        unmanaged(vmctx: vmctx)?.takeUnretainedValue()
+    }
+
+    /// The instance a vmctx belongs to, not retained: for code that runs while that instance's
+    /// code is on the stack (its store holds it), such as a host call, to borrow it without a
+    /// retain and release per call.
+    static func unmanaged(vmctx: UnsafeMutableRawPointer?) -> Unmanaged<Instance>? {
         guard let vmctx else { return nil }
         let word = (vmctx - headerSize).load(as: UInt.self)
         guard let pointer = UnsafeRawPointer(bitPattern: word) else { return nil }
-        return Unmanaged<Instance>.fromOpaque(pointer).takeUnretainedValue()
+        return Unmanaged<Instance>.fromOpaque(pointer)
     }
 
     func funcRef(_ index: Int) -> UnsafeMutableRawPointer { FuncRefRecord.at(funcRefs, index: index).raw }

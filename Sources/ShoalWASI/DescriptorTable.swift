@@ -1,5 +1,5 @@
-import Foundation
 import Glibc
+import Synchronization
 
 /// One open descriptor in a guest's table.
 struct Descriptor {
@@ -37,11 +37,35 @@ struct Descriptor {
 /// - **Reservations.** An open or accept takes its slot before it is submitted, so the cap holds
 ///   before any host descriptor exists, and two opens in flight cannot both take the last slot.
 /// - **Numbers** are the lowest free ones, as POSIX allocates them: they stay small and are never
-///   exhausted, however many descriptors a guest opens and closes over its life.
-final class DescriptorTable: @unchecked Sendable {  // every access is under `lock`
-    private let lock = NSLock()
-    private var entries: [UInt32: Descriptor] = [:]
-    private var reserved = 0
+///   exhausted, however many descriptors a guest opens and closes over its life. That also lets
+///   the table be an array indexed by number (never longer than `limit`): every data-moving call
+///   looks its descriptor up, so the lookup is an index and a lock, not a hash.
+final class DescriptorTable: Sendable {
+    private struct State: ~Copyable {
+        /// Entry `fd` is the descriptor numbered fd, nil when that number is free.
+        var slots: [Descriptor?] = []
+        var count = 0
+        var reserved = 0
+
+        func lookup(_ fd: UInt32) -> Descriptor? { Int(fd) < slots.count ? slots[Int(fd)] : nil }
+
+        /// Puts `descriptor` at the lowest free number.
+        mutating func insert(_ descriptor: Descriptor) -> UInt32 {
+            let fd = slots.firstIndex { $0 == nil } ?? slots.count  // at most `limit` steps
+            if fd == slots.count { slots.append(descriptor) } else { slots[fd] = descriptor }
+            count += 1
+            return UInt32(fd)
+        }
+
+        mutating func remove(_ fd: UInt32) -> Descriptor? {
+            guard let d = lookup(fd) else { return nil }
+            slots[Int(fd)] = nil
+            count -= 1
+            return d
+        }
+    }
+
+    private let state = Mutex(State())
     /// The most descriptors (stdio, preopens and listeners included) open at once.
     let limit: Int
 
@@ -50,52 +74,45 @@ final class DescriptorTable: @unchecked Sendable {  // every access is under `lo
     /// Adds one of the descriptors a context starts with, at the lowest free number; past the
     /// limit, nil (a configuration error, not a guest's).
     func addInitial(_ descriptor: Descriptor) -> UInt32? {
-        lock.withLock {
-            guard entries.count + reserved < limit else { return nil }
-            return insertLocked(descriptor)
+        state.withLock { s in
+            guard s.count + s.reserved < limit else { return nil }
+            return s.insert(descriptor)
         }
     }
 
     /// Takes a slot for a descriptor about to be opened; EMFILE when the table is full. Follow
     /// with exactly one `insert(reserved:)` or `cancelReservation()`.
     func reserve() throws(Errno) {
-        let ok = lock.withLock {
-            guard entries.count + reserved < limit else { return false }
-            reserved += 1
+        let ok = state.withLock { s in
+            guard s.count + s.reserved < limit else { return false }
+            s.reserved += 1
             return true
         }
         guard ok else { throw .mfile }
     }
 
     func cancelReservation() {
-        lock.withLock { reserved -= 1 }
+        state.withLock { $0.reserved -= 1 }
     }
 
     /// Fills a reserved slot; the descriptor's guest number.
     func insert(reserved descriptor: Descriptor) -> UInt32 {
-        lock.withLock {
-            reserved -= 1
-            return insertLocked(descriptor)
+        state.withLock { s in
+            s.reserved -= 1
+            return s.insert(descriptor)
         }
     }
 
-    private func insertLocked(_ descriptor: Descriptor) -> UInt32 {
-        var fd: UInt32 = 0
-        while entries[fd] != nil { fd += 1 }  // at most `limit` steps
-        entries[fd] = descriptor
-        return fd
-    }
-
     func get(_ fd: UInt32) throws(Errno) -> Descriptor {
-        guard let d = lock.withLock({ entries[fd] }) else { throw .badf }
+        guard let d = state.withLock({ $0.lookup(fd) }) else { throw .badf }
         return d
     }
 
     /// Changes an entry in place (rights); EBADF if it is gone.
     func update(_ fd: UInt32, _ change: (inout Descriptor) -> Void) throws(Errno) {
-        let found = lock.withLock { () -> Bool in
-            guard entries[fd] != nil else { return false }
-            change(&entries[fd]!)
+        let found = state.withLock { s -> Bool in
+            guard s.lookup(fd) != nil else { return false }
+            change(&s.slots[Int(fd)]!)
             return true
         }
         guard found else { throw .badf }
@@ -104,7 +121,7 @@ final class DescriptorTable: @unchecked Sendable {  // every access is under `lo
     /// Drops an entry and returns it (EBADF if there is none). The host descriptor stays open:
     /// the caller decides with `closeIfOwned`.
     func remove(_ fd: UInt32) throws(Errno) -> Descriptor {
-        guard let d = lock.withLock({ entries.removeValue(forKey: fd) }) else { throw .badf }
+        guard let d = state.withLock({ $0.remove(fd) }) else { throw .badf }
         return d
     }
 
@@ -113,11 +130,12 @@ final class DescriptorTable: @unchecked Sendable {  // every access is under `lo
     /// nothing and displaces nothing — it must not close it, as a naive "close `to`, move `from`"
     /// would.
     func renumber(from: UInt32, to: UInt32) throws(Errno) -> Descriptor? {
-        let outcome = lock.withLock { () -> Result<Descriptor?, Errno> in
-            guard let moving = entries[from], let displaced = entries[to] else { return .failure(.badf) }
+        let outcome = state.withLock { s -> Result<Descriptor?, Errno> in
+            guard let moving = s.lookup(from), let displaced = s.lookup(to) else { return .failure(.badf) }
             if from == to { return .success(nil) }
-            entries[to] = moving
-            entries[from] = nil
+            s.slots[Int(to)] = moving
+            s.slots[Int(from)] = nil
+            s.count -= 1
             return .success(displaced)
         }
         return try outcome.get()
@@ -125,7 +143,7 @@ final class DescriptorTable: @unchecked Sendable {  // every access is under `lo
 
     /// Whether some entry still names `hostFD`.
     func references(host hostFD: Int32) -> Bool {
-        lock.withLock { entries.values.contains { $0.hostFD == hostFD } }
+        state.withLock { s in s.slots.contains { $0?.hostFD == hostFD } }
     }
 
     /// The host descriptor to close for an entry already removed from the table: its own, if it
@@ -143,16 +161,16 @@ final class DescriptorTable: @unchecked Sendable {  // every access is under `lo
 
     /// Every entry, by number.
     var snapshot: [(fd: UInt32, descriptor: Descriptor)] {
-        lock.withLock { entries.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+        state.withLock { s in s.slots.enumerated().compactMap { i, d in d.map { (UInt32(i), $0) } } }
     }
 
-    var count: Int { lock.withLock { entries.count } }
+    var count: Int { state.withLock { $0.count } }
 
     /// Empties the table, closing the host descriptors it owned (the context is going away).
     func closeAll() {
-        let all = lock.withLock { () -> [Descriptor] in
-            defer { entries.removeAll() }
-            return Array(entries.values)
+        let all = state.withLock { s -> [Descriptor] in
+            defer { s = State() }
+            return s.slots.compactMap { $0 }
         }
         for d in all where d.ownsHostFD { Glibc.close(d.hostFD) }
     }
