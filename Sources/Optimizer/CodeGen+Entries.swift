@@ -11,6 +11,20 @@ import X64
 /// function was entered by. Each entry has its own stack/yield check and fuel check, where the
 /// baseline has them, then moves the params to their locations and goes to the first block.
 extension CodeGen {
+    /// Whether `f` calls an import or uses call_indirect: a standard-ABI callee may clobber the
+    /// callee-saved registers, so the fast entry must save all of them.
+    static func makesStandardCalls(_ f: IRFunction, importedFunctions: Int) -> Bool {
+        f.blocks.contains { block in
+            block.insts.contains { inst in
+                switch inst.op {
+                case .call(let index): index < importedFunctions
+                case .callIndirect: true
+                default: false
+                }
+            }
+        }
+    }
+
     /// Offset 0: the standard ABI (vmctx in rdi, params at [rbp + 16 + 8*i]).
     mutating func emitStandardEntry() {
         asm.push(.rbp)

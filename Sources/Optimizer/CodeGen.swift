@@ -31,8 +31,9 @@ struct CodeGen {
     /// This function's fast-entry convention, and where the entry is.
     let abi: FastCallABI
     var fastEntryOffset = 0
-    /// The callee-saved registers the allocation uses: the fast entry saves them in the slots
-    /// after the allocator's, and its return restores them.
+    /// The callee-saved registers the fast entry saves (in the slots after the allocator's) and
+    /// its return restores: those the allocation uses, or all of them when the function makes a
+    /// call through the standard ABI (an import or call_indirect), which may clobber them.
     let savedRegs: [Reg]
     /// The standard entry's return: results from the fast convention's places to [rbp + 16 + 8*i].
     var standardReturn: Label?
@@ -57,7 +58,8 @@ struct CodeGen {
         self.slotCount = allocation.slotCount
         self.fused = fused
         abi = FastCallABI(FuncType(params: f.blocks[0].params.map { f.types[$0.id] }, results: f.resultTypes))
-        savedRegs = FastCallABI.calleeSaved.filter { r in allocation.locations.contains(.reg(r)) }
+        let clobbers = Self.makesStandardCalls(f, importedFunctions: shared.layout.importedFunctionCount)
+        savedRegs = FastCallABI.calleeSaved.filter { r in clobbers || allocation.locations.contains(.reg(r)) }
         if shared.options.heapMode == .bounded { uncheckedAccesses = BoundsChecks.redundant(f) }
         for block in f.blocks {
             for inst in block.insts where inst.results.count == 1 && fused.contains(inst.results[0]) {

@@ -145,6 +145,33 @@ struct FastCallTests {
         #expect(outcomes[1][3] == .trap(.integerDivideByZero))
     }
 
+    /// $middle uses no callee-saved register itself, but its call_indirect reaches $clobber
+    /// through the standard entry, which may use them all: $middle's fast entry must still save
+    /// and restore them for "f", which keeps $a, $b and $c in them across the call.
+    @Test(arguments: HeapMode.allCases)
+    func aStandardCallInACalleeDoesNotLoseTheCallersRegisters(heapMode: HeapMode) throws {
+        let wat = """
+            (module (type $t (func (param i64) (result i64))) (table 1 funcref) (elem (i32.const 0) $clobber)
+              (func $leaf (param i64) (result i64) (i64.add (local.get 0) (i64.const 1)))
+              (func $clobber (type $t) (local $a i64) (local $b i64) (local $c i64)
+                (local.set $a (i64.mul (local.get 0) (i64.const 11)))
+                (local.set $b (i64.xor (local.get 0) (i64.const 13)))
+                (local.set $c (i64.add (local.get 0) (i64.const 17)))
+                (i64.add (call $leaf (local.get 0)) (i64.add (local.get $a) (i64.add (local.get $b) (local.get $c)))))
+              (func $middle (param i64) (result i64) (call_indirect (type $t) (local.get 0) (i32.const 0)))
+              (func (export "f") (param $x i64) (result i64) (local $a i64) (local $b i64) (local $c i64)
+                (local.set $a (i64.mul (local.get $x) (i64.const 3)))
+                (local.set $b (i64.xor (local.get $x) (i64.const 5)))
+                (local.set $c (i64.add (local.get $x) (i64.const 7)))
+                (i64.add (call $middle (local.get $x)) (i64.add (local.get $a) (i64.add (local.get $b) (local.get $c))))))
+            """
+        let baseline = try instantiate(wat, tier: .baseline, heapMode: heapMode)
+        let optimized = try instantiate(wat, tier: .optimized, heapMode: heapMode)
+        for x: UInt64 in [0, 1, 1000, 1 << 40] {
+            #expect(try call(optimized, "f", [.i64(x)]) == call(baseline, "f", [.i64(x)]))
+        }
+    }
+
     @Test func fuelAcrossFastCallsMatchesTheBaseline() throws {
         let wat = """
             (module (func $add (param i32 i32 i32 i32 i32 i32 i32) (result i32)
