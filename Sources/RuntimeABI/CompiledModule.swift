@@ -20,7 +20,7 @@ import WasmCore
 ///   right and are neither passed nor saved). Integer and reference params go in rdi, rsi,
 ///   r8, r9, r10, f32/f64 params in xmm0-xmm7, the rest in the caller's outgoing area
 ///   (`[rsp+8*k]`, numbered in order); results come back the same way. The callee preserves
-///   rbx, r12 and r13. A function the baseline compiled gets an adapter as its fast entry,
+///   rbx, r12 and r13 (saving all three when it makes a standard-entry call itself). A function the baseline compiled gets an adapter as its fast entry,
 ///   placed after every function body (`FastCallABI`, `FastEntryAdapter`).
 ///
 /// Registers, and who keeps what (System V's callee-saved set is rbx, rbp, r12-r15):
