@@ -25,8 +25,9 @@ extension CodeGen {
         }
     }
 
-    /// Offset 0: the standard ABI (vmctx in rdi, params at [rbp + 16 + 8*i]).
-    mutating func emitStandardEntry() {
+    /// Offset 0: the standard ABI (vmctx in rdi, params at [rbp + 16 + 8*i]). Then it jumps to
+    /// the body, or falls into its own copy of it.
+    mutating func emitStandardEntry(fallThrough: Bool) {
         asm.push(.rbp)
         asm.mov(.b64, .rbp, .rsp)
         asm.push(.r14)
@@ -48,7 +49,7 @@ extension CodeGen {
             case .none, .imm: break
             }
         }
-        asm.jmp(labels[0])
+        if !fallThrough { asm.jmp(labels[0]) }
     }
 
     /// The fast entry (`FastCallABI`): params in registers (overflow at [rbp + 16 + 8*k]); it
@@ -79,8 +80,14 @@ extension CodeGen {
     }
 
     /// `ret`: the values go to the fast convention's places; a function entered by its standard
-    /// entry then goes on to the standard return, which moves them to the caller's slots.
+    /// entry then goes on to the standard return, which moves them to the caller's slots. In a
+    /// duplicated body each copy knows its entry, and returns by it directly.
     mutating func emitReturn(_ values: [Value]) {
+        if returnKind == .standard {
+            for (i, v) in values.enumerated() { storeToMemory(v, Mem(.rbp, Int32(16 + 8 * i))) }
+            emitStandardEpilogue()
+            return
+        }
         for (v, place) in zip(values, abi.results) {
             guard case .stack(let k) = place else { continue }
             storeToMemory(v, Mem(.rbp, Int32(16 + 8 * k)))
@@ -92,10 +99,12 @@ extension CodeGen {
             case .stack: nil
             }
         })
-        let standard = standardReturn ?? asm.newLabel()
-        standardReturn = standard
-        asm.alu(.cmp, .b64, Mem(.rbp, -8), imm: 0)
-        asm.jcc(.ne, standard)
+        if returnKind == .checked {
+            let standard = standardReturn ?? asm.newLabel()
+            standardReturn = standard
+            asm.alu(.cmp, .b64, Mem(.rbp, -8), imm: 0)
+            asm.jcc(.ne, standard)
+        }
         for (j, r) in savedRegs.enumerated() { asm.load(.b64, r, slotMem(slotCount + j)) }
         asm.mov(.b64, .rsp, .rbp)
         asm.pop(.rbp)
@@ -121,6 +130,10 @@ extension CodeGen {
             case .stack: break
             }
         }
+        emitStandardEpilogue()
+    }
+
+    mutating func emitStandardEpilogue() {
         asm.lea(.b64, .rsp, Mem(.rbp, -16))
         asm.pop(.r15)
         asm.pop(.r14)

@@ -37,6 +37,13 @@ struct CodeGen {
     let savedRegs: [Reg]
     /// The standard entry's return: results from the fast convention's places to [rbp + 16 + 8*i].
     var standardReturn: Label?
+    /// A small function gets its body twice, one copy per entry, so that neither entry's
+    /// return has to test which entry was taken (`CodeGen+Entries.swift`).
+    let duplicatesBody: Bool
+    var returnKind = ReturnKind.checked
+    enum ReturnKind { case checked, standard, fast }
+    /// Functions of at most this many instructions have their body duplicated.
+    static let duplicationLimit = 40
     /// Definitions of fused compares: (op, lhs, rhs); eqz is (eq, x, nil).
     var fusedDefs: [Value: (op: CompareOp, lhs: Value, rhs: Value?)] = [:]
     /// Bounded heaps: accesses a dominating access has already checked (`BoundsChecks`).
@@ -59,6 +66,7 @@ struct CodeGen {
         self.fused = fused
         abi = FastCallABI(FuncType(params: f.blocks[0].params.map { f.types[$0.id] }, results: f.resultTypes))
         let clobbers = Self.makesStandardCalls(f, importedFunctions: shared.layout.importedFunctionCount)
+        duplicatesBody = f.blocks.reduce(0) { $0 + $1.insts.count + 1 } <= Self.duplicationLimit
         savedRegs = FastCallABI.calleeSaved.filter { r in clobbers || allocation.locations.contains(.reg(r)) }
         if shared.options.heapMode == .bounded { uncheckedAccesses = BoundsChecks.redundant(f) }
         for block in f.blocks {
@@ -109,9 +117,30 @@ struct CodeGen {
     // MARK: Driving
 
     mutating func generate() throws -> (code: [UInt8], trapSites: [Int], fixups: [ExternalFixup]) {
-        labels = f.blocks.map { _ in asm.newLabel() }
-        emitStandardEntry()
-        emitFastEntry()
+        if duplicatesBody {
+            emitStandardEntry(fallThrough: true)
+            returnKind = .standard
+            emitBody()
+            emitFastEntry()
+            returnKind = .fast
+            emitBody()
+        } else {
+            labels = f.blocks.map { _ in asm.newLabel() }
+            emitStandardEntry(fallThrough: false)
+            emitFastEntry()
+            emitBody(keepingLabels: true)
+        }
+        emitStandardReturn()
+        emitTrapStubs()
+        let frameSize = (8 * (slotCount + savedRegs.count + maxOutgoing) + 15) & ~15
+        guard frameSize <= Self.maxFrameSize else { throw Unsupported("a frame of \(frameSize) bytes") }
+        for (position, extra) in frameSizePositions { asm.patch32(at: position, Int32(frameSize) + extra) }
+        return (asm.finish(), trapSites, asm.externalFixups)
+    }
+
+    /// Emits every block once (with fresh labels unless `keepingLabels`).
+    mutating func emitBody(keepingLabels: Bool = false) {
+        if !keepingLabels { labels = f.blocks.map { _ in asm.newLabel() } }
         for (b, block) in f.blocks.enumerated() {
             asm.bind(labels[b])
             if block.isLoopHeader {
@@ -124,12 +153,6 @@ struct CodeGen {
             }
             emitTerminator(block.terminator, block: b)
         }
-        emitStandardReturn()
-        emitTrapStubs()
-        let frameSize = (8 * (slotCount + savedRegs.count + maxOutgoing) + 15) & ~15
-        guard frameSize <= Self.maxFrameSize else { throw Unsupported("a frame of \(frameSize) bytes") }
-        for (position, extra) in frameSizePositions { asm.patch32(at: position, Int32(frameSize) + extra) }
-        return (asm.finish(), trapSites, asm.externalFixups)
     }
 
     func slotMem(_ k: Int) -> Mem { Mem(.rbp, Int32(-(16 + 8 * (k + 1)))) }

@@ -40,6 +40,19 @@ struct FastCallTests {
         Array(lines.prefix { !$0.contains("[r14+0x38]") })
     }
 
+    /// A small function has a copy of its body per entry, each returning by its own convention;
+    /// a larger one shares its body and tests [rbp-8] at each return.
+    @Test func smallFunctionsReturnWithoutTestingTheirEntry() throws {
+        let small = "(module (func (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))"
+        guard let lines = disassemble(try machineCode(small)).map(Self.mainPath) else { return }
+        #expect(!lines.contains { $0.contains("[rbp-0x8]") }, "\(lines)")
+        #expect(lines.filter { $0 == "ret" }.count == 2, "\(lines)")
+        let adds = (0..<50).map { _ in "local.get 0 local.get 1 i32.add local.set 0" }.joined(separator: "\n")
+        let large = "(module (func (param i32 i32) (result i32) \(adds) local.get 0))"
+        guard let shared = disassemble(try machineCode(large)).map(Self.mainPath) else { return }
+        #expect(shared.contains("cmp QWORD PTR [rbp-0x8],0x0"), "\(shared)")
+    }
+
     @Test func aLeafKeepsNoCalleeSavedRegisters() throws {
         let wat = "(module (func (param i64 i64) (result i64) local.get 0 local.get 1 i64.mul))"
         guard let lines = disassemble(try machineCode(wat)).map(Self.mainPath) else { return }
