@@ -9,16 +9,20 @@ enum LinkSymbol: Hashable {
     case trapExit
     /// The entry of a defined function (index = function index - imported count).
     case function(Int)
+    /// The fast entry of a defined function (`FastCallABI`): its own for an optimized function,
+    /// else an adapter the linker adds (`FastEntryAdapter`).
+    case fastEntry(Int)
 
     var rawValue: Int {
         switch self {
         case .trapExit: 0
         case .function(let index): index + 1
+        case .fastEntry(let index): FastCallABI.symbol(definedIndex: index)
         }
     }
 
     init(rawValue: Int) {
-        self = rawValue == 0 ? .trapExit : .function(rawValue - 1)
+        self = rawValue == 0 ? .trapExit : rawValue > 0 ? .function(rawValue - 1) : .fastEntry(-rawValue - 1)
     }
 }
 
@@ -39,6 +43,8 @@ struct FunctionPiece: Sendable {
     var optimized = false
     /// Why the optimizing tier, when asked, left this function to the baseline.
     var fallbackReason: String?
+    /// Offset of the fast entry in `code` (optimized functions; the standard entry is at 0).
+    var fastEntry: Int?
 
     init(code: [UInt8], trapSites: [Int], fixups: [ExternalFixup], usesSIMD: Bool = false) {
         self.code = code
@@ -49,8 +55,8 @@ struct FunctionPiece: Sendable {
 
     /// Validates and compiles defined function `definedIndex` of the module: with the optimizing
     /// tier when the options ask for it and it supports the function, else with the baseline.
-    /// (The optimizing tier's code refers to `LinkSymbol` raw values too: 0 the trap exit, 1 + i
-    /// defined function i.)
+    /// (The optimizing tier's code refers to `LinkSymbol` raw values too: 0 the trap exit, -(1 + i)
+    /// defined function i's fast entry.)
     static func compile(_ shared: ModuleContext, definedIndex: Int) throws -> FunctionPiece {
         let functionIndex = shared.module.importedFunctionCount + definedIndex
         var reason: String?
@@ -60,6 +66,7 @@ struct FunctionPiece: Sendable {
                 let output = try OptimizingCompiler.compile(context, functionIndex: functionIndex)
                 var piece = FunctionPiece(code: output.code, trapSites: output.trapSites, fixups: output.fixups)
                 piece.optimized = true
+                piece.fastEntry = output.fastEntry
                 return piece
             } catch let error as Unsupported {
                 reason = error.reason

@@ -24,14 +24,29 @@ enum ModuleLinker {
             asm.emit(piece.code)
             ends.append(asm.offset)
         }
+        // Fast entries: an optimized function's own; for a baseline one that is called through
+        // it, an adapter placed after every function (outside their ranges, so a backtrace
+        // through it names only the caller and the callee).
+        var fastEntries: [Int: Int] = [:]
+        for (i, piece) in functions.enumerated() { if let entry = piece.fastEntry { fastEntries[i] = offsets[i] + entry } }
+        var adapters: [(piece: FunctionPiece, base: Int)] = []
+        for index in Self.adaptersNeeded(functions) {
+            asm.align(16)
+            fastEntries[index] = asm.offset
+            let type = module.types[Int(module.functionTypeIndices[index])]
+            let piece = FastEntryAdapter.assemble(type, definedIndex: index)
+            adapters.append((piece, asm.offset))
+            asm.emit(piece.code)
+        }
         guard asm.offset <= Int(UInt32.max) else { throw CompileError("\(asm.offset) bytes of code: more than 4 GiB") }
         var trapSites: [UInt32] = []
-        for (piece, base) in zip(functions, offsets) {
+        for (piece, base) in zip(functions, offsets) + adapters {
             for site in piece.trapSites { trapSites.append(UInt32(base + site)) }
             for fixup in piece.fixups {
                 let target = switch LinkSymbol(rawValue: fixup.symbol) {
                 case .trapExit: stubs.trapExit
                 case .function(let index): offsets[index]
+                case .fastEntry(let index): fastEntries[index]!
                 }
                 let position = base + fixup.position
                 asm.patch32(at: position, Int32(target - (position + 4)))
@@ -49,6 +64,17 @@ enum ModuleLinker {
                               cpuFeatures: consultedCPUFeatures.union(functions.contains { $0.usesSIMD } ? [.sse41, .ssse3] : []))
         compiled.tierStats = stats
         return compiled
+    }
+
+    /// The baseline-compiled functions some code calls through their fast entry, in index order.
+    static func adaptersNeeded(_ functions: [FunctionPiece]) -> [Int] {
+        var needed: Set<Int> = []
+        for piece in functions {
+            for fixup in piece.fixups {
+                if case .fastEntry(let index) = LinkSymbol(rawValue: fixup.symbol), functions[index].fastEntry == nil { needed.insert(index) }
+            }
+        }
+        return needed.sorted()
     }
 
     /// The optional instructions the code generator uses when this machine has them (see

@@ -58,26 +58,7 @@ extension CodeGen {
                 asm.jmp(labels[edges[i].target])
             }
         case .ret(let values):
-            for (i, v) in values.enumerated() {
-                let mem = Mem(.rbp, Int32(16 + 8 * i))
-                switch loc[v.id] {
-                case .reg(let r): asm.store(.b64, mem, r)
-                case .xreg(let x): asm.fstore(.double, mem, x)
-                case .slot(let k):
-                    asm.load(.b64, .rax, slotMem(k))
-                    asm.store(.b64, mem, .rax)
-                case .imm(let bits):
-                    let value = Int64(bitPattern: bits)
-                    if value >= Int64(Int32.min) && value <= Int64(Int32.max) {
-                        asm.store(.b64, mem, imm: Int32(value))
-                    } else {
-                        asm.mov(.b64, .rax, imm: value)
-                        asm.store(.b64, mem, .rax)
-                    }
-                case .none: break
-                }
-            }
-            emitEpilogue()
+            emitReturn(values)
         case .trap(let code):
             asm.jmp(trapLabel(code))
         }

@@ -547,17 +547,18 @@ extension CodeGen {
         }
     }
 
+    /// A call to an import goes through the standard ABI; to a defined function, through its
+    /// fast entry (`emitFastCall`).
     mutating func emitCall(_ index: Int, _ inst: Inst) {
+        guard index < shared.layout.importedFunctionCount else {
+            emitFastCall(definedIndex: index - shared.layout.importedFunctionCount, inst)
+            return
+        }
         maxOutgoing = max(maxOutgoing, inst.args.count, inst.results.count)
         storeOutgoing(inst.args[...])
-        if index < shared.layout.importedFunctionCount {
-            let slot = Int32(shared.layout.importedFunction(index))
-            asm.load(.b64, .rdi, Mem(.r14, slot + 8))
-            asm.call(Mem(.r14, slot))
-        } else {
-            asm.mov(.b64, .rdi, .r14)
-            asm.call(externalLabel(definedFunction(index - shared.layout.importedFunctionCount)))
-        }
+        let slot = Int32(shared.layout.importedFunction(index))
+        asm.load(.b64, .rdi, Mem(.r14, slot + 8))
+        asm.call(Mem(.r14, slot))
         loadResults(inst.results)
     }
 

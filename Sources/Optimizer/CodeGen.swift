@@ -3,12 +3,14 @@ import WasmCore
 import WasmDecoder
 import X64
 
-/// Emits x86-64 for an allocated `IRFunction`, with the baseline compiler's ABI and runtime
-/// contract exactly (see FunctionCompiler): the same prologue (rbp frame, r14 = vmctx, r15 =
-/// memory base, the stack/yield compare after reserving the frame, fuel), params read from and
-/// results written to [rbp + 16 + 8*i], outgoing args at [rsp + 8*i], the same trap stubs, trap
-/// sites for guarded heaps and explicit checks for bounded ones. Optimized and baseline
-/// functions call each other freely.
+/// Emits x86-64 for an allocated `IRFunction`, with two entries (`CodeGen+Entries.swift`). The
+/// standard entry, at offset 0, has the baseline compiler's ABI and runtime contract exactly (see
+/// FunctionCompiler): the same prologue (rbp frame, r14 = vmctx, r15 = memory base, the
+/// stack/yield compare after reserving the frame, fuel), params read from and results written to
+/// [rbp + 16 + 8*i], the same trap stubs, trap sites for guarded heaps and explicit checks for
+/// bounded ones, so optimized and baseline functions call each other freely. The fast entry
+/// (`FastCallABI`) takes params and returns results in registers and preserves the callee-saved
+/// registers; direct calls within the module use it.
 struct CodeGen {
     var asm = Assembler()
     let f: IRFunction
@@ -24,7 +26,24 @@ struct CodeGen {
     var dynamicTrapLabel: Label?
     var externalLabels: [Int: Label] = [:]
     var maxOutgoing = 0
-    var frameSizePosition = 0
+    /// The `sub rsp, FRAME` immediates of the two entries, patched once the frame size is known.
+    var frameSizePositions: [(position: Int, extra: Int32)] = []
+    /// This function's fast-entry convention, and where the entry is.
+    let abi: FastCallABI
+    var fastEntryOffset = 0
+    /// The callee-saved registers the fast entry saves (in the slots after the allocator's) and
+    /// its return restores: those the allocation uses, or all of them when the function makes a
+    /// call through the standard ABI (an import or call_indirect), which may clobber them.
+    let savedRegs: [Reg]
+    /// The standard entry's return: results from the fast convention's places to [rbp + 16 + 8*i].
+    var standardReturn: Label?
+    /// A small function gets its body twice, one copy per entry, so that neither entry's
+    /// return has to test which entry was taken (`CodeGen+Entries.swift`).
+    let duplicatesBody: Bool
+    var returnKind = ReturnKind.checked
+    enum ReturnKind { case checked, standard, fast }
+    /// Functions of at most this many instructions have their body duplicated.
+    static let duplicationLimit = 40
     /// Definitions of fused compares: (op, lhs, rhs); eqz is (eq, x, nil).
     var fusedDefs: [Value: (op: CompareOp, lhs: Value, rhs: Value?)] = [:]
     /// Bounded heaps: accesses a dominating access has already checked (`BoundsChecks`).
@@ -45,6 +64,10 @@ struct CodeGen {
         self.loc = allocation.locations
         self.slotCount = allocation.slotCount
         self.fused = fused
+        abi = FastCallABI(FuncType(params: f.blocks[0].params.map { f.types[$0.id] }, results: f.resultTypes))
+        let clobbers = Self.makesStandardCalls(f, importedFunctions: shared.layout.importedFunctionCount)
+        duplicatesBody = f.blocks.reduce(0) { $0 + $1.insts.count + 1 } <= Self.duplicationLimit
+        savedRegs = FastCallABI.calleeSaved.filter { r in clobbers || allocation.locations.contains(.reg(r)) }
         if shared.options.heapMode == .bounded { uncheckedAccesses = BoundsChecks.redundant(f) }
         for block in f.blocks {
             for inst in block.insts where inst.results.count == 1 && fused.contains(inst.results[0]) {
@@ -94,8 +117,30 @@ struct CodeGen {
     // MARK: Driving
 
     mutating func generate() throws -> (code: [UInt8], trapSites: [Int], fixups: [ExternalFixup]) {
-        labels = f.blocks.map { _ in asm.newLabel() }
-        emitPrologue()
+        if duplicatesBody {
+            emitStandardEntry(fallThrough: true)
+            returnKind = .standard
+            emitBody()
+            emitFastEntry()
+            returnKind = .fast
+            emitBody()
+        } else {
+            labels = f.blocks.map { _ in asm.newLabel() }
+            emitStandardEntry(fallThrough: false)
+            emitFastEntry()
+            emitBody(keepingLabels: true)
+        }
+        emitStandardReturn()
+        emitTrapStubs()
+        let frameSize = (8 * (slotCount + savedRegs.count + maxOutgoing) + 15) & ~15
+        guard frameSize <= Self.maxFrameSize else { throw Unsupported("a frame of \(frameSize) bytes") }
+        for (position, extra) in frameSizePositions { asm.patch32(at: position, Int32(frameSize) + extra) }
+        return (asm.finish(), trapSites, asm.externalFixups)
+    }
+
+    /// Emits every block once (with fresh labels unless `keepingLabels`).
+    mutating func emitBody(keepingLabels: Bool = false) {
+        if !keepingLabels { labels = f.blocks.map { _ in asm.newLabel() } }
         for (b, block) in f.blocks.enumerated() {
             asm.bind(labels[b])
             if block.isLoopHeader {
@@ -108,11 +153,6 @@ struct CodeGen {
             }
             emitTerminator(block.terminator, block: b)
         }
-        emitTrapStubs()
-        let frameSize = (8 * (slotCount + maxOutgoing) + 15) & ~15
-        guard frameSize <= Self.maxFrameSize else { throw Unsupported("a frame of \(frameSize) bytes") }
-        asm.patch32(at: frameSizePosition, Int32(frameSize))
-        return (asm.finish(), trapSites, asm.externalFixups)
     }
 
     func slotMem(_ k: Int) -> Mem { Mem(.rbp, Int32(-(16 + 8 * (k + 1)))) }
@@ -120,38 +160,6 @@ struct CodeGen {
     func precision(_ v: Value) -> Precision { f.types[v.id] == .f32 ? .single : .double }
 
     // MARK: Frame
-
-    mutating func emitPrologue() {
-        asm.push(.rbp)
-        asm.mov(.b64, .rbp, .rsp)
-        asm.push(.r14)
-        asm.push(.r15)
-        asm.mov(.b64, .r14, .rdi)
-        asm.load(.b64, .r15, Mem(.r14, Int32(VMContextLayout.memoryBase)))
-        asm.alu(.sub, .b64, .rsp, imm: 0x7FFF_FFF0)
-        frameSizePosition = asm.offset - 4
-        emitYieldCheck()
-        if shared.options.fuel { emitFuelCheck() }
-        for (i, p) in f.blocks[0].params.enumerated() {
-            let arg = Mem(.rbp, Int32(16 + 8 * i))
-            switch loc[p.id] {
-            case .reg(let r): asm.load(width(p), r, arg)
-            case .xreg(let x): asm.fload(f.types[p.id] == .f32 ? .single : .double, x, arg)
-            case .slot(let k):
-                asm.load(width(p), .rax, arg)
-                asm.store(.b64, slotMem(k), .rax)
-            case .none, .imm: break
-            }
-        }
-    }
-
-    mutating func emitEpilogue() {
-        asm.lea(.b64, .rsp, Mem(.rbp, -16))
-        asm.pop(.r15)
-        asm.pop(.r14)
-        asm.pop(.rbp)
-        asm.ret()
-    }
 
     mutating func emitYieldCheck() {
         let slow = asm.newLabel()
@@ -177,9 +185,9 @@ struct CodeGen {
         externalLabels[raw] = label
         return label
     }
-    /// `LinkSymbol` numbering (Compiler/FunctionPiece.swift): 0 is the trap exit, 1 + i defined function i.
+    /// `LinkSymbol` numbering (Compiler/FunctionPiece.swift): 0 is the trap exit, -(1 + i) defined
+    /// function i's fast entry (`FastCallABI.symbol`).
     var trapExit: Int { 0 }
-    func definedFunction(_ index: Int) -> Int { index + 1 }
 
     mutating func trapLabel(_ code: TrapCode) -> Label {
         if let label = trapLabels[code] { return label }

@@ -13,13 +13,17 @@ enum Location: Equatable {
 }
 
 /// Linear-scan register allocation (Poletto and Sarkar) over the whole function, on the
-/// intervals of `Liveness`. A value that is live across a call lives in a spill slot; when the
-/// registers run out, the interval that ends last is spilled. Spilled values keep their slot
-/// for their whole life, so the code needs no moves between allocation decisions.
+/// intervals of `Liveness`. A value live across a call lives in a callee-saved register
+/// (`FastCallABI.calleeSaved`) when one is free and every call it crosses preserves them (direct
+/// calls within the module and builtins do; imports and call_indirect do not), else in a spill
+/// slot. Other values prefer the caller-saved registers. When the registers run out, the interval
+/// that ends last is spilled. Spilled values keep their slot for their whole life, so the code
+/// needs no moves between allocation decisions.
 struct LinearScan {
-    /// The registers values live in. rax, rcx, rdx and r11 are the code generator's scratch
-    /// registers (divisions, shift counts, spilled operands); r14, r15, rbp and rsp are pinned.
-    static let allocatable: [Reg] = [.rbx, .rsi, .rdi, .r8, .r9, .r10, .r12, .r13]
+    /// The registers values live in, in order of preference for values that cross no call.
+    /// rax, rcx, rdx and r11 are the code generator's scratch registers (divisions, shift counts,
+    /// spilled operands); r14, r15, rbp and rsp are pinned.
+    static let allocatable: [Reg] = [.rsi, .rdi, .r8, .r9, .r10, .rbx, .r12, .r13]
     /// xmm14 and xmm15 are the float scratch registers.
     static let allocatableXMMs: [XReg] = (0..<14).map { XReg(id: UInt8($0)) }
 
@@ -29,24 +33,7 @@ struct LinearScan {
     init(_ f: IRFunction, _ live: Liveness) {
         locations = Array(repeating: .none, count: f.types.count)
         for (v, bits) in f.constants() { locations[v.id] = .imm(bits) }
-        // Preferences: an instruction's result wants its first operand's register (two-address
-        // x86); a block param and the args passed to it want each other's.
-        var hints = Array(repeating: [Value](), count: f.types.count)
-        for block in f.blocks {
-            for inst in block.insts {
-                switch inst.op {
-                case .binary, .unary, .float: if let a = inst.args.first { hints[inst.results[0].id].append(a) }
-                case .select: hints[inst.results[0].id].append(inst.args[1])
-                default: break
-                }
-            }
-            for e in block.terminator.edges {
-                for (p, a) in zip(f.blocks[e.target].params, e.args) {
-                    hints[p.id].append(a)
-                    hints[a.id].append(p)
-                }
-            }
-        }
+        let (hints, fixed) = Self.hints(f)
         var order: [Value] = []
         for id in 0..<f.types.count where live.end[id] >= 0 && locations[id] == .none && !live.fused.contains(Value(id)) {
             order.append(Value(id))
@@ -54,14 +41,7 @@ struct LinearScan {
         order.sort { (live.start[$0.id], $0.id) < (live.start[$1.id], $1.id) }
         // Registers by class: ids 0-15 are general-purpose, 16-31 XMM.
         var free = Set(Self.allocatable.map { Int($0.id) } + Self.allocatableXMMs.map { 16 + Int($0.id) })
-        func location(_ id: Int) -> Location { id < 16 ? .reg(Reg(id: UInt8(id))) : .xreg(XReg(id: UInt8(id - 16))) }
-        func registerID(_ l: Location) -> Int? {
-            switch l {
-            case .reg(let r): Int(r.id)
-            case .xreg(let x): 16 + Int(x.id)
-            default: nil
-            }
-        }
+        let calleeSaved = FastCallABI.calleeSaved.map { Int($0.id) }
         var active: [(end: Int, value: Value, reg: Int)] = []
         for v in order {
             let s = live.start[v.id], e = live.end[v.id]
@@ -71,24 +51,29 @@ struct LinearScan {
                 return false
             }
             if live.crossesCall(v) {
-                locations[v.id] = .slot(slotCount)
-                slotCount += 1
+                // Only a callee-saved register survives a call, and none survives an import or
+                // call_indirect; there are no callee-saved XMM registers.
+                let candidates = (isFloat || live.crossesClobberingCall(v)) ? [] : calleeSaved
+                let hinted = hints[v.id].compactMap { Self.registerID(locations[$0.id]) }
+                if let id = (hinted + candidates).first(where: { candidates.contains($0) && free.contains($0) }) {
+                    free.remove(id)
+                    locations[v.id] = Self.location(id)
+                    active.append((e, v, id))
+                } else {
+                    locations[v.id] = .slot(slotCount)
+                    slotCount += 1
+                }
                 continue
             }
-            var chosen: Int?
-            for h in hints[v.id] {
-                if let id = registerID(locations[h.id]), free.contains(id), (id >= 16) == isFloat {
-                    chosen = id
-                    break
-                }
-            }
+            let preferred = (fixed[v.id].map { [$0] } ?? []) + hints[v.id].compactMap { Self.registerID(locations[$0.id]) }
+            var chosen = preferred.first { free.contains($0) && ($0 >= 16) == isFloat }
             if chosen == nil {
                 chosen = isFloat ? Self.allocatableXMMs.map { 16 + Int($0.id) }.first { free.contains($0) }
                     : Self.allocatable.map { Int($0.id) }.first { free.contains($0) }
             }
             if let id = chosen {
                 free.remove(id)
-                locations[v.id] = location(id)
+                locations[v.id] = Self.location(id)
                 active.append((e, v, id))
                 continue
             }
@@ -98,12 +83,63 @@ struct LinearScan {
                 let taken = active.remove(at: victim)
                 locations[taken.value.id] = .slot(slotCount)
                 slotCount += 1
-                locations[v.id] = location(taken.reg)
+                locations[v.id] = Self.location(taken.reg)
                 active.append((e, v, taken.reg))
             } else {
                 locations[v.id] = .slot(slotCount)
                 slotCount += 1
             }
         }
+    }
+
+    static func location(_ id: Int) -> Location { id < 16 ? .reg(Reg(id: UInt8(id))) : .xreg(XReg(id: UInt8(id - 16))) }
+
+    static func registerID(_ l: Location) -> Int? {
+        switch l {
+        case .reg(let r): Int(r.id)
+        case .xreg(let x): 16 + Int(x.id)
+        default: nil
+        }
+    }
+
+    /// Preferences: an instruction's result wants its first operand's register (two-address
+    /// x86); a block param and the args passed to it want each other's. Fixed ones: the
+    /// function's params, call args and results, and returned values want their register in the
+    /// fast-entry convention (`FastCallABI`).
+    static func hints(_ f: IRFunction) -> (values: [[Value]], fixed: [Int: Int]) {
+        var hints = Array(repeating: [Value](), count: f.types.count)
+        var fixed: [Int: Int] = [:]
+        func prefer(_ values: [Value], _ places: [FastCallABI.Place]) {
+            for (v, place) in zip(values, places) where fixed[v.id] == nil {
+                switch place {
+                case .reg(let r): fixed[v.id] = Int(r.id)
+                case .xreg(let x): fixed[v.id] = 16 + Int(x.id)
+                case .stack: break
+                }
+            }
+        }
+        let own = FastCallABI.places(f.blocks[0].params.map { f.types[$0.id] })
+        prefer(f.blocks[0].params, own)
+        let returned = FastCallABI.places(f.resultTypes)
+        for block in f.blocks {
+            for inst in block.insts {
+                switch inst.op {
+                case .binary, .unary, .float: if let a = inst.args.first { hints[inst.results[0].id].append(a) }
+                case .select: hints[inst.results[0].id].append(inst.args[1])
+                case .call:
+                    prefer(inst.results, FastCallABI.places(inst.results.map { f.types[$0.id] }))
+                    prefer(inst.args, FastCallABI.places(inst.args.map { f.types[$0.id] }))
+                default: break
+                }
+            }
+            if case .ret(let values) = block.terminator { prefer(values, returned) }
+            for e in block.terminator.edges {
+                for (p, a) in zip(f.blocks[e.target].params, e.args) {
+                    hints[p.id].append(a)
+                    hints[a.id].append(p)
+                }
+            }
+        }
+        return (hints, fixed)
     }
 }

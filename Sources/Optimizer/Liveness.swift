@@ -11,13 +11,17 @@ struct Liveness {
     var instPosition: [[Int]] = []
     var start: [Int]
     var end: [Int]
-    /// Use positions of the calls (all registers are clobbered there).
+    /// Use positions of the calls (every register but `FastCallABI.calleeSaved` is clobbered there).
     var callPositions: [Int] = []
+    /// Use positions of the calls through the standard ABI (imports, call_indirect), which
+    /// clobber the callee-saved registers too.
+    var clobberPositions: [Int] = []
     /// Compares fused into their block's conditional branch, and shifts fused into their add: they
     /// get no location; their operands are read by the branch or the add.
     var fused: Set<Value>
 
-    init(_ f: IRFunction, fused: Set<Value>) {
+    /// `importedFunctions`: calls to function indices below it are calls to imports.
+    init(_ f: IRFunction, fused: Set<Value>, importedFunctions: Int) {
         self.fused = fused
         let n = f.types.count
         start = Array(repeating: Int.max, count: n)
@@ -36,6 +40,11 @@ struct Liveness {
             for inst in block.insts {
                 positions.append(pos)
                 if inst.op.isCall { callPositions.append(pos) }
+                switch inst.op {
+                case .call(let index) where index < importedFunctions: clobberPositions.append(pos)
+                case .callIndirect: clobberPositions.append(pos)
+                default: break
+                }
                 pos += 2
             }
             instPosition.append(positions)
@@ -125,7 +134,12 @@ struct Liveness {
     }
 
     /// Whether the value is live across a call (defined before it and used after it).
-    func crossesCall(_ v: Value) -> Bool {
+    func crossesCall(_ v: Value) -> Bool { crosses(v, callPositions) }
+
+    /// Whether the value is live across a call through the standard ABI.
+    func crossesClobberingCall(_ v: Value) -> Bool { crosses(v, clobberPositions) }
+
+    func crosses(_ v: Value, _ callPositions: [Int]) -> Bool {
         let (s, e) = (start[v.id], end[v.id])
         // The first call at or after s.
         var lo = 0, hi = callPositions.count

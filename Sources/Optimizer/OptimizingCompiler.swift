@@ -12,6 +12,8 @@ public enum OptimizingCompiler {
         public let code: [UInt8]
         public let trapSites: [Int]
         public let fixups: [ExternalFixup]
+        /// Offset of the fast entry (`FastCallABI`) in `code`; the standard entry is at 0.
+        public let fastEntry: Int
     }
 
     /// The function in SSA form, straight from the builder (`optimize: false`) or after the passes.
@@ -51,10 +53,10 @@ public enum OptimizingCompiler {
             throw Unsupported("too large for the optimizing tier (\(f.types.count) values, \(f.blocks.count) blocks)")
         }
         let fused = CodeGen.fusableCompares(f).union(CodeGen.fusableShifts(f))
-        let live = Liveness(f, fused: fused)
+        let live = Liveness(f, fused: fused, importedFunctions: shared.layout.importedFunctionCount)
         let allocation = LinearScan(f, live)
         var codegen = CodeGen(f, shared: shared, allocation: allocation, fused: fused)
         let (code, trapSites, fixups) = try codegen.generate()
-        return Output(code: code, trapSites: trapSites, fixups: fixups)
+        return Output(code: code, trapSites: trapSites, fixups: fixups, fastEntry: codegen.fastEntryOffset)
     }
 }

@@ -13,7 +13,15 @@ import WasmCore
 ///   slots the values before i take: one each, except v128, which takes two (low half first), so
 ///   without v128 `p(i) = i`. The caller reserves `max(params, results)` slots counted that way.
 ///   i32/f32 use the low 4 bytes of a slot; funcrefs are pointers to `FuncRefLayout` records;
-///   externrefs are opaque 64-bit values; null is 0 for both.
+///   externrefs are opaque 64-bit values; null is 0 for both. This is the standard entry
+///   (`functionOffsets`): exports, tables, imports, the host and the baseline tier use it.
+/// - The optimizing tier adds a fast entry to each function it compiles, used only by direct
+///   calls from optimized code of the same module (same instance: r14 and r15 are already
+///   right and are neither passed nor saved). Integer and reference params go in rdi, rsi,
+///   r8, r9, r10, f32/f64 params in xmm0-xmm7, the rest in the caller's outgoing area
+///   (`[rsp+8*k]`, numbered in order); results come back the same way. The callee preserves
+///   rbx, r12 and r13 (saving all three when it makes a standard-entry call itself). A function the baseline compiled gets an adapter as its fast entry,
+///   placed after every function body (`FastCallABI`, `FastEntryAdapter`).
 ///
 /// Registers, and who keeps what (System V's callee-saved set is rbx, rbp, r12-r15):
 ///
@@ -22,15 +30,16 @@ import WasmCore
 /// | rsp, rbp            | frame                             | kept: every callee restores them                |
 /// | r14                 | the vmctx, pinned                 | kept: every function pushes/pops it             |
 /// | r15                 | the memory base, pinned           | kept: every function pushes/pops it             |
-/// | rbx, r12, r13       | allocatable                       | LOST: generated callees clobber them            |
+/// | rbx, r12, r13       | allocatable                       | kept by a fast entry; LOST through a standard entry |
 /// | rax rcx rdx rsi rdi r8-r10 | allocatable                | lost                                            |
 /// | r11, xmm15          | scratch, never allocated          | lost                                            |
 /// | xmm0-xmm14          | allocatable                       | lost                                            |
 /// | MXCSR, x87 CW       | never written                     | kept                                            |
 /// | DF                  | clear (rep stos runs forwards)    | clear                                           |
 ///
-/// So generated code keeps nothing in a register across a call but r14, r15 and rbp; every
-/// transition to or from the host is where System V's contract is restored:
+/// So generated code keeps nothing in a register across a standard-entry call but r14, r15 and
+/// rbp (and rbx, r12, r13 across a fast-entry call or a builtin); every transition to or from the
+/// host is where System V's contract is restored:
 ///
 /// | transition                | how the host's registers survive                                          |
 /// |---------------------------|---------------------------------------------------------------------------|
