@@ -72,7 +72,7 @@ public final class Engine: Sendable {
                                        options: tierUpOptions)
         }
         compiler = CompileService(options: configuration.compileOptions, capacity: configuration.compiledModuleCacheCapacity,
-                                  parallelism: configuration.compileThreads, requirements: requirements, disk: disk,
+                                  parallelism: configuration.compileThreadsSetting, requirements: requirements, disk: disk,
                                   tierUp: configuration.tier == .auto ? (tierUpOptions, tierUpDisk, configuration.tierUpAfterCalls) : nil,
                                   logger: logger)
     }
@@ -117,6 +117,14 @@ public final class Engine: Sendable {
     /// code executable where it was read: the cheapest way to start a module.
     public func load(artifactAt path: String) async throws -> Module {
         try await compiler.load(artifactAt: path)
+    }
+
+    /// `load(artifactAt:)` on the calling thread, with the same checks: no task, no thread
+    /// hand-off, for a caller with nothing else to do meanwhile (`shoal run` of an artifact loads
+    /// it on its main thread). The module is not added to the compile service's cache, nor
+    /// counted in its statistics.
+    public func loadSynchronously(artifactAt path: String) throws -> Module {
+        try compiler.loadSynchronously(artifactAt: path)
     }
 
     // MARK: Calling

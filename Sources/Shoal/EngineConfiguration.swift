@@ -36,8 +36,15 @@ public struct EngineConfiguration: Sendable {
     public var tierUpAfterCalls: Int = 0
     /// Compiled modules kept in memory by the compile service (least recently used go first).
     public var compiledModuleCacheCapacity: Int = 128
-    /// Threads that compile the functions of one module in parallel.
-    public var compileThreads: Int = ProcessInfo.processInfo.activeProcessorCount
+    /// Threads that compile the functions of one module in parallel. Default: the processors this
+    /// process may use, counted when a compile needs them (counting reads cgroup files: work an
+    /// engine that only loads artifacts, such as `shoal run` of one, should not do at start).
+    public var compileThreads: Int {
+        get { compileThreadsSetting ?? ProcessInfo.processInfo.activeProcessorCount }
+        set { compileThreadsSetting = newValue }
+    }
+    /// `compileThreads` if set; nil: one per processor.
+    var compileThreadsSetting: Int?
     /// A directory where the compile service keeps artifacts, keyed by source SHA-256, compiler
     /// version and options: compiled modules survive restarts and are shared by the processes
     /// that use the directory. Every entry read is verified; a bad one is recompiled. nil: memory only.
