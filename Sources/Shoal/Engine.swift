@@ -36,14 +36,15 @@ public final class Engine: Sendable {
     /// stop at debug level, as a library should.
     public init(_ configuration: EngineConfiguration = EngineConfiguration(), linker: Linker = Linker(),
                 logger: Logger = Logger(label: "shoal")) throws {
-        guard configuration.threads > 0, configuration.slots > 0, configuration.memoryPages > 0 else {
+        let threads = configuration.threads
+        guard threads > 0, configuration.slots > 0, configuration.memoryPages > 0 else {
             throw ShoalError.invalidCall("threads, slots and memoryPages must be positive")
         }
         self.configuration = configuration
         self.linker = linker
         var scheduling = SchedulerConfiguration(
             slots: configuration.slots, heapMode: configuration.heapMode, memoryPages: configuration.memoryPages,
-            stackSize: configuration.stackSize, threads: configuration.threads, timeSlice: configuration.timeSlice,
+            stackSize: configuration.stackSize, threads: threads, timeSlice: configuration.timeSlice,
             admission: {
                 switch configuration.admission {
                 case .queue(let limit): .queue(limit: limit)

@@ -6,8 +6,14 @@ import RuntimeABI
 /// heap mode and fuel setting, and every instance a slot of its region, so compiled code and the
 /// slots it runs in never disagree.
 public struct EngineConfiguration: Sendable {
-    /// Worker threads that run instances: by default one per core.
-    public var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    /// Worker threads that run instances: by default one per core (counted when the engine is
+    /// made, unless set: see `compileThreads`).
+    public var threads: Int {
+        get { threadsSetting ?? ProcessInfo.processInfo.activeProcessorCount }
+        set { threadsSetting = newValue }
+    }
+    /// `threads` if set; nil: one per core.
+    var threadsSetting: Int?
     /// Instances alive at once (the region's slots); further calls wait or are refused (`admission`).
     public var slots: Int = 1_000
     /// How linear memories are protected (`HeapMode.default`, bounded, unless set).
