@@ -83,9 +83,7 @@ public final class Engine: Sendable {
     static func grants(linker: Linker, extra: [(module: String, name: String)]) -> @Sendable (ArtifactContract.ImportSpec) -> Bool {
         var functions: [String: FuncType] = [:]
         for d in linker.definitions { functions["\(d.module)\u{0}\(d.name)"] = d.function.type }
-        if let wasi = try? WASIContext(WASIConfiguration(captureOutput: true)) {
-            for (name, f) in wasi.hostFunctions { functions["\(WASIContext.moduleName)\u{0}\(name)"] = f.type }
-        }
+        for (name, type) in WASIContext.functionTypes { functions["\(WASIContext.moduleName)\u{0}\(name)"] = type }
         let declared = Set(extra.map { "\($0.module)\u{0}\($0.name)" })
         let granted = functions
         return { spec in
