@@ -18,20 +18,28 @@ enum ShoalMain {
         do {
             if let options = RunOptions(quickParsing: arguments) {
                 try options.execute()
-                return
-            }
-            var command = try ShoalCommand.parseAsRoot(arguments)
-            if let asyncCommand = command as? any AsyncParsableCommand {
-                let sendable = UncheckedSendable(asyncCommand)
-                try blockingWait {
-                    var command = sendable.value
-                    try await command.run()
-                }
             } else {
-                try command.run()
+                try parseAndRun(arguments)
             }
         } catch {
             ShoalCommand.exit(withError: error)
+        }
+    }
+
+    /// What ArgumentParser's `main` does, with an async command run in a task the main thread
+    /// waits for. (A function of its own, so that the quick path does not set up its generic
+    /// values.)
+    @inline(never)
+    static func parseAndRun(_ arguments: [String]) throws {
+        var command = try ShoalCommand.parseAsRoot(arguments)
+        if let asyncCommand = command as? any AsyncParsableCommand {
+            let sendable = UncheckedSendable(asyncCommand)
+            try blockingWait {
+                var command = sendable.value
+                try await command.run()
+            }
+        } else {
+            try command.run()
         }
     }
 }
