@@ -96,13 +96,22 @@ public final class Scheduler: @unchecked Sendable {  // immutable after init; sh
         logger.debug("scheduler started", metadata: ["slots": "\(configuration.slots)", "threads": "\(threads)"])
     }
 
+    /// The completion queue of a worker's ring: 16 entries for each slot (an instance parks on one
+    /// operation at a time but may have a few in flight, e.g. poll_oneoff), from 2,048 up to
+    /// 65,536. A ring's queues are allocated, zeroed and mapped when it is made, so a one-slot
+    /// engine (`shoal run`) should not pay for the 1 MiB queue that tens of thousands of parked
+    /// guests need. Completions beyond it are not lost: the kernel holds them back (NODROP).
+    static func workerCompletionEntries(slots: Int) -> UInt32 {
+        UInt32(min(65_536, max(2_048, slots.multipliedReportingOverflow(by: 16).overflow ? Int.max : slots * 16)))
+    }
+
     /// A worker's thread: makes its ring, then runs the worker's loop, isolated to the worker (so
     /// the loop, and everything it calls, owns the worker's state).
     private static func threadMain(_ worker: Worker, _ core: SchedulerCore, _ ready: DispatchSemaphore) {
         var ring: Ring?
         if core.configuration.workerRings {
             do {
-                ring = try Ring.worker()
+                ring = try Ring.worker(completionEntries: workerCompletionEntries(slots: core.configuration.slots))
             } catch {
                 core.logger.warning("no io_uring for worker \(worker.index), its guests use the shared ring: \(error)")
             }

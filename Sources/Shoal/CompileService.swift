@@ -47,7 +47,9 @@ public actor CompileService {
     public private(set) var statistics = Statistics()
     let options: CompileOptions
     let capacity: Int
-    let parallelism: Int
+    /// Threads per compile: as configured, else one per processor (counted at each compile, not at start).
+    var parallelism: Int { max(1, parallelismSetting ?? ProcessInfo.processInfo.activeProcessorCount) }
+    let parallelismSetting: Int?
     /// What an artifact must meet to be loaded here (the engine's slots, signatures, grants).
     let requirements: LoadRequirements
     let disk: ArtifactCache?
@@ -59,12 +61,12 @@ public actor CompileService {
     private var inFlight: [String: Task<Module, any Error>] = [:]
     private var clock: UInt64 = 0
 
-    init(options: CompileOptions, capacity: Int, parallelism: Int, requirements: LoadRequirements, disk: ArtifactCache?,
+    init(options: CompileOptions, capacity: Int, parallelism: Int?, requirements: LoadRequirements, disk: ArtifactCache?,
          tierUp: (options: CompileOptions, disk: ArtifactCache?, afterCalls: Int)? = nil, logger: Logger) {
         self.options = options
         self.tierUp = tierUp
         self.capacity = max(1, capacity)
-        self.parallelism = max(1, parallelism)
+        self.parallelismSetting = parallelism
         self.requirements = requirements
         self.disk = disk
         self.logger = logger
@@ -122,6 +124,13 @@ public actor CompileService {
     /// executable in place (the cheapest load; see `load(artifact:)` for the checks).
     public func load(artifactAt path: String) async throws -> Module {
         try await load { try ArtifactImage(contentsOf: path) }
+    }
+
+    /// `load(artifactAt:)` on the calling thread, off the actor: the module is not cached (see
+    /// `Engine.loadSynchronously(artifactAt:)`).
+    nonisolated func loadSynchronously(artifactAt path: String) throws -> Module {
+        let (artifact, loaded) = try ArtifactImage(contentsOf: path).load(requirements: requirements)
+        return Module(loaded, sourceSHA256: artifact.contract.sourceSHA256)
     }
 
     /// Loads an artifact (`shoal compile`'s output, or `Module.artifact()`): checked completely
@@ -191,7 +200,18 @@ public actor CompileService {
 
     static func sha256(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
 
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    /// Lowercase hex. (Not String(format:): its locale and CVarArg machinery cost more than the
+    /// SHA-256 it prints, on every artifact load.)
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0xf)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
 
     /// Where a module came from.
     struct Obtained: Sendable {

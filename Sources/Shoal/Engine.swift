@@ -36,14 +36,15 @@ public final class Engine: Sendable {
     /// stop at debug level, as a library should.
     public init(_ configuration: EngineConfiguration = EngineConfiguration(), linker: Linker = Linker(),
                 logger: Logger = Logger(label: "shoal")) throws {
-        guard configuration.threads > 0, configuration.slots > 0, configuration.memoryPages > 0 else {
+        let threads = configuration.threads
+        guard threads > 0, configuration.slots > 0, configuration.memoryPages > 0 else {
             throw ShoalError.invalidCall("threads, slots and memoryPages must be positive")
         }
         self.configuration = configuration
         self.linker = linker
         var scheduling = SchedulerConfiguration(
             slots: configuration.slots, heapMode: configuration.heapMode, memoryPages: configuration.memoryPages,
-            stackSize: configuration.stackSize, threads: configuration.threads, timeSlice: configuration.timeSlice,
+            stackSize: configuration.stackSize, threads: threads, timeSlice: configuration.timeSlice,
             admission: {
                 switch configuration.admission {
                 case .queue(let limit): .queue(limit: limit)
@@ -72,7 +73,7 @@ public final class Engine: Sendable {
                                        options: tierUpOptions)
         }
         compiler = CompileService(options: configuration.compileOptions, capacity: configuration.compiledModuleCacheCapacity,
-                                  parallelism: configuration.compileThreads, requirements: requirements, disk: disk,
+                                  parallelism: configuration.compileThreadsSetting, requirements: requirements, disk: disk,
                                   tierUp: configuration.tier == .auto ? (tierUpOptions, tierUpDisk, configuration.tierUpAfterCalls) : nil,
                                   logger: logger)
     }
@@ -82,9 +83,7 @@ public final class Engine: Sendable {
     static func grants(linker: Linker, extra: [(module: String, name: String)]) -> @Sendable (ArtifactContract.ImportSpec) -> Bool {
         var functions: [String: FuncType] = [:]
         for d in linker.definitions { functions["\(d.module)\u{0}\(d.name)"] = d.function.type }
-        if let wasi = try? WASIContext(WASIConfiguration(captureOutput: true)) {
-            for (name, f) in wasi.hostFunctions { functions["\(WASIContext.moduleName)\u{0}\(name)"] = f.type }
-        }
+        for (name, type) in WASIContext.functionTypes { functions["\(WASIContext.moduleName)\u{0}\(name)"] = type }
         let declared = Set(extra.map { "\($0.module)\u{0}\($0.name)" })
         let granted = functions
         return { spec in
@@ -117,6 +116,14 @@ public final class Engine: Sendable {
     /// code executable where it was read: the cheapest way to start a module.
     public func load(artifactAt path: String) async throws -> Module {
         try await compiler.load(artifactAt: path)
+    }
+
+    /// `load(artifactAt:)` on the calling thread, with the same checks: no task, no thread
+    /// hand-off, for a caller with nothing else to do meanwhile (`shoal run` of an artifact loads
+    /// it on its main thread). The module is not added to the compile service's cache, nor
+    /// counted in its statistics.
+    public func loadSynchronously(artifactAt path: String) throws -> Module {
+        try compiler.loadSynchronously(artifactAt: path)
     }
 
     // MARK: Calling

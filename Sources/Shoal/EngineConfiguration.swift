@@ -6,8 +6,14 @@ import RuntimeABI
 /// heap mode and fuel setting, and every instance a slot of its region, so compiled code and the
 /// slots it runs in never disagree.
 public struct EngineConfiguration: Sendable {
-    /// Worker threads that run instances: by default one per core.
-    public var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    /// Worker threads that run instances: by default one per core (counted when the engine is
+    /// made, unless set: see `compileThreads`).
+    public var threads: Int {
+        get { threadsSetting ?? ProcessInfo.processInfo.activeProcessorCount }
+        set { threadsSetting = newValue }
+    }
+    /// `threads` if set; nil: one per core.
+    var threadsSetting: Int?
     /// Instances alive at once (the region's slots); further calls wait or are refused (`admission`).
     public var slots: Int = 1_000
     /// How linear memories are protected (`HeapMode.default`, bounded, unless set).
@@ -36,8 +42,15 @@ public struct EngineConfiguration: Sendable {
     public var tierUpAfterCalls: Int = 0
     /// Compiled modules kept in memory by the compile service (least recently used go first).
     public var compiledModuleCacheCapacity: Int = 128
-    /// Threads that compile the functions of one module in parallel.
-    public var compileThreads: Int = ProcessInfo.processInfo.activeProcessorCount
+    /// Threads that compile the functions of one module in parallel. Default: the processors this
+    /// process may use, counted when a compile needs them (counting reads cgroup files: work an
+    /// engine that only loads artifacts, such as `shoal run` of one, should not do at start).
+    public var compileThreads: Int {
+        get { compileThreadsSetting ?? ProcessInfo.processInfo.activeProcessorCount }
+        set { compileThreadsSetting = newValue }
+    }
+    /// `compileThreads` if set; nil: one per processor.
+    var compileThreadsSetting: Int?
     /// A directory where the compile service keeps artifacts, keyed by source SHA-256, compiler
     /// version and options: compiled modules survive restarts and are shared by the processes
     /// that use the directory. Every entry read is verified; a bad one is recompiled. nil: memory only.

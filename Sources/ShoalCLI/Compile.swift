@@ -13,6 +13,7 @@ import WasmText
 /// heap mode and fuel setting are the artifact's, and `shoal run` configures its engine from them.
 struct Compile: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "compile",  // spelled out: deriving it from the type name costs a protocol-conformance scan
         abstract: "Compile a WebAssembly module (.wasm or .wat) to a Shoal artifact.",
         discussion: """
             The artifact holds the machine code for this machine's CPU features, the module, and a \

@@ -8,6 +8,7 @@ import WasmCore
 /// the machine code of each function.
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "inspect",  // spelled out: deriving it from the type name costs a protocol-conformance scan
         abstract: "Describe a Shoal artifact: header, sections, contract, imports, exports, code size per function.",
         discussion: """
             The artifact is checked (framing, checksum, every section) but not against this machine or \

@@ -5,6 +5,7 @@ import Shoal
 /// `shoal keygen`: an Ed25519 key pair for signing artifacts, as hex text files.
 struct Keygen: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "keygen",  // spelled out: deriving it from the type name costs a protocol-conformance scan
         abstract: "Generate an Ed25519 key pair for signing artifacts.",
         discussion: """
             Writes NAME.key (the private key, readable by its owner only: `shoal compile --sign NAME.key`) \

@@ -2,7 +2,7 @@ import Artifacts
 import Shoal
 
 /// `shoal run` of an artifact: the engine is configured from the artifact's contract.
-extension Run {
+extension RunOptions {
     /// Checks that --heap and --fuel agree with the artifact's contract (peeked; the engine
     /// verifies the whole artifact, this contract included, when it loads it).
     func artifactContract(_ contract: ArtifactContract) throws -> ArtifactContract {

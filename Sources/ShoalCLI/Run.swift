@@ -10,8 +10,9 @@ import WasmText
 /// `shoal run`: compiles a module through a Shoal `Engine` and runs it there: one instance, or
 /// `--instances N` of them concurrently. The CLI is the embedding API's first user: it does
 /// nothing an embedder could not.
-struct Run: AsyncParsableCommand {
+struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",  // spelled out: deriving it from the type name costs a protocol-conformance scan
         abstract: "Compile and run a WebAssembly module (.wasm or .wat), or run a Shoal artifact (from shoal compile).",
         discussion: """
             With --invoke, calls the named export with ARGS parsed by its parameter types and prints its \
@@ -33,7 +34,6 @@ struct Run: AsyncParsableCommand {
             help: "Linear memory protection: guarded (guard pages, no bounds checks) or bounded (explicit checks). Default: guarded, or bounded with --instances (density); an artifact's own.")
     var heapOption: HeapMode?
 
-    var heap: HeapMode { heapOption ?? (instances == nil ? .guarded : .bounded) }
 
     @Option(help: "Compiler tier for a module: baseline; optimized (the optimizing tier where it can, the baseline for the rest); or auto (start on baseline code at once, and run new instances on optimized code once a background compile has made it).")
     var tier: Tiering = .baseline
@@ -77,7 +77,47 @@ struct Run: AsyncParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "Arguments for the function.")
     var arguments: [String] = []
 
-    func run() async throws {
+    /// Runs on the calling thread and blocks it until the guest ends (`ShoalMain` calls it on
+    /// the main thread, outside the concurrency runtime's pool).
+    func run() throws { try options.execute() }
+
+    /// The command line as plain values, for `RunOptions.execute`.
+    var options: RunOptions {
+        RunOptions(invoke: invoke, heapOption: heapOption, tier: tier, fuel: fuel, timeout: timeout, instances: instances,
+                   slots: slots, guardPages: guardPages, directories: directories, environment: environment,
+                   tcpListen: tcpListen, requiredSigners: requiredSigners, cacheDirectory: cacheDirectory,
+                   file: file, arguments: arguments)
+    }
+}
+
+/// What `shoal run` was asked to do, as plain values: read from the command line by
+/// ArgumentParser (`Run`), or for the common shapes by `RunOptions(quickParsing:)`, which skips
+/// ArgumentParser's reflection-driven setup (most of the command's fixed cost; see
+/// Docs/ARCHITECTURE.md). Either way the run is this type's `execute()`.
+struct RunOptions: Sendable {
+    var invoke: String?
+    var heapOption: HeapMode?
+    var tier: Tiering = .baseline
+    var fuel: Int64?
+    var timeout: Duration?
+    var instances: Int?
+    var slots: Int?
+    var guardPages: GuardPages = .always
+    var directories: [String] = []
+    var environment: [String] = []
+    var tcpListen: [String] = []
+    var requiredSigners: [String] = []
+    var cacheDirectory: String?
+    var file: String
+    var arguments: [String] = []
+
+    var heap: HeapMode { heapOption ?? (instances == nil ? .guarded : .bounded) }
+
+    /// Runs the module as the options say, on the calling thread, which waits for the engine: an
+    /// artifact is loaded here, the guest runs on the engine's worker, and nothing starts the
+    /// concurrency runtime's thread pool (compiling a module from source still goes through the
+    /// compile service's tasks). Call it only from a thread outside that pool.
+    func execute() throws {
         // An artifact is not read here: its contract (a few hundred bytes) configures the engine,
         // and the engine reads and verifies the file once, mapping its code in place.
         let peeked: ArtifactContract?
@@ -135,7 +175,7 @@ struct Run: AsyncParsableCommand {
         defer { engine.shutdown() }
         let module: Shoal.Module
         do {
-            module = isArtifact ? try await engine.load(artifactAt: file) : try await engine.compile(bytes)
+            module = isArtifact ? try engine.loadSynchronously(artifactAt: file) : try blockingWait { try await engine.compile(bytes) }
         } catch ShoalError.invalidModule(let message) {
             throw fail("\(file): \(message)")
         } catch let error as ArtifactError {
@@ -149,7 +189,7 @@ struct Run: AsyncParsableCommand {
         }
         let result: CallResult
         do {
-            result = try await engine.call(module, call)
+            result = try engine.callSynchronously(module, call)
         } catch {
             throw fail("\(error)")
         }

@@ -7,6 +7,7 @@ import WasmText
 /// `shoal validate FILE...`: decodes and validates modules (.wasm or .wat) and reports the first error.
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "validate",  // spelled out: deriving it from the type name costs a protocol-conformance scan
         abstract: "Decode and validate WebAssembly modules (.wasm binary or .wat text)."
     )
 

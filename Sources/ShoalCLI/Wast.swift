@@ -6,6 +6,7 @@ import SpecRunner
 /// `shoal wast PATH...`: runs spec test scripts and prints one line per file and a total.
 struct Wast: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "wast",  // spelled out: deriving it from the type name costs a protocol-conformance scan
         abstract: "Run WebAssembly spec test scripts (.wast files, or directories of them).",
         discussion: """
             Prints one line per file, then a last line of the form `N passed, N failed, N skipped`.

@@ -232,6 +232,17 @@ public final class WASIContext: @unchecked Sendable {  // used by the instance's
     /// Every wasi_snapshot_preview1 function of this context, by name (made afresh each time).
     public var hostFunctions: [String: Function] { hostFunctions(named: nil) }
 
+    /// The type of every wasi_snapshot_preview1 function, by name: what an import of one must
+    /// match. Worked out once per process, from the table of functions without making them
+    /// (only the two that do not return an errno are made, for their types).
+    public static let functionTypes: [String: FuncType] = {
+        guard let context = try? WASIContext(WASIConfiguration(captureOutput: true)) else { return [:] }
+        let table = context.functionTable()
+        var types = table.types
+        for (name, make) in table.makers where types[name] == nil { types[name] = make().type }
+        return types
+    }()
+
     /// The wasi_snapshot_preview1 names a module imports.
     public static func importedNames(of module: Module) -> Set<String> {
         Set(module.imports.filter { $0.module == moduleName }.map(\.name))

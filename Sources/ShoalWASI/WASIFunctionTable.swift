@@ -51,6 +51,8 @@ final class WASIFunctionTable {
     typealias AsyncBody = @Sendable (GuestMemory, [Value], Done) throws(Errno) -> Void
 
     private(set) var makers: [String: () -> Function] = [:]
+    /// The types of the functions registered with an errno result (every one but those `add`ed).
+    private(set) var types: [String: FuncType] = [:]
     /// The names to build (nil: all). An instance imports a few of the 46; the rest are skipped
     /// before any of their wrappers are made (this table is built once per instance).
     let wanted: Set<String>?
@@ -67,6 +69,7 @@ final class WASIFunctionTable {
     }
 
     func registerSync(_ name: String, _ params: [ValueType], _ body: @escaping SyncBody) {
+        types[name] = FuncType(params: params, results: [.i32])
         makers[name] = { Function(HostFunction(type: FuncType(params: params, results: [.i32])) { caller, args in
             do throws(Errno) {
                 try body(GuestMemory(caller), args)
@@ -82,6 +85,7 @@ final class WASIFunctionTable {
     typealias Attempt = @Sendable (GuestMemory, HostSlots) throws(Errno) -> Bool
 
     func registerAsync(_ name: String, _ params: [ValueType], attempt: Attempt? = nil, _ body: @escaping AsyncBody) {
+        types[name] = FuncType(params: params, results: [.i32])
         var raw: (@Sendable (Caller, HostSlots) -> Bool)?
         if let attempt {
             raw = { (caller: Caller, slots: HostSlots) -> Bool in

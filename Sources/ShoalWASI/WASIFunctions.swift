@@ -22,6 +22,11 @@ extension WASIContext {
     /// with typed parameters (`WASIFunctionTable`), in a file of its own: WASIFunctions+Arguments,
     /// +Clocks, +Descriptors, +Paths, +Poll and +Sockets.
     func makeFunctions(wanted: Set<String>? = nil) -> [String: () -> Function] {
+        functionTable(wanted: wanted).makers
+    }
+
+    /// The table of this context's functions (all, or only `wanted`), none of them made yet.
+    func functionTable(wanted: Set<String>? = nil) -> WASIFunctionTable {
         let table = WASIFunctionTable(wanted: wanted)
         addArgumentFunctions(table)
         addClockFunctions(table)
@@ -29,7 +34,7 @@ extension WASIContext {
         addPathFunctions(table)
         addPollFunctions(table)
         addSocketFunctions(table)
-        return table.makers
+        return table
     }
 
     /// The most one read or write call may move for this guest: the configured cap, and never
