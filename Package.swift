@@ -114,6 +114,7 @@ let package = Package(
         .testTarget(name: "X64Tests", dependencies: ["X64"]),
         .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "Compiler", "Runtime", "RuntimeABI", "WasmCore", "WasmDecoder", "WasmText", "X64",
                                                           "SpecRunner", "FuzzSupport"]),
+        .testTarget(name: "ShoalCLITests", dependencies: ["ShoalCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "WASITests", dependencies: ["ShoalWASI", "IOUring", "Scheduler", "Runtime", "RuntimeABI", "Compiler", "WasmText", "WasmCore", "CShoal",
                                                      .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Runtime", "RuntimeABI", "Compiler", "WasmText", "WasmCore", "IOUring"]),
