@@ -31,7 +31,9 @@ extension CodeGen {
             }
             emitConditional(cc, thenEdge, elseEdge, next: next)
         case .table(let index, let targets, let defaultEdge):
-            load(index, into: .rax)
+            // The index where it is, or in rax; either way it stays intact up to the jump.
+            var idx = Reg.rax
+            if targets.count >= Self.jumpTableMinimum { idx = reg(index, .rax) } else { load(index, into: .rax) }
             var stubs: [Int: Label] = [:]  // first edge number -> its stub
             let edges = targets + [defaultEdge]
             // Edges equal in target and args share one stub.
@@ -51,13 +53,13 @@ extension CodeGen {
             // An edge without moves needs no stub: it goes straight to its block.
             for (i, _) in stubs where edgeMoves(edges[i]).isEmpty { stubs[i] = labels[edges[i].target] }
             let defaultStub = stubs[ids[edges.count - 1]]!
-            asm.alu(.cmp, .b32, .rax, imm: Int32(truncatingIfNeeded: targets.count))
+            asm.alu(.cmp, .b32, idx, imm: Int32(truncatingIfNeeded: targets.count))
             asm.jcc(.ae, defaultStub)
             if targets.count >= Self.jumpTableMinimum {
                 // A jump table after the code: rel32 entries from the table's start.
                 let table = asm.newLabel()
                 asm.lea(.rcx, table)
-                asm.loadSignExtended(from: .b32, to: .b64, .rax, Mem(.rcx, index: .rax, scale: 4))
+                asm.loadSignExtended(from: .b32, to: .b64, .rax, Mem(.rcx, index: idx, scale: 4))
                 asm.alu(.add, .b64, .rax, .rcx)
                 asm.jmp(.rax)
                 jumpTables.append((table, ids.prefix(targets.count).map { stubs[$0]! }))

@@ -129,16 +129,16 @@ struct AddressFoldingTests {
                 .map { $0.trimmingCharacters(in: .whitespaces) }
         }
         // The access's address is the add's operand (a param: v0) or still the add.
-        #expect(try accesses("below") == ["v6 = i32Load offset=12 v0"])
+        #expect(try accesses("below") == ["v4 = i32Load offset=12 v0"])
         #expect(try accesses("wraps").first?.hasSuffix("i32Load offset=4 v5") == true)
-        #expect(try accesses("minus") == ["v5 = i32Load16U v0"])
+        #expect(try accesses("minus") == ["v4 = i32Load16U v0"])
         #expect(try accesses("minusSmallOffset").first?.contains("offset=4 v") == true)
         #expect(try accesses("minusSmallOffset").first?.hasSuffix(" v0") == false)
         #expect(try accesses("minusWraps").first?.hasSuffix(" v0") == false)
-        #expect(try accesses("signed") == ["v6 = i32Load8U offset=4 v0"])
+        #expect(try accesses("signed") == ["v4 = i32Load8U offset=4 v0"])
         #expect(try accesses("masked").first?.contains("offset=65536 ") == true)
         #expect(try accesses("maskedFar").first?.contains("offset=2147418112 ") == true)
-        #expect(try accesses("offsetLimit") == ["v6 = i32Load8U offset=2147483647 v0"])
+        #expect(try accesses("offsetLimit") == ["v4 = i32Load8U offset=2147483647 v0"])
         #expect(try accesses("offsetBeyond").first?.contains("offset=2147483392 ") == true)
         #expect(try accesses("sieve").allSatisfy { !$0.contains("offset=1024") })
         #expect(try accesses("sieveConst").count == 2)
@@ -176,7 +176,8 @@ struct FloatConditionTests {
                 (then (return (local.get $n))))
               (local.set $x (f64.add (f64.mul (local.get $x) (f64.const 1.5)) (f64.const 0.25)))
               (local.set $y (f32.sub (local.get $y) (f32.const -2.5)))
-              (local.set $n (i32.add (local.get $n) (i32.trunc_sat_f32_s (local.get $y))))
+              (local.set $n (i32.add (local.get $n)
+                (i32.add (i32.const 1) (i32.and (i32.trunc_sat_f32_s (local.get $y)) (i32.const 255)))))
               (br_if $l (i32.lt_u (local.get $n) (i32.const 1000000))))
             (i32.const -1))
           (func (export "pick") (param $a i32) (param $b i32) (param $c i32) (result i32)
@@ -193,15 +194,15 @@ struct FloatConditionTests {
         let ys: [Float] = [0, 1, -7, 1e30, .nan]
         for x in xs {
             for y in ys {
-                #expect(try call(baseline, "count", [.f64(x.bitPattern), .f32(y.bitPattern)])
-                        == call(optimized, "count", [.f64(x.bitPattern), .f32(y.bitPattern)]), "count(\(x), \(y))")
+                #expect(try call(baseline, "count", [.f64(bits: x.bitPattern), .f32(bits: y.bitPattern)])
+                        == call(optimized, "count", [.f64(bits: x.bitPattern), .f32(bits: y.bitPattern)]), "count(\(x), \(y))")
             }
         }
         for c: UInt32 in [0, 1, 2, 0xFFFF_FFFF] {
             #expect(try call(baseline, "pick", [.i32(5), .i32(6), .i32(c)]) == call(optimized, "pick", [.i32(5), .i32(6), .i32(c)]))
         }
         for y in ys {
-            #expect(try call(baseline, "consts", [.f32(y.bitPattern)]) == call(optimized, "consts", [.f32(y.bitPattern)]))
+            #expect(try call(baseline, "consts", [.f32(bits: y.bitPattern)]) == call(optimized, "consts", [.f32(bits: y.bitPattern)]))
         }
     }
 
@@ -261,6 +262,6 @@ struct JumpTableTests {
     @Test func aLargeTableIsAnIndirectJump() throws {
         guard let lines = disassemble(try machineCode(Self.wat)) else { return }
         #expect(lines.contains { $0.hasPrefix("jmp rax") }, "\(lines)")
-        #expect(lines.contains { $0.hasPrefix("movsxd rax,DWORD PTR [rcx+rax*4]") }, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("movsxd rax,DWORD PTR [rcx+") && $0.hasSuffix("*4]") }, "\(lines)")
     }
 }
