@@ -31,7 +31,9 @@ extension CodeGen {
             }
             emitConditional(cc, thenEdge, elseEdge, next: next)
         case .table(let index, let targets, let defaultEdge):
-            load(index, into: .rax)
+            // The index where it is, or in rax; either way it stays intact up to the jump.
+            var idx = Reg.rax
+            if targets.count >= Self.jumpTableMinimum { idx = reg(index, .rax) } else { load(index, into: .rax) }
             var stubs: [Int: Label] = [:]  // first edge number -> its stub
             let edges = targets + [defaultEdge]
             // Edges equal in target and args share one stub.
@@ -48,11 +50,23 @@ extension CodeGen {
                 }
             }
             let ids = canonical
+            // An edge without moves needs no stub: it goes straight to its block.
+            for (i, _) in stubs where edgeMoves(edges[i]).isEmpty { stubs[i] = labels[edges[i].target] }
             let defaultStub = stubs[ids[edges.count - 1]]!
-            asm.alu(.cmp, .b32, .rax, imm: Int32(truncatingIfNeeded: targets.count))
+            asm.alu(.cmp, .b32, idx, imm: Int32(truncatingIfNeeded: targets.count))
             asm.jcc(.ae, defaultStub)
-            emitDecisionTree(ids: ids, range: 0..<targets.count, stubs: stubs)
-            for (i, stub) in stubs.sorted(by: { $0.key < $1.key }) {
+            if targets.count >= Self.jumpTableMinimum {
+                // A jump table after the code: rel32 entries from the table's start.
+                let table = asm.newLabel()
+                asm.lea(.rcx, table)
+                asm.loadSignExtended(from: .b32, to: .b64, .rax, Mem(.rcx, index: idx, scale: 4))
+                asm.alu(.add, .b64, .rax, .rcx)
+                asm.jmp(.rax)
+                jumpTables.append((table, ids.prefix(targets.count).map { stubs[$0]! }))
+            } else {
+                emitDecisionTree(ids: ids, range: 0..<targets.count, stubs: stubs)
+            }
+            for (i, stub) in stubs.sorted(by: { $0.key < $1.key }) where stub != labels[edges[i].target] {
                 asm.bind(stub)
                 parallelMove(edgeMoves(edges[i]))
                 asm.jmp(labels[edges[i].target])
@@ -85,6 +99,31 @@ extension CodeGen {
             asm.bind(skip)
             parallelMove(elseMoves)
             if elseEdge.target != next { asm.jmp(labels[elseEdge.target]) }
+        }
+    }
+
+    /// br_tables with at least this many targets jump through a table; smaller ones search.
+    static let jumpTableMinimum = 4
+
+    /// The jump tables, 4-byte aligned after the code: each entry the distance from the table's
+    /// start to its target, filled in once every label is bound.
+    mutating func emitJumpTables() {
+        guard !jumpTables.isEmpty else { return }
+        asm.align(4)
+        for (table, entries) in jumpTables {
+            asm.bind(table)
+            let start = asm.offset
+            asm.emit(Array(repeating: 0, count: 4 * entries.count))
+            pendingTableEntries.append((start, entries))
+        }
+    }
+
+    /// Fills in the jump tables' entries (every label is bound by now).
+    mutating func patchJumpTables() {
+        for (start, entries) in pendingTableEntries {
+            for (k, label) in entries.enumerated() {
+                asm.patch32(at: start + 4 * k, Int32(asm.labelOffset(label)! - start))
+            }
         }
     }
 

@@ -54,6 +54,12 @@ struct CodeGen {
     var fusedFloat: [Value: (lhs: Value, rhs: Value, cc: Condition)] = [:]
     /// Shifts folded into the add that uses them (`CodeGen+ScaledAdd.swift`): x and 2^k.
     var fusedShifts: [Value: (x: Value, scale: UInt8)] = [:]
+    /// Non-zero float constants, by bits: 8-byte entries after the code, loaded rip-relative
+    /// (one `movsd` instead of `mov rax, imm64` + `movq`, and no rax).
+    var floatPool: [UInt64: Label] = [:]
+    /// br_table jump tables (`CodeGen+Control.swift`): the table's label and each index's target.
+    var jumpTables: [(table: Label, entries: [Label])] = []
+    var pendingTableEntries: [(start: Int, entries: [Label])] = []
 
     static let scratch = Reg.r11
     static let maxFrameSize = 1 << 30
@@ -132,6 +138,9 @@ struct CodeGen {
         }
         emitStandardReturn()
         emitTrapStubs()
+        emitFloatPool()
+        emitJumpTables()
+        patchJumpTables()
         let frameSize = (8 * (slotCount + savedRegs.count + maxOutgoing) + 15) & ~15
         guard frameSize <= Self.maxFrameSize else { throw Unsupported("a frame of \(frameSize) bytes") }
         for (position, extra) in frameSizePositions { asm.patch32(at: position, Int32(frameSize) + extra) }
@@ -152,6 +161,17 @@ struct CodeGen {
                 emit(inst)
             }
             emitTerminator(block.terminator, block: b)
+        }
+    }
+
+    /// The float constants, 8-byte aligned after the trap stubs, in a fixed order (the same code
+    /// on every compile). Never executed: nothing falls through to it.
+    mutating func emitFloatPool() {
+        guard !floatPool.isEmpty else { return }
+        asm.align(8)
+        for (bits, label) in floatPool.sorted(by: { $0.key < $1.key }) {
+            asm.bind(label)
+            asm.emit((0..<8).map { UInt8(truncatingIfNeeded: bits >> UInt64(8 * $0)) })
         }
     }
 
@@ -319,8 +339,9 @@ struct CodeGen {
             if bits == 0 {
                 asm.pxor(d, d)
             } else {
-                materialize(bits, into: .rax)
-                asm.movq(.b64, d, .rax)
+                let label = floatPool[bits] ?? asm.newLabel()
+                floatPool[bits] = label
+                asm.fload(.double, d, label)  // 8 bytes: an f32's upper half is zero, as movq gave
             }
         case (.slot(let k), .xreg(let x)): asm.fstore(.double, slotMem(k), x)
         case (.reg(let d), .xreg(let x)): asm.movq(.b64, d, x)

@@ -35,6 +35,8 @@ public enum OptimizingCompiler {
         ConstantFolding.run(&f)
         SimplifyCFG.run(&f)
         CopyPropagation.run(&f)
+        InvertConditions.run(&f)
+        AddressFolding.run(&f)
         DeadCode.run(&f)
     }
 

@@ -7,6 +7,11 @@ extension Assembler {
         encode(prefix: Self.scalarPrefix(p), opcode: [0x0F, 0x10], reg: dst.id, rm: .mem(src))
     }
 
+    /// movss/movsd xmm, [rip + label]: a constant placed in the code.
+    public mutating func fload(_ p: Precision, _ dst: XReg, _ label: Label) {
+        encode(prefix: Self.scalarPrefix(p), opcode: [0x0F, 0x10], reg: dst.id, rm: .label(label))
+    }
+
     public mutating func fstore(_ p: Precision, _ dst: Mem, _ src: XReg) {
         encode(prefix: Self.scalarPrefix(p), opcode: [0x0F, 0x11], reg: src.id, rm: .mem(dst))
     }

@@ -99,17 +99,16 @@ struct GoldenIRTests {
               v4 = i32.const 1
               jump block1(v0, v1, v2)
             block1(v5: i32, v6: i32, v7: i32) loop:
-              v8 = i32.eqz v6
-              br_if v8, block3(), block2()
+              br_if v6, block2(), block3()
             block2():
-              v9 = i32Load offset=4 v5
-              v10 = i32.add v7, v9
-              v11 = i32.add v5, v3
-              v12 = i32.sub v6, v4
-              jump block1(v11, v12, v10)
+              v8 = i32Load offset=4 v5
+              v9 = i32.add v7, v8
+              v10 = i32.add v5, v3
+              v11 = i32.sub v6, v4
+              jump block1(v10, v11, v9)
             block3():
-              v13 = call 0 v7
-              return v13
+              v12 = call 0 v7
+              return v12
 
             """)
     }
