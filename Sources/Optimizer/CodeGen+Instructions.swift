@@ -249,25 +249,11 @@ extension CodeGen {
         }
     }
 
-    static func swapped(_ op: CompareOp) -> CompareOp {
-        switch op {
-        case .ltS: .gtS
-        case .ltU: .gtU
-        case .gtS: .ltS
-        case .gtU: .ltU
-        case .leS: .geS
-        case .leU: .geU
-        case .geS: .leS
-        case .geU: .leU
-        case .eq, .ne: op
-        }
-    }
-
     /// Sets the flags for `a op b` and returns the condition that holds when it is true.
     mutating func emitCompare(_ op: CompareOp, _ a: Value, _ b: Value) -> Condition {
         let w = width(a)
         if imm32(a) != nil && imm32(b) == nil {
-            return emitCompare(Self.swapped(op), b, a)
+            return emitCompare(op.swapped, b, a)
         }
         let x = reg(a, .rax)
         if let y = imm32(b) {
