@@ -3,7 +3,7 @@
 public enum ShoalVersion {
     /// The compiler's version: changes whenever the code it generates for the same input may
     /// change. Part of the compile cache's key.
-    public static let compiler = "shoal-compiler 0.15.0"
+    public static let compiler = "shoal-compiler 0.16.0"
     /// The contract between generated code and the runtime: vmctx and execution-state layouts,
     /// builtins' order and signatures, trap codes, funcref and table layouts, the calling
     /// convention. Bump it with any change to RuntimeABI or CShoal's shoal_abi.h.
