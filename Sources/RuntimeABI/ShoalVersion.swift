@@ -3,11 +3,11 @@
 public enum ShoalVersion {
     /// The compiler's version: changes whenever the code it generates for the same input may
     /// change. Part of the compile cache's key.
-    public static let compiler = "shoal-compiler 0.15.0"
+    public static let compiler = "shoal-compiler 0.16.0"
     /// The contract between generated code and the runtime: vmctx and execution-state layouts,
     /// builtins' order and signatures, trap codes, funcref and table layouts, the calling
     /// convention. Bump it with any change to RuntimeABI or CShoal's shoal_abi.h.
-    public static let abi: UInt32 = 1
+    public static let abi: UInt32 = 2
 }
 
 /// Optional x86-64 instructions that generated code may contain. The compiler uses each one only
