@@ -564,7 +564,9 @@ extension CodeGen {
 
     /// The table-bounds, null and signature checks, then the callee's fast entry with register
     /// arguments when the funcref has one and runs with our own vmctx (same instance: r14 and r15
-    /// are right), else its standard entry. Both paths clobber every allocatable register.
+    /// are right), else its standard entry. Both paths keep rbx/r12/r13 (the fast entry by its
+    /// convention, the standard path by saving those the allocation uses around the call) and
+    /// clobber every other allocatable register.
     mutating func emitCallIndirect(typeIndex: Int, table: Int, _ inst: Inst) {
         let args = inst.args.dropLast()
         maxOutgoing = max(maxOutgoing, args.count, inst.results.count)
@@ -595,8 +597,10 @@ extension CodeGen {
             asm.bind(standard)
         }
         storeOutgoing(args)
+        for (j, r) in indirectSaves.enumerated() { asm.store(.b64, slotMem(slotCount + savedRegs.count + j), r) }
         asm.load(.b64, .rdi, Mem(ref, Int32(FuncRefLayout.vmctx)))
         asm.call(Mem(ref, Int32(FuncRefLayout.code)))
+        for (j, r) in indirectSaves.enumerated() { asm.load(.b64, r, slotMem(slotCount + savedRegs.count + j)) }
         loadResults(inst.results)
         if let done { asm.bind(done) }
     }

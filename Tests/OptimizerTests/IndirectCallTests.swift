@@ -19,7 +19,7 @@ struct IndirectCallTests {
             (module (type $t (func (param i32 i32) (result i32))) (table 1 funcref) (elem (i32.const 0) $g)
               (func $g (type $t) local.get 0 local.get 1 i32.sub)
               (func (param $x i32) (result i32)
-                (call_indirect (type $t) (local.get $x) (i32.const 7) (i32.const 0))))
+                (i32.add (call_indirect (type $t) (local.get $x) (i32.const 7) (i32.const 0)) (local.get $x))))
             """
         guard let lines = disassemble(try machineCode(wat, function: 1)).map(FastCallTests.mainPath) else { return }
         // The funcref's vmctx is compared with r14 and its fast entry with 0; the fast path calls
@@ -29,6 +29,12 @@ struct IndirectCallTests {
         let fast = try #require(lines.firstIndex(of: "call QWORD PTR [rcx+0x18]"), "\(lines)")
         #expect(lines[..<fast].contains { $0.hasPrefix("mov esi,0x7") }, "\(lines)")
         #expect(lines.contains("call QWORD PTR [rcx]"), "\(lines)")
+        // $x lives across the call in a callee-saved register, which the standard path saves
+        // before its call and restores after it.
+        let standard = try #require(lines.firstIndex(of: "call QWORD PTR [rcx]"))
+        let kept = ["rbx", "r12", "r13"].filter { r in lines[..<standard].contains { $0.hasPrefix("mov QWORD PTR [rbp-") && $0.hasSuffix(",\(r)") } }
+        #expect(!kept.isEmpty, "\(lines)")
+        for r in kept { #expect(lines[(standard + 1)...].contains { $0.hasPrefix("mov \(r),QWORD PTR [rbp-") }, "\(lines)") }
         // The record of an optimized function carries its fast entry; the compiled module lists it.
         let optimized = try instantiate(wat, tier: .optimized, heapMode: .guarded)
         #expect(optimized.compiled.fastEntries.allSatisfy { $0 != 0 })
@@ -63,10 +69,17 @@ struct IndirectCallTests {
           (table (export "tab") 8 funcref)
           (memory 1) (data (i32.const 0) "\\2a")
           (global $g (mut i64) (i64.const 100))
-          (elem (i32.const 0) $padd $pmul)
+          (elem (i32.const 0) $padd $pmul) (elem (i32.const 3) $pclobber)
           (func $padd (export "padd") (type $bin)
             (i64.add (i64.add (local.get 0) (local.get 1)) (i64.add (global.get $g) (i64.load8_u (i32.const 0)))))
           (func $pmul (type $bin) (i64.mul (local.get 0) (i64.sub (local.get 1) (global.get $g))))
+          ;; Keeps three values in rbx/r12/r13 across a call; entered by its standard entry (from
+          ;; another instance), it does not preserve them for its caller.
+          (func $pclobber (type $bin) (local $a i64) (local $b i64) (local $c i64)
+            (local.set $a (i64.mul (local.get 0) (i64.const 11)))
+            (local.set $b (i64.xor (local.get 1) (i64.const 13)))
+            (local.set $c (i64.add (local.get 0) (i64.const 17)))
+            (i64.add (call $pmul (local.get 0) (local.get 1)) (i64.add (local.get $a) (i64.add (local.get $b) (local.get $c)))))
           (func (export "pcall") (param i32 i64 i64) (result i64)
             (call_indirect (type $bin) (local.get 1) (local.get 2) (local.get 0))))
         """
@@ -108,6 +121,12 @@ struct IndirectCallTests {
               (i64.add (local.get $x) (local.get $y))))
           (func (export "callp") (param $i i32) (param $a i64) (param $b i64) (result i64)
             (call_indirect $ptab (type $bin) (local.get $a) (local.get $b) (local.get $i)))
+          (func (export "keep") (param $i i32) (param $a i64) (param $b i64) (result i64) (local $x i64) (local $y i64) (local $z i64)
+            (local.set $x (i64.mul (local.get $a) (i64.const 3)))
+            (local.set $y (i64.xor (local.get $b) (i64.const 5)))
+            (local.set $z (i64.add (local.get $a) (i64.const 9)))
+            (i64.add (call_indirect $ptab (type $bin) (local.get $a) (local.get $b) (local.get $i))
+              (i64.add (local.get $x) (i64.add (local.get $y) (local.get $z)))))
           (func (export "setp") (param $i i32) (table.set $ptab (local.get $i) (ref.func $cmul)))
           (func (export "copy") (param $d i32) (param $s i32) (table.copy $tab $tab (local.get $d) (local.get $s) (i32.const 1)))
           (func (export "copyp") (param $d i32) (param $s i32) (table.copy $tab $ptab (local.get $d) (local.get $s) (i32.const 1)))
@@ -168,7 +187,8 @@ struct IndirectCallTests {
         for i: UInt32 in [0, 1, 2, 3, 4, 5, 6, 7, 8, 15, 16, 100, 0xFFFF_FFFF] {
             for (a, b) in pairs { out.append(outcome(l.consumer, "call", [.i32(i), .i64(a), .i64(b)])) }
         }
-        for i: UInt32 in [0, 1, 2, 8] {
+        for i: UInt32 in [0, 1, 2, 3, 8] {
+            out.append(outcome(l.consumer, "keep", [.i32(i), .i64(9), .i64(4)]))
             out.append(outcome(l.consumer, "callp", [.i32(i), .i64(9), .i64(4)]))
             out.append(outcome(l.provider, "pcall", [.i32(i), .i64(9), .i64(4)]))
         }
@@ -178,6 +198,7 @@ struct IndirectCallTests {
         out.append(outcome(l.consumer, "copyp", [.i32(12), .i32(0)]))
         out.append(outcome(l.consumer, "copyp", [.i32(13), .i32(2)]))
         for i: UInt32 in [2] {
+            out.append(outcome(l.consumer, "keep", [.i32(i), .i64(9), .i64(4)]))
             out.append(outcome(l.consumer, "callp", [.i32(i), .i64(9), .i64(4)]))
             out.append(outcome(l.provider, "pcall", [.i32(i), .i64(9), .i64(4)]))
         }
