@@ -33,7 +33,8 @@ struct CodeGen {
     var fastEntryOffset = 0
     /// The callee-saved registers the fast entry saves (in the slots after the allocator's) and
     /// its return restores: those the allocation uses, or all of them when the function makes a
-    /// call through the standard ABI (an import or call_indirect), which may clobber them.
+    /// call through the standard ABI (an import, or call_indirect's standard path), which may
+    /// clobber them.
     let savedRegs: [Reg]
     /// The callee-saved registers the allocation uses, in a function with call_indirect: its
     /// standard path saves them (in the slots after `savedRegs`'s) and restores them, so values
