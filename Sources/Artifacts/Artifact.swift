@@ -29,9 +29,10 @@ public struct Artifact: Sendable {
         var tables = ByteWriter()
         for offset in [compiled.entryTrampoline, compiled.entryExit, compiled.trapExit, compiled.hostStub] { tables.u64(UInt64(offset)) }
         tables.count(compiled.functionOffsets.count)
-        for (start, end) in zip(compiled.functionOffsets, compiled.functionEnds) {
+        for (i, (start, end)) in zip(compiled.functionOffsets, compiled.functionEnds).enumerated() {
             tables.u64(UInt64(start))
             tables.u64(UInt64(end))
+            tables.u64(UInt64(compiled.fastEntries[i]))
         }
         tables.count(compiled.trapSites.count)
         for site in compiled.trapSites { tables.u32(site) }
@@ -214,15 +215,17 @@ public struct Artifact: Sendable {
             guard offset < UInt64(codeSize) else { throw r.fail("stub offset \(offset) outside \(codeSize) bytes of code") }
             stubs.append(Int(offset))
         }
-        let count = try r.count(minimumSize: 16)
+        let count = try r.count(minimumSize: 24)
         guard count == module.functionTypeIndices.count else { throw r.fail("\(count) function ranges for \(module.functionTypeIndices.count) functions") }
-        var offsets: [Int] = [], ends: [Int] = []
+        var offsets: [Int] = [], ends: [Int] = [], fastEntries: [Int] = []
         var previous = UInt64(stubs.max()! + 1)
         for _ in 0..<count {
-            let start = try r.u64(), end = try r.u64()
+            let start = try r.u64(), end = try r.u64(), fast = try r.u64()
             guard start >= previous, start < end, end <= UInt64(codeSize) else { throw r.fail("function range \(start)..<\(end)") }
+            guard fast == 0 || (fast > start && fast < end) else { throw r.fail("fast entry \(fast) outside function range \(start)..<\(end)") }
             offsets.append(Int(start))
             ends.append(Int(end))
+            fastEntries.append(Int(fast))
             previous = end
         }
         var sites: [UInt32] = []
@@ -240,13 +243,14 @@ public struct Artifact: Sendable {
         if contract.options.heapMode == .bounded && !sites.isEmpty { throw r.fail("trap sites in bounded-heap code") }
         let stats = contract.tierStats
         guard stats.optimizedFunctions + stats.baselineFunctions == offsets.count,
-              contract.options.tier == .optimized || stats.optimizedFunctions == 0
+              contract.options.tier == .optimized || stats.optimizedFunctions == 0,
+              fastEntries.count(where: { $0 != 0 }) <= stats.optimizedFunctions
         else {
             throw .malformed("contract: tier counts (\(stats.optimizedFunctions) optimized, \(stats.baselineFunctions) baseline) "
                              + "do not match \(offsets.count) functions compiled for the \(contract.options.tier) tier")
         }
         var compiled = CompiledModule(module: module, layout: VMContextLayout(module: module), code: code, functionOffsets: offsets,
-                                      functionEnds: ends, entryTrampoline: stubs[0], entryExit: stubs[1], trapExit: stubs[2],
+                                      functionEnds: ends, fastEntries: fastEntries, entryTrampoline: stubs[0], entryExit: stubs[1], trapExit: stubs[2],
                                       hostStub: stubs[3], trapSites: sites, options: contract.options, cpuFeatures: contract.cpuFeatures)
         compiled.tierStats = stats
         return compiled

@@ -1,10 +1,10 @@
-/// The artifact file format, version 2 (Docs/ARTIFACT.md describes it byte by byte). Integers are
+/// The artifact file format, version 3 (Docs/ARTIFACT.md describes it byte by byte). Integers are
 /// little-endian; strings and byte strings are a u32 length then the bytes; lists a u32 count.
 ///
 /// ```
 /// [header, 64 bytes]
 ///   0  magic "SHOALART"
-///   8  u32 format version (2)       12 u32 ABI version (ShoalVersion.abi)
+///   8  u32 format version (3)       12 u32 ABI version (ShoalVersion.abi)
 ///  16  u32 flags (bit 0: signed)    20 u32 section count
 ///  24  u64 content length: header + section table + sections (the signed bytes)
 ///  32  u64 file length             40..64 zero
@@ -15,7 +15,7 @@
 /// ```
 public enum ArtifactFormat {
     public static let magic: [UInt8] = Array("SHOALART".utf8)
-    public static let version: UInt32 = 2
+    public static let version: UInt32 = 3
     public static let headerSize = 64
     public static let sectionEntrySize = 24
     public static let signatureSize = 64

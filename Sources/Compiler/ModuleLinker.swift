@@ -58,7 +58,9 @@ enum ModuleLinker {
             if piece.optimized { stats.optimizedFunctions += 1 } else { stats.baselineFunctions += 1 }
             if let reason = piece.fallbackReason { stats.fallbackReasons[reason, default: 0] += 1 }
         }
+        let ownFastEntries = functions.indices.map { i in functions[i].fastEntry.map { offsets[i] + $0 } ?? 0 }
         var compiled = CompiledModule(module: module, layout: layout, code: code, functionOffsets: offsets, functionEnds: ends,
+                              fastEntries: ownFastEntries,
                               entryTrampoline: stubs.entryTrampoline, entryExit: stubs.entryExit, trapExit: stubs.trapExit,
                               hostStub: stubs.hostStub, trapSites: trapSites, options: options,
                               cpuFeatures: consultedCPUFeatures.union(functions.contains { $0.usesSIMD } ? [.sse41, .ssse3] : []))

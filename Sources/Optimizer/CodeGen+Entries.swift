@@ -176,28 +176,34 @@ extension CodeGen {
     /// A direct call to a defined function of this module, through its fast entry. Values live
     /// across it are in callee-saved registers or slots; the rest may be clobbered.
     mutating func emitFastCall(definedIndex: Int, _ inst: Inst) {
-        let callee = FastCallABI(FuncType(params: inst.args.map { f.types[$0.id] }, results: inst.results.map { f.types[$0.id] }))
+        emitFastCall(args: inst.args[...], results: inst.results) { $0.asm.call($0.externalLabel(FastCallABI.symbol(definedIndex: definedIndex))) }
+    }
+
+    /// Moves `args` to their `FastCallABI` places, calls (`call` emits the call instruction; the
+    /// moves leave rax, rcx and rdx alone, so it may use rcx), and takes the results.
+    mutating func emitFastCall(args: ArraySlice<Value>, results: [Value], call: (inout CodeGen) -> Void) {
+        let callee = FastCallABI(FuncType(params: args.map { f.types[$0.id] }, results: results.map { f.types[$0.id] }))
         maxOutgoing = max(maxOutgoing, callee.stackSlots)
-        for (a, place) in zip(inst.args, callee.params) {
+        for (a, place) in zip(args, callee.params) {
             guard case .stack(let k) = place else { continue }
             storeToMemory(a, Mem(.rsp, Int32(8 * k)))
         }
-        parallelMove(zip(inst.args, callee.params).compactMap { a, place in
+        parallelMove(zip(args, callee.params).compactMap { a, place in
             switch place {
             case .reg(let r): (.reg(r), loc[a.id])
             case .xreg(let x): (.xreg(x), loc[a.id])
             case .stack: nil
             }
         })
-        asm.call(externalLabel(FastCallABI.symbol(definedIndex: definedIndex)))
-        parallelMove(zip(inst.results, callee.results).compactMap { r, place in
+        call(&self)
+        parallelMove(zip(results, callee.results).compactMap { r, place in
             switch place {
             case .reg(let reg): (loc[r.id], .reg(reg))
             case .xreg(let x): (loc[r.id], .xreg(x))
             case .stack: nil
             }
         })
-        for (r, place) in zip(inst.results, callee.results) {
+        for (r, place) in zip(results, callee.results) {
             guard case .stack(let k) = place else { continue }
             loadFromMemory(r, Mem(.rsp, Int32(8 * k)))
         }

@@ -548,10 +548,15 @@ extension CodeGen {
         loadResults(inst.results)
     }
 
+    /// The table-bounds, null and signature checks, then the callee's fast entry with register
+    /// arguments when the funcref has one and runs with our own vmctx (same instance: r14 and r15
+    /// are right), else its standard entry. Both paths keep rbx/r12/r13 (the fast entry by its
+    /// convention, the standard path by saving those the allocation uses around the call) and
+    /// clobber every other allocatable register.
     mutating func emitCallIndirect(typeIndex: Int, table: Int, _ inst: Inst) {
-        maxOutgoing = max(maxOutgoing, inst.args.count - 1, inst.results.count)
+        let args = inst.args.dropLast()
+        maxOutgoing = max(maxOutgoing, args.count, inst.results.count)
         load(inst.args[inst.args.count - 1], into: .rax)
-        storeOutgoing(inst.args.dropLast())
         let ref = Reg.rcx
         asm.load(.b64, ref, Mem(.r14, Int32(shared.layout.table(table))))
         asm.alu(.cmp, .b64, .rax, Mem(ref, Int32(TableLayout.size)))
@@ -564,8 +569,25 @@ extension CodeGen {
         asm.load(.b32, Self.scratch, Mem(Self.scratch, Int32(4 * typeIndex)))
         asm.alu(.cmp, .b32, Self.scratch, Mem(ref, Int32(FuncRefLayout.typeID)))
         asm.jcc(.ne, trapLabel(.indirectCallTypeMismatch))
+        let type = FuncType(params: args.map { f.types[$0.id] }, results: inst.results.map { f.types[$0.id] })
+        var done: Label?
+        if FastCallABI.applies(to: type) {
+            let standard = asm.newLabel()
+            done = asm.newLabel()
+            asm.alu(.cmp, .b64, .r14, Mem(ref, Int32(FuncRefLayout.vmctx)))
+            asm.jcc(.ne, standard)
+            asm.alu(.cmp, .b64, Mem(ref, Int32(FuncRefLayout.fast)), imm: 0)
+            asm.jcc(.e, standard)
+            emitFastCall(args: args, results: inst.results) { $0.asm.call(Mem(ref, Int32(FuncRefLayout.fast))) }
+            asm.jmp(done!)
+            asm.bind(standard)
+        }
+        storeOutgoing(args)
+        for (j, r) in indirectSaves.enumerated() { asm.store(.b64, slotMem(slotCount + savedRegs.count + j), r) }
         asm.load(.b64, .rdi, Mem(ref, Int32(FuncRefLayout.vmctx)))
         asm.call(Mem(ref, Int32(FuncRefLayout.code)))
+        for (j, r) in indirectSaves.enumerated() { asm.load(.b64, r, slotMem(slotCount + savedRegs.count + j)) }
         loadResults(inst.results)
+        if let done { asm.bind(done) }
     }
 }

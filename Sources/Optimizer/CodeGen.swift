@@ -33,8 +33,13 @@ struct CodeGen {
     var fastEntryOffset = 0
     /// The callee-saved registers the fast entry saves (in the slots after the allocator's) and
     /// its return restores: those the allocation uses, or all of them when the function makes a
-    /// call through the standard ABI (an import or call_indirect), which may clobber them.
+    /// call through the standard ABI (an import, or call_indirect's standard path), which may
+    /// clobber them.
     let savedRegs: [Reg]
+    /// The callee-saved registers the allocation uses, in a function with call_indirect: its
+    /// standard path saves them (in the slots after `savedRegs`'s) and restores them, so values
+    /// may live in them across call_indirect whichever entry the callee is reached by.
+    let indirectSaves: [Reg]
     /// The standard entry's return: results from the fast convention's places to [rbp + 16 + 8*i].
     var standardReturn: Label?
     /// A small function gets its body twice, one copy per entry, so that neither entry's
@@ -74,6 +79,8 @@ struct CodeGen {
         let clobbers = Self.makesStandardCalls(f, importedFunctions: shared.layout.importedFunctionCount)
         duplicatesBody = f.blocks.reduce(0) { $0 + $1.insts.count + 1 } <= Self.duplicationLimit
         savedRegs = FastCallABI.calleeSaved.filter { r in clobbers || allocation.locations.contains(.reg(r)) }
+        let callsIndirect = f.blocks.contains { $0.insts.contains { if case .callIndirect = $0.op { true } else { false } } }
+        indirectSaves = callsIndirect ? FastCallABI.calleeSaved.filter { allocation.locations.contains(.reg($0)) } : []
         if shared.options.heapMode == .bounded { uncheckedAccesses = BoundsChecks.redundant(f) }
         for block in f.blocks {
             for inst in block.insts where inst.results.count == 1 && fused.contains(inst.results[0]) {
@@ -141,7 +148,7 @@ struct CodeGen {
         emitFloatPool()
         emitJumpTables()
         patchJumpTables()
-        let frameSize = (8 * (slotCount + savedRegs.count + maxOutgoing) + 15) & ~15
+        let frameSize = (8 * (slotCount + savedRegs.count + indirectSaves.count + maxOutgoing) + 15) & ~15
         guard frameSize <= Self.maxFrameSize else { throw Unsupported("a frame of \(frameSize) bytes") }
         for (position, extra) in frameSizePositions { asm.patch32(at: position, Int32(frameSize) + extra) }
         return (asm.finish(), trapSites, asm.externalFixups)

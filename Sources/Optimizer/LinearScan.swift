@@ -51,8 +51,8 @@ struct LinearScan {
                 return false
             }
             if live.crossesCall(v) {
-                // Only a callee-saved register survives a call, and none survives an import or
-                // call_indirect; there are no callee-saved XMM registers.
+                // Only a callee-saved register survives a call, and none survives an import call;
+                // there are no callee-saved XMM registers.
                 let candidates = (isFloat || live.crossesClobberingCall(v)) ? [] : calleeSaved
                 let hinted = hints[v.id].compactMap { Self.registerID(locations[$0.id]) }
                 if let id = (hinted + candidates).first(where: { candidates.contains($0) && free.contains($0) }) {

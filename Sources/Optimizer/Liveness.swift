@@ -13,8 +13,8 @@ struct Liveness {
     var end: [Int]
     /// Use positions of the calls (every register but `FastCallABI.calleeSaved` is clobbered there).
     var callPositions: [Int] = []
-    /// Use positions of the calls through the standard ABI (imports, call_indirect), which
-    /// clobber the callee-saved registers too.
+    /// Use positions of the calls to imports (standard ABI), which clobber the callee-saved
+    /// registers too. (call_indirect's standard path saves and restores them itself.)
     var clobberPositions: [Int] = []
     /// Compares fused into their block's conditional branch, and shifts fused into their add: they
     /// get no location; their operands are read by the branch or the add.
@@ -42,7 +42,6 @@ struct Liveness {
                 if inst.op.isCall { callPositions.append(pos) }
                 switch inst.op {
                 case .call(let index) where index < importedFunctions: clobberPositions.append(pos)
-                case .callIndirect: clobberPositions.append(pos)
                 default: break
                 }
                 pos += 2

@@ -80,7 +80,8 @@ extension Instance {
         for i in module.functionBodies.indices {
             let index = module.importedFunctionCount + i
             FuncRefRecord(instance.funcRef(index)).set(code: loaded.function(defined: i), vmctx: vmctx,
-                                                       typeID: TypeRegistry.id(of: module.types[Int(module.functionTypeIndices[i])]))
+                                                       typeID: TypeRegistry.id(of: module.types[Int(module.functionTypeIndices[i])]),
+                                                       fast: loaded.fastEntry(defined: i))
         }
 
         // Memory and tables.

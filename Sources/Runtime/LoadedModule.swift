@@ -89,6 +89,11 @@ public final class LoadedModule: @unchecked Sendable {  // immutable after init
 
     /// Entry address of a defined function (index among the module's own functions).
     func function(defined index: Int) -> UnsafeRawPointer { address(compiled.functionOffsets[index]) }
+    /// A defined function's own fast entry, if the optimizing tier gave it one.
+    func fastEntry(defined index: Int) -> UnsafeRawPointer? {
+        let offset = compiled.fastEntries[index]
+        return offset == 0 ? nil : address(offset)
+    }
     var entryTrampoline: UnsafeRawPointer { address(compiled.entryTrampoline) }
     var hostStub: UnsafeRawPointer { address(compiled.hostStub) }
 

@@ -128,10 +128,14 @@ struct FuncRefRecord {
         (UnsafeRawPointer(bitPattern: code)!, UnsafeMutableRawPointer(bitPattern: vmctx)!)
     }
 
-    func set(code: UnsafeRawPointer, vmctx: UnsafeMutableRawPointer, typeID: UInt32) {
+    var fast: UInt { raw.load(fromByteOffset: FuncRefLayout.fast, as: UInt.self) }
+
+    /// `fast` is the function's own fast entry (optimized code of `vmctx`'s module), or nil.
+    func set(code: UnsafeRawPointer, vmctx: UnsafeMutableRawPointer, typeID: UInt32, fast: UnsafeRawPointer? = nil) {
         raw.storeBytes(of: UInt(bitPattern: code), toByteOffset: FuncRefLayout.code, as: UInt.self)
         raw.storeBytes(of: UInt(bitPattern: vmctx), toByteOffset: FuncRefLayout.vmctx, as: UInt.self)
         raw.storeBytes(of: UInt64(typeID), toByteOffset: FuncRefLayout.typeID, as: UInt64.self)
+        raw.storeBytes(of: UInt(bitPattern: fast), toByteOffset: FuncRefLayout.fast, as: UInt.self)
     }
 
     /// Copies another record (an imported function's funcref is its provider's).

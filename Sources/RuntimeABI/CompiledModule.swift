@@ -16,7 +16,8 @@ import WasmCore
 ///   externrefs are opaque 64-bit values; null is 0 for both. This is the standard entry
 ///   (`functionOffsets`): exports, tables, imports, the host and the baseline tier use it.
 /// - The optimizing tier adds a fast entry to each function it compiles, used only by direct
-///   calls from optimized code of the same module (same instance: r14 and r15 are already
+///   calls from optimized code of the same module, and by optimized call_indirect when the
+///   funcref's vmctx is the caller's (`FuncRefLayout.fast`) (same instance: r14 and r15 are already
 ///   right and are neither passed nor saved). Integer and reference params go in rdi, rsi,
 ///   r8, r9, r10, f32/f64 params in xmm0-xmm7, the rest in the caller's outgoing area
 ///   (`[rsp+8*k]`, numbered in order); results come back the same way. The callee preserves
@@ -77,6 +78,10 @@ public struct CompiledModule: Sendable {
     public let functionOffsets: [Int]
     /// End offset of each defined function.
     public let functionEnds: [Int]
+    /// Per defined function, the offset of its own fast entry (inside its range) if the optimizing
+    /// tier gave it one, else 0 (baseline functions, whose adapters are not listed, and v128
+    /// signatures). Funcref records carry it (`FuncRefLayout.fast`) for call_indirect.
+    public let fastEntries: [Int]
     public let entryTrampoline: Int
     /// The entry trampoline's common exit (eax = trap code): where a stack-guard fault resumes.
     public let entryExit: Int
@@ -100,6 +105,7 @@ public struct CompiledModule: Sendable {
     public var tierStats = TierStats()
 
     public init(module: Module, layout: VMContextLayout, code: [UInt8], functionOffsets: [Int], functionEnds: [Int],
+                fastEntries: [Int]? = nil,
                 entryTrampoline: Int, entryExit: Int, trapExit: Int, hostStub: Int, trapSites: [UInt32], options: CompileOptions,
                 cpuFeatures: CPUFeatureSet = []) {
         self.module = module
@@ -107,6 +113,7 @@ public struct CompiledModule: Sendable {
         self.code = code
         self.functionOffsets = functionOffsets
         self.functionEnds = functionEnds
+        self.fastEntries = fastEntries ?? Array(repeating: 0, count: functionOffsets.count)
         self.entryTrampoline = entryTrampoline
         self.entryExit = entryExit
         self.trapExit = trapExit
@@ -120,7 +127,7 @@ public struct CompiledModule: Sendable {
     /// place and is wanted as bytes again).
     public func replacingCode(_ code: [UInt8]) -> CompiledModule {
         var copy = CompiledModule(module: module, layout: layout, code: code, functionOffsets: functionOffsets, functionEnds: functionEnds,
-                                  entryTrampoline: entryTrampoline, entryExit: entryExit, trapExit: trapExit, hostStub: hostStub,
+                                  fastEntries: fastEntries, entryTrampoline: entryTrampoline, entryExit: entryExit, trapExit: trapExit, hostStub: hostStub,
                                   trapSites: trapSites, options: options, cpuFeatures: cpuFeatures)
         copy.tierStats = tierStats
         return copy

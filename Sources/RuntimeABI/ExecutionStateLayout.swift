@@ -31,12 +31,16 @@ public enum ExecutionStateLayout {
 ///   +0  code    entry address of the function
 ///   +8  vmctx   the vmctx the function runs with (its own instance's)
 ///   +16 typeID  u32 canonical signature id (equal ids <=> equal function types, process-wide)
+///   +24 fast    the function's fast entry (`FastCallABI`) if the optimizing tier compiled it
+///               with one, else 0. Only optimized code's call_indirect reads it, and only when
+///               `vmctx` is its own (the fast entry assumes the caller's r14 and r15).
 /// ```
 public enum FuncRefLayout {
     public static let code = 0
     public static let vmctx = 8
     public static let typeID = 16
-    public static let size = 24
+    public static let fast = 24
+    public static let size = 32
 }
 
 /// Layout of a table instance (tables may be imported and shared, so vmctx holds a pointer).

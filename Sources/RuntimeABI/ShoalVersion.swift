@@ -7,7 +7,7 @@ public enum ShoalVersion {
     /// The contract between generated code and the runtime: vmctx and execution-state layouts,
     /// builtins' order and signatures, trap codes, funcref and table layouts, the calling
     /// convention. Bump it with any change to RuntimeABI or CShoal's shoal_abi.h.
-    public static let abi: UInt32 = 1
+    public static let abi: UInt32 = 2
 }
 
 /// Optional x86-64 instructions that generated code may contain. The compiler uses each one only

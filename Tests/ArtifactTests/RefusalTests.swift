@@ -68,6 +68,11 @@ struct RefusalTests {
         writeU32(&old, at: 8, 1)
         fixChecksum(&old)
         Self.expectRefused(old, LoadRequirements(), { $0 == .unsupportedVersion(format: 1, abi: ShoalVersion.abi) }, ["format version 1"])
+        // Nor is a version 2 one (before function ranges carried fast entries).
+        var v2 = try Self.artifact()
+        writeU32(&v2, at: 8, 2)
+        fixChecksum(&v2)
+        Self.expectRefused(v2, LoadRequirements(), { $0 == .unsupportedVersion(format: 2, abi: ShoalVersion.abi) }, ["format version 2"])
         var abi = try Self.artifact()
         writeU32(&abi, at: 12, ShoalVersion.abi + 1)
         fixChecksum(&abi)
@@ -176,7 +181,7 @@ struct RefusalTests {
         if c.cpuFeatures.isEmpty {
             // This machine has none of the optional instructions: craft the contract's claim.
             c = CompiledModule(module: c.module, layout: c.layout, code: c.code, functionOffsets: c.functionOffsets,
-                               functionEnds: c.functionEnds, entryTrampoline: c.entryTrampoline, entryExit: c.entryExit,
+                               functionEnds: c.functionEnds, fastEntries: c.fastEntries, entryTrampoline: c.entryTrampoline, entryExit: c.entryExit,
                                trapExit: c.trapExit, hostStub: c.hostStub, trapSites: c.trapSites, options: c.options,
                                cpuFeatures: [.popcnt, .lzcnt])
         }
@@ -232,7 +237,7 @@ struct RefusalTests {
     /// by name, before instantiation sees it.
     static func recompiled(_ c: CompiledModule, module: Module) -> CompiledModule {
         CompiledModule(module: module, layout: c.layout, code: c.code, functionOffsets: c.functionOffsets, functionEnds: c.functionEnds,
-                       entryTrampoline: c.entryTrampoline, entryExit: c.entryExit, trapExit: c.trapExit, hostStub: c.hostStub,
+                       fastEntries: c.fastEntries, entryTrampoline: c.entryTrampoline, entryExit: c.entryExit, trapExit: c.trapExit, hostStub: c.hostStub,
                        trapSites: c.trapSites, options: c.options, cpuFeatures: c.cpuFeatures)
     }
 

@@ -126,6 +126,7 @@ struct CompiledShape: Equatable {
     var code: [UInt8]
     var functionOffsets: [Int]
     var functionEnds: [Int]
+    var fastEntries: [Int]
     var stubs: [Int]
     var trapSites: [UInt32]
     var options: CompileOptions
@@ -137,6 +138,7 @@ struct CompiledShape: Equatable {
         code = c.code
         functionOffsets = c.functionOffsets
         functionEnds = c.functionEnds
+        fastEntries = c.fastEntries
         stubs = [c.entryTrampoline, c.entryExit, c.trapExit, c.hostStub]
         trapSites = c.trapSites
         options = c.options
@@ -150,6 +152,7 @@ func expectSame(_ a: CompiledModule, _ b: CompiledModule, _ what: String, source
     #expect(x.code == y.code, "\(what): code", sourceLocation: sourceLocation)
     #expect(x.functionOffsets == y.functionOffsets, "\(what): functionOffsets", sourceLocation: sourceLocation)
     #expect(x.functionEnds == y.functionEnds, "\(what): functionEnds", sourceLocation: sourceLocation)
+    #expect(x.fastEntries == y.fastEntries, "\(what): fastEntries", sourceLocation: sourceLocation)
     #expect(x.stubs == y.stubs, "\(what): stubs", sourceLocation: sourceLocation)
     #expect(x.trapSites == y.trapSites, "\(what): trapSites", sourceLocation: sourceLocation)
     #expect(x.options == y.options, "\(what): options", sourceLocation: sourceLocation)

@@ -131,7 +131,7 @@ struct TamperTests {
         var changed: Set<String> = []
         let x = CompiledShape(a.compiled), y = CompiledShape(b.compiled)
         if x.code != y.code { changed.insert("code") }
-        if x.functionOffsets != y.functionOffsets || x.functionEnds != y.functionEnds { changed.insert("function ranges") }
+        if x.functionOffsets != y.functionOffsets || x.functionEnds != y.functionEnds || x.fastEntries != y.fastEntries { changed.insert("function ranges") }
         if x.stubs != y.stubs { changed.insert("stubs") }
         if x.trapSites != y.trapSites { changed.insert("trap sites") }
         if x.layout != y.layout { changed.insert("layout") }

@@ -255,9 +255,14 @@ final class InstanceBox: @unchecked Sendable {
 struct CallGraphGenerator {
     var rng: Random
     var signatures: [FuncType] = []
+    /// Calls go through call_indirect on a table holding every function at its index.
+    var indirect = false
     static let types: [ValueType] = [.i32, .i64, .f32, .f64]
 
-    init(rng: Random) { self.rng = rng }
+    init(rng: Random, indirect: Bool = false) {
+        self.rng = rng
+        self.indirect = indirect
+    }
 
     mutating func module() -> String {
         let count = 2 + rng.below(5)
@@ -266,6 +271,12 @@ struct CallGraphGenerator {
                      results: (0..<rng.below(8)).map { _ in Self.types[rng.below(4)] })
         }
         var text = "(module\n"
+        if indirect {
+            for (i, type) in signatures.enumerated() {
+                text += "(type $t\(i) (func (param \(type.params.map { "\($0)" }.joined(separator: " "))) (result \(type.results.map { "\($0)" }.joined(separator: " ")))))\n"
+            }
+            text += "(table \(count) funcref) (elem (i32.const 0) \((0..<count).map { "$f\($0)" }.joined(separator: " ")))\n"
+        }
         for i in 0..<count { text += function(i) }
         return text + ")"
     }
@@ -287,7 +298,8 @@ struct CallGraphGenerator {
             for _ in 0..<(1 + rng.below(3)) {
                 let j = i + 1 + rng.below(signatures.count - i - 1)
                 let args = signatures[j].params.map { argument($0, params: type.params) }
-                body += "(call $f\(j) \(args.joined(separator: " ")))\n"
+                body += indirect ? "(call_indirect (type $t\(j)) \(args.joined(separator: " ")) (i32.const \(j)))\n"
+                    : "(call $f\(j) \(args.joined(separator: " ")))\n"
                 for t in signatures[j].results.reversed() { body += "(local.set $t\(t))" + fold(t, "(local.get $t\(t))") + "\n" }
             }
         }

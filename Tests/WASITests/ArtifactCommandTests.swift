@@ -76,9 +76,9 @@ struct ArtifactCommandTests {
         let outcome = try Self.inspect(artifact)
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let text = outcome.stdoutTail
-        for wanted in ["Shoal artifact, format version 2, ABI version 1, unsigned", "sections:", "contract", "code tables", "code ",
+        for wanted in ["Shoal artifact, format version 3, ABI version 2, unsigned", "sections:", "contract", "code tables", "code ",
                        "heap: guarded, reservation 8590000128 bytes (8 GiB + 64 KiB)", "options: heap mode guarded, yield checks on, fuel off",
-                       "tier: baseline (0 functions optimized, ", "CPU features:", "source SHA-256:", "compiler: shoal-compiler", "ABI version: 1",
+                       "tier: baseline (0 functions optimized, ", "CPU features:", "source SHA-256:", "compiler: shoal-compiler", "ABI version: 2",
                        "wasi_snapshot_preview1.fd_write: func [i32 i32 i32 i32] -> [i32]", "\"_start\": func [] -> []",
                        "\"memory\": memory", "functions (", "func[", "totals:"] {
             #expect(text.contains(wanted), "missing \(wanted) in\n\(text)")
