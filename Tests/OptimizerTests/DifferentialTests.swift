@@ -150,16 +150,10 @@ struct DifferentialTests {
         let expected = try call(baseline, "f", [.i64(20_000_000)])
         guard case .function(let function)? = optimized.instance.export("f") else { Issue.record("no export"); return }
         let execution = try Execution(function, arguments: [.i64(20_000_000)])
-        var yields = 0
-        while !execution.state.isFinished {
-            let timer = Thread { usleep(1_000); execution.requestYield() }
-            timer.start()
-            if case .yielded = try execution.resume() { yields += 1 }
-            while !timer.isFinished { usleep(100) }
-        }
-        guard case .exited(let values) = execution.state else { Issue.record("\(execution.state)"); return }
+        let (state, yields) = try runYielding(execution)
+        guard case .exited(let values) = state else { Issue.record("\(state)"); return }
         #expect(Outcome.values(values) == expected)
-        #expect(yields > 0)
+        #expect(yields == 3)
     }
 }
 

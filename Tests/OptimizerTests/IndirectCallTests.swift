@@ -44,21 +44,7 @@ struct IndirectCallTests {
 
     @Test(arguments: HeapMode.allCases)
     func randomIndirectCallGraphsAgreeWithTheBaseline(heapMode: HeapMode) throws {
-        var rng = Random(seed: 0x1D1_0001)
-        for program in 0..<40 {
-            var generator = CallGraphGenerator(rng: Random(seed: rng.next()), indirect: true)
-            let wat = generator.module()
-            let baseline = try instantiate(wat, tier: .baseline, heapMode: heapMode)
-            let optimized = try instantiate(wat, tier: .optimized, heapMode: heapMode)
-            #expect(optimized.compiled.tierStats.optimizedFunctions == generator.signatures.count, "\(optimized.compiled.tierStats.fallbackReasons)")
-            for _ in 0..<4 {
-                let args = generator.signatures[0].params.map { generator.randomValue($0) }
-                let expected = try call(baseline, "f0", args)
-                let actual = try call(optimized, "f0", args)
-                #expect(expected == actual, "program \(program) args \(args)\n\(wat)")
-                if expected != actual { return }
-            }
-        }
+        try FastCallTests.expectRandomCallGraphsAgree(seed: 0x1D1_0001, indirect: true, heapMode: heapMode)
     }
 
     /// Functions of each instance read their own global and memory, so a callee run with the
@@ -247,15 +233,9 @@ struct IndirectCallTests {
         let l = try Self.link(tier: .optimized, heapMode: .guarded)
         guard case .function(let function)? = l.consumer.export("call") else { Issue.record("no export"); return }
         let execution = try Execution(function, arguments: [.i32(9), .i64(20_000_000), .i64(3)])
-        var yields = 0
-        while !execution.state.isFinished {
-            let timer = Thread { usleep(1_000); execution.requestYield() }
-            timer.start()
-            if case .yielded = try execution.resume() { yields += 1 }
-            while !timer.isFinished { usleep(100) }
-        }
-        guard case .exited(let values) = execution.state else { Issue.record("\(execution.state)"); return }
+        let (state, yields) = try runYielding(execution)
+        guard case .exited(let values) = state else { Issue.record("\(state)"); return }
         #expect(Outcome.values(values) == expected)
-        #expect(yields > 0)
+        #expect(yields == 3)
     }
 }

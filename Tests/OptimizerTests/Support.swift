@@ -78,3 +78,16 @@ func call(_ instantiated: Instantiated, _ name: String, _ args: [Runtime.Value])
         return .trap(trap.code)
     }
 }
+
+/// Runs `execution` to its end, asking it to yield before each of its first `yieldRequests`
+/// resumes. A request made before `resume` stays pending across it, so the code yields at its
+/// next loop-header or entry check: the yields happen without a timer thread and do not depend
+/// on how fast the machine is. Returns the final state and how many times it yielded.
+func runYielding(_ execution: Execution, yieldRequests: Int = 3) throws -> (state: Execution.State, yields: Int) {
+    var yields = 0
+    while !execution.state.isFinished {
+        if yields < yieldRequests { execution.requestYield() }
+        if case .yielded = try execution.resume() { yields += 1 }
+    }
+    return (execution.state, yields)
+}
