@@ -83,11 +83,12 @@ struct Inspect: ParsableCommand {
         }
         let imported = module.importedFunctionCount
         let sizes = zip(compiled.functionOffsets, compiled.functionEnds).map { $1 - $0 }
-        out += "functions (\(sizes.count) defined; machine code bytes):\n"
+        out += "functions (\(sizes.count) defined; machine code bytes, offset in the code section):\n"
         for (i, size) in sizes.enumerated() {
             let index = imported + i
             let name = module.functionNames[UInt32(index)].map { " \($0)" } ?? ""
-            out += "  " + pad("func[\(index)]", 11) + pad("\(size)", 8, right: true) + name + "\n"
+            let at = "  @0x" + String(compiled.functionOffsets[i], radix: 16)
+            out += "  " + pad("func[\(index)]", 11) + pad("\(size)", 8, right: true) + at + name + "\n"
         }
         let functionBytes = sizes.reduce(0, +)
         out += "totals: \(sizes.count) functions, \(functionBytes) bytes of function code, "
