@@ -232,31 +232,8 @@ extension FunctionCompiler {
         if CPUFeatures.hasPOPCNT {
             asm.bitCount(.popcnt, w, x, x)
         } else {
-            // The classic SWAR count, for CPUs without POPCNT.
             let t = allocGPR()
-            let s = Registers.scratch
-            func mask(_ byte: UInt64) -> Int64 {
-                Int64(bitPattern: w == .b32 ? (byte * 0x0101_0101) : (byte * 0x0101_0101_0101_0101))
-            }
-            asm.mov(w, t, x)
-            asm.shift(.shr, w, t, imm: 1)
-            asm.mov(.b64, s, imm: mask(0x55))
-            asm.alu(.and, w, t, s)
-            asm.alu(.sub, w, x, t)
-            asm.mov(.b64, s, imm: mask(0x33))
-            asm.mov(w, t, x)
-            asm.alu(.and, w, t, s)
-            asm.shift(.shr, w, x, imm: 2)
-            asm.alu(.and, w, x, s)
-            asm.alu(.add, w, x, t)
-            asm.mov(w, t, x)
-            asm.shift(.shr, w, t, imm: 4)
-            asm.alu(.add, w, x, t)
-            asm.mov(.b64, s, imm: mask(0x0F))
-            asm.alu(.and, w, x, s)
-            asm.mov(.b64, s, imm: mask(0x01))
-            asm.imul(w, x, s)
-            asm.shift(.shr, w, x, imm: w == .b32 ? 24 : 56)
+            asm.softwarePopcount(w, value: x, temp: t, scratch: Registers.scratch)
             free(t)
         }
         pushGPR(w == .b32 ? .i32 : .i64, x)

@@ -314,7 +314,7 @@ extension CodeGen {
             if CPUFeatures.hasPOPCNT {
                 asm.bitCount(.popcnt, w, d, .rax)
             } else {
-                emitSoftwarePopcnt(w)
+                asm.softwarePopcount(w, value: .rax, temp: .rcx, scratch: .rdx)
                 asm.mov(.b64, d, .rax)
             }
         case .extend8S: asm.movsx(from: .b8, to: w, d, reg(a, .rax))
@@ -323,33 +323,6 @@ extension CodeGen {
         case .wrap, .extendI32U: asm.mov(.b32, d, reg(a, .rax))
         }
         finish(r, d)
-    }
-
-    /// The SWAR count of rax's bits into rax (CPUs without POPCNT), as the baseline does it.
-    mutating func emitSoftwarePopcnt(_ w: Width) {
-        let (x, t, s) = (Reg.rax, Reg.rcx, Reg.rdx)
-        func mask(_ byte: UInt64) -> Int64 {
-            Int64(bitPattern: w == .b32 ? (byte * 0x0101_0101) : (byte * 0x0101_0101_0101_0101))
-        }
-        asm.mov(w, t, x)
-        asm.shift(.shr, w, t, imm: 1)
-        asm.mov(.b64, s, imm: mask(0x55))
-        asm.alu(.and, w, t, s)
-        asm.alu(.sub, w, x, t)
-        asm.mov(.b64, s, imm: mask(0x33))
-        asm.mov(w, t, x)
-        asm.alu(.and, w, t, s)
-        asm.shift(.shr, w, x, imm: 2)
-        asm.alu(.and, w, x, s)
-        asm.alu(.add, w, x, t)
-        asm.mov(w, t, x)
-        asm.shift(.shr, w, t, imm: 4)
-        asm.alu(.add, w, x, t)
-        asm.mov(.b64, s, imm: mask(0x0F))
-        asm.alu(.and, w, x, s)
-        asm.mov(.b64, s, imm: mask(0x01))
-        asm.imul(w, x, s)
-        asm.shift(.shr, w, x, imm: w == .b32 ? 24 : 56)
     }
 
     /// select: the first value, replaced by the second with cmov when the condition is zero.
