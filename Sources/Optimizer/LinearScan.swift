@@ -102,12 +102,15 @@ struct LinearScan {
         }
     }
 
-    /// Preferences: an instruction's result wants its first operand's register (two-address
-    /// x86); a block param and the args passed to it want each other's. Fixed ones: the
-    /// function's params, call args and results, and returned values want their register in the
-    /// fast-entry convention (`FastCallABI`).
+    /// Preferences: a block param and the args passed to it want each other's register, before
+    /// anything else; an instruction's result wants its first operand's register (two-address
+    /// x86). Fixed ones: the function's params, call args and results, and returned values want
+    /// their register in the fast-entry convention (`FastCallABI`).
     static func hints(_ f: IRFunction) -> (values: [[Value]], fixed: [Int: Int]) {
         var hints = Array(repeating: [Value](), count: f.types.count)
+        // Edge partners come first: a loop's back edge without moves branches straight to the
+        // header, where an operand's register saves at most the move in front of the instruction.
+        var edgeHints = Array(repeating: [Value](), count: f.types.count)
         var fixed: [Int: Int] = [:]
         func prefer(_ values: [Value], _ places: [FastCallABI.Place]) {
             for (v, place) in zip(values, places) where fixed[v.id] == nil {
@@ -135,11 +138,11 @@ struct LinearScan {
             if case .ret(let values) = block.terminator { prefer(values, returned) }
             for e in block.terminator.edges {
                 for (p, a) in zip(f.blocks[e.target].params, e.args) {
-                    hints[p.id].append(a)
-                    hints[a.id].append(p)
+                    edgeHints[p.id].append(a)
+                    edgeHints[a.id].append(p)
                 }
             }
         }
-        return (hints, fixed)
+        return (zip(edgeHints, hints).map { $0 + $1 }, fixed)
     }
 }
