@@ -227,6 +227,11 @@ public final class Scheduler: @unchecked Sendable {  // immutable after init; sh
     /// Ends time slices and enforces wall-time limits of running instances (each worker's slice
     /// watch, under that worker's own lock), and every 100 ticks asks the workers with parked
     /// instances to fail those past their limit.
+    ///
+    /// A slice is ended only when something else waits for a worker (`Worker.hasWaitingWork`):
+    /// ending the slice of an instance that runs alone would only requeue it and run it again,
+    /// at the cost of a yield every slice (about 2% of a CPU-bound run, Docs/BENCHMARKS.md).
+    /// Work that arrives later is seen at the next tick, and the slice, already used up, ends then.
     private static func tick(_ core: SchedulerCore, _ workers: [Worker]) {
         let slice = core.configuration.timeSlice.nanoseconds
         var sweep = 0
@@ -235,7 +240,8 @@ public final class Scheduler: @unchecked Sendable {  // immutable after init; sh
         while core.workersEnded.load(ordering: .sequentiallyConsistent) < workers.count {
             usleep(UInt32(max(100, min(slice / 2_000, 10_000))))
             let t = core.now()
-            for worker in workers { worker.watch.check(now: t, slice: slice) }
+            let contended = core.stopped.load(ordering: .relaxed) || workers.contains { $0.hasWaitingWork }
+            for worker in workers { worker.watch.check(now: t, slice: slice, contended: contended) }
             sweep += 1
             if sweep % 100 == 0, !core.stopped.load(ordering: .relaxed) {
                 for worker in workers where worker.counters.parked.load(ordering: .relaxed) > 0 { worker.executor.send(.sweep) }

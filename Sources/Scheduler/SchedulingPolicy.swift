@@ -51,6 +51,13 @@ public enum SchedulingPolicy {
         case outOfFuel
     }
 
+    /// Whether a slice that has run `ran` nanoseconds ends (the timer asks the instance to yield).
+    /// Only when it has used its `slice` and something else is `contended` for: work queued or
+    /// arriving at a worker, parked instances whose completions and time limits a worker sees only
+    /// between slices, or shutdown. An instance running alone keeps its worker, since ending its
+    /// slice would only requeue it and pick it again.
+    public static func endsSlice(ran: UInt64, slice: UInt64, contended: Bool) -> Bool { contended && ran >= slice }
+
     /// What becomes of a call whose slice ended with a yield.
     public static func afterYield(cancelled: Bool, timedOut: Bool, now: UInt64, deadline: UInt64?, fuelLimit: Int64?,
                                   fuelConsumed: Int64) -> AfterYield {

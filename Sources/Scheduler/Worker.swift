@@ -38,6 +38,14 @@ actor Worker {
 
     nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
+    /// Whether anything waits for this worker's loop (read by the timer, from atomics): messages
+    /// in its inbox, calls queued or being placed here, or parked instances (whose completions and
+    /// time limits the loop handles between slices).
+    nonisolated var hasWaitingWork: Bool {
+        !executor.inbox.isEmpty || !freshQueue.isEmpty || !mainQueue.isEmpty
+            || counters.pendingAdmits.load(ordering: .relaxed) > 0 || counters.parked.load(ordering: .relaxed) > 0
+    }
+
     init(index: Int, core: SchedulerCore) {
         self.index = index
         self.core = core

@@ -99,13 +99,16 @@ final class SliceWatch: @unchecked Sendable {  // guarded by `lock`
         lock.unlock()
     }
 
-    /// The timer: ends a slice that ran `slice` nanoseconds, and a call past its wall-time limit.
-    func check(now: UInt64, slice: UInt64) {
+    /// The timer: ends a call past its wall-time limit, and a slice that ran `slice` nanoseconds
+    /// if other work is `contended` for (see `SchedulingPolicy.endsSlice`).
+    func check(now: UInt64, slice: UInt64, contended: Bool) {
         lock.lock()
         defer { lock.unlock() }
         guard let job else { return }
         if let deadline = job.deadline, now >= deadline { job.markTimedOut() }
-        if job.timedOut || now &- start >= slice { job.execution?.requestYield() }
+        if job.timedOut || SchedulingPolicy.endsSlice(ran: now &- start, slice: slice, contended: contended) {
+            job.execution?.requestYield()
+        }
     }
 
     /// Asks `job` to yield if it is the one running (a cancellation).

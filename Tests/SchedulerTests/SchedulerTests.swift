@@ -60,6 +60,30 @@ struct SchedulerTests {
         #expect(scheduler.counts.live == 0)
     }
 
+    /// A call running alone keeps its worker when its slice is used up: ending the slice would
+    /// only requeue it and run it again. At 200 µs slices this run lasts hundreds of slices, and
+    /// ended each of them before; the bound leaves room for a tick that sees a passing message
+    /// of the test's own task in the worker's inbox.
+    @Test func aLoneCallKeepsItsWorkerPastItsSlice() async throws {
+        let scheduler = try Scheduler(SchedulerConfiguration(slots: 4, memoryPages: 1, threads: 1, timeSlice: .microseconds(200)))
+        defer { scheduler.shutdown() }
+        #expect(try await scheduler.run(try load(), entry: "count", arguments: [.i64(100_000_000)]) == [.i64(100_000_000)])
+        #expect(scheduler.statistics.yields < 10)
+    }
+
+    /// ... and gives it up at the next tick once another call arrives: on one worker thread, a
+    /// short call submitted while an endless loop runs alone still finishes.
+    @Test func aLoneCallsSliceEndsWhenAnotherArrives() async throws {
+        let scheduler = try Scheduler(SchedulerConfiguration(slots: 4, memoryPages: 1, threads: 1, timeSlice: .microseconds(500)))
+        defer { scheduler.shutdown() }
+        let module = try load()
+        let spinner = scheduler.submit(module, entry: "spin") { _ in }
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(try await scheduler.run(module, entry: "count", arguments: [.i64(1_000)]) == [.i64(1_000)])
+        #expect(scheduler.statistics.yields >= 1)
+        scheduler.cancel(spinner)
+    }
+
     @Test func admissionRefusesOrQueues() async throws {
         let module = try load()
         let refusing = try Scheduler(SchedulerConfiguration(slots: 2, memoryPages: 1, admission: .refuse))
