@@ -8,14 +8,10 @@ import WasmCore
 /// go through io_uring (see WASIContext+FastPath.swift); metadata calls are direct system calls.
 extension WASIContext {
     func addDescriptorFunctions(_ f: WASIFunctionTable) {
-        // Every read and write first tries to finish inline (`attempt`, WASIContext+FastPath.swift);
+        // Every read and write first tries to finish inline (`inline`, WASIContext+FastPath.swift);
         // the body runs only when that attempt could not: it parks the guest on the ring.
-        f.async("fd_write", attempt: { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize,
-                                        resultPointer: GuestAddress) throws(Errno) -> Bool in
-            let d = try self.descriptor(fd.value, requiring: Rights.fdWrite)
-            guard self.standardOutput(of: d) == nil else { return false }
-            return try self.writeInline(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: -1, result: resultPointer)
-        }) { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, resultPointer: GuestAddress,
+        f.async("fd_write", inline: inline(Self.fdWriteInline)) {
+            (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, resultPointer: GuestAddress,
               done: Done) throws(Errno) in
             let d = try self.descriptor(fd.value, requiring: Rights.fdWrite)
             if let output = self.standardOutput(of: d) {
@@ -32,12 +28,8 @@ extension WASIContext {
                 done.then { () throws(Errno) in try m.storeU32(resultPointer, UInt32(result)) }
             }
         }
-        f.async("fd_read", attempt: { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize,
-                                       result: GuestAddress) throws(Errno) -> Bool in
-            let d = try self.descriptor(fd.value, requiring: Rights.fdRead)
-            guard !self.readsEmbedderInput(d) else { return false }
-            return try self.readInline(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: -1, result: result)
-        }) { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, result: GuestAddress,
+        f.async("fd_read", inline: inline(Self.fdReadInline)) {
+            (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, result: GuestAddress,
               done: Done) throws(Errno) in
             let d = try self.descriptor(fd.value, requiring: Rights.fdRead)
             if self.readsEmbedderInput(d) {
@@ -47,24 +39,15 @@ extension WASIContext {
             }
             try self.read(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: -1, result: result, done)
         }
-        f.async("fd_pread", attempt: { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
-                                        result: GuestAddress) throws(Errno) -> Bool in
-            let d = try self.descriptor(fd.value, requiring: Rights.fdRead | Rights.fdSeek)
-            guard offset <= UInt64(Int64.max) else { throw .inval }
-            return try self.readInline(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: Int64(offset), result: result)
-        }) { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
+        f.async("fd_pread", inline: inline(Self.fdPreadInline)) {
+            (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
               result: GuestAddress, done: Done) throws(Errno) in
             let d = try self.descriptor(fd.value, requiring: Rights.fdRead | Rights.fdSeek)
             guard offset <= UInt64(Int64.max) else { throw .inval }
             try self.read(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: Int64(offset), result: result, done)
         }
-        f.async("fd_pwrite", attempt: { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
-                                         resultPointer: GuestAddress) throws(Errno) -> Bool in
-            let d = try self.descriptor(fd.value, requiring: Rights.fdWrite | Rights.fdSeek)
-            guard offset <= UInt64(Int64.max) else { throw .inval }
-            return try self.writeInline(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: Int64(offset),
-                                        result: resultPointer)
-        }) { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
+        f.async("fd_pwrite", inline: inline(Self.fdPwriteInline)) {
+            (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
               resultPointer: GuestAddress, done: Done) throws(Errno) in
             let d = try self.descriptor(fd.value, requiring: Rights.fdWrite | Rights.fdSeek)
             guard offset <= UInt64(Int64.max) else { throw .inval }
