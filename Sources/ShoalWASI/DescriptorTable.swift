@@ -25,6 +25,27 @@ struct Descriptor {
     /// `hostFD`: such reads and writes never take the inline fast path. Set when the context is
     /// made; it moves with the descriptor (fd_renumber), as the stream does.
     var viaEmbedder = false
+    /// The file position, kept here for a regular file the guest opened itself and not in append
+    /// mode; nil for every other descriptor, whose position (if any) is the kernel's.
+    ///
+    /// Reads and writes of such a file go to the kernel at this explicit offset (preadv2 and
+    /// pwritev2, or io_uring with an offset) and advance it here. The kernel then skips its
+    /// file-position lock, which a multithreaded process takes on every read(2) of a descriptor
+    /// (fdget_pos): about 4% of a guest's 4 KiB page-cached read (issue 17). The host descriptor
+    /// is this entry's alone (opened for it, never shared), so nobody else sees the kernel's
+    /// position go stale. fd_seek brings the kernel's position up to date first and then seeks
+    /// there (so every check and result is still the kernel's); fd_tell answers from here. Append
+    /// mode keeps the kernel's position: a write at an explicit offset to an O_APPEND file
+    /// appends anyway, and only the kernel knows where the end was (fd_fdstat_set_flags hands
+    /// the position over each way).
+    var position: Int64?
+
+    /// Moves `position` (if this descriptor keeps one) past `count` bytes read or written at it.
+    mutating func advance(by count: Int) {
+        guard let p = position, count > 0 else { return }
+        let (next, overflow) = p.addingReportingOverflow(Int64(count))
+        position = overflow ? .max : next
+    }
 }
 
 /// A guest's descriptor table: guest numbers to host descriptors, with a cap on how many may be

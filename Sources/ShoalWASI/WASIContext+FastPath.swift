@@ -126,7 +126,7 @@ extension WASIContext {
             let socket = d.kind == .socket
             guard socket ? !positioned : !d.refusesNowaitReads else { return false }
             let hostFD = d.hostFD
-            let at = offset.map { Int64($0) } ?? -1
+            let at = offset.map { Int64($0) } ?? d.position ?? -1
             let n = try transfer(m, iovecs, count, check: { () throws(Errno) in _ = try m.check(result, 4) }, attempt: {
                 socket ? NonblockingIO.receive(fd: hostFD, $0, count: $1, flags: 0)
                     : NonblockingIO.read(fd: hostFD, $0, count: $1, offset: at)
@@ -135,6 +135,7 @@ extension WASIContext {
                 if n == -Int(EOPNOTSUPP) { d.refusesNowaitReads = true }
                 return false
             }
+            if !positioned { d.advance(by: n) }
             try m.storeU32(result, UInt32(n))
             return true
         }
@@ -154,7 +155,7 @@ extension WASIContext {
             let socket = d.kind == .socket
             guard socket ? !positioned : !d.refusesNowaitWrites else { return false }
             let hostFD = d.hostFD
-            let at = offset.map { Int64($0) } ?? -1
+            let at = offset.map { Int64($0) } ?? d.position ?? -1
             let n = try transfer(m, iovecs, count, check: { () throws(Errno) in _ = try m.check(result, 4) }, attempt: {
                 socket ? NonblockingIO.send(fd: hostFD, $0, count: $1, flags: 0)
                     : NonblockingIO.write(fd: hostFD, $0, count: $1, offset: at)
@@ -163,6 +164,7 @@ extension WASIContext {
                 if n == -Int(EOPNOTSUPP) { d.refusesNowaitWrites = true }
                 return false
             }
+            if !positioned { d.advance(by: n) }
             try m.storeU32(result, UInt32(n))
             return true
         }

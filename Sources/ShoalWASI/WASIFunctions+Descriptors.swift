@@ -22,10 +22,16 @@ extension WASIContext {
             let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
             _ = try m.check(resultPointer, 4)
             let buffer = IOBuffer(gathering: iovs)
-            self.ring.write(fd: d.hostFD, from: buffer.pointer, count: buffer.count) { result in
+            // At the position kept in user space, if any (`Descriptor.position`), advanced when
+            // the guest resumes; else at the kernel's.
+            let position = d.position
+            self.ring.write(fd: d.hostFD, from: buffer.pointer, count: buffer.count, offset: position ?? -1) { result in
                 withExtendedLifetime(buffer) {}  // the kernel reads it until now
                 if result < 0 { return done(Errno(host: -result)) }
-                done.then { () throws(Errno) in try m.storeU32(resultPointer, UInt32(result)) }
+                done.then { () throws(Errno) in
+                    if position != nil { try self.table.update(fd.value) { $0.advance(by: Int(result)) } }
+                    try m.storeU32(resultPointer, UInt32(result))
+                }
             }
         }
         f.async("fd_read", inline: inline(Self.fdReadInline)) {
@@ -37,7 +43,7 @@ extension WASIContext {
                 _ = try m.check(result, 4)
                 return try self.readStandardInput(iovs, m, result, done)
             }
-            try self.read(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: -1, result: result, done)
+            try self.read(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: nil, result: result, done)
         }
         f.async("fd_pread", inline: inline(Self.fdPreadInline)) {
             (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
@@ -92,8 +98,12 @@ extension WASIContext {
             }
             guard hostWhence >= 0 else { throw .inval }
             _ = try m.check(result, 8)  // before moving the offset
+            // A position kept in user space goes to the kernel first, so that the seek (its
+            // checks, its SEEK_CUR and SEEK_END) is the kernel's; its result comes back here.
+            if let kept = d.position, lseek(d.hostFD, off_t(kept), SEEK_SET) < 0 { throw Errno(host: errno) }
             let position = lseek(d.hostFD, off_t(Int64(bitPattern: offset)), hostWhence)
             guard position >= 0 else { throw Errno(host: errno) }
+            if d.position != nil { try self.table.update(fd.value) { $0.position = Int64(position) } }
             try m.storeU64(result, UInt64(position))
         }
         f.sync("fd_tell") { (m: GuestMemory, fd: FD, result: GuestAddress) throws(Errno) in
@@ -102,6 +112,7 @@ extension WASIContext {
             guard d.kind == .file else { throw .spipe }
             _ = try self.descriptor(fd.value, requiring: Rights.fdTell)
             _ = try m.check(result, 8)
+            if let kept = d.position { return try m.storeU64(result, UInt64(kept)) }
             let position = lseek(d.hostFD, 0, SEEK_CUR)
             guard position >= 0 else { throw Errno(host: errno) }
             try m.storeU64(result, UInt64(position))
@@ -225,7 +236,17 @@ extension WASIContext {
             var flags = current & ~(O_APPEND | O_NONBLOCK)
             if wanted & Self.fdflagAppend != 0 { flags |= O_APPEND }
             if wanted & Self.fdflagNonblock != 0 { flags |= O_NONBLOCK }
+            // Into append mode, a position kept in user space goes back to the kernel, which
+            // alone knows where each append ends; out of it, a regular file's comes back here.
+            let appending = flags & O_APPEND != 0
+            if appending, let kept = d.position, lseek(d.hostFD, off_t(kept), SEEK_SET) < 0 { throw Errno(host: errno) }
             guard fcntl(d.hostFD, F_SETFL, flags) == 0 else { throw Errno(host: errno) }
+            if appending {
+                try self.table.update(fd.value) { $0.position = nil }
+            } else if d.position == nil, d.kind == .file, Self.isRegularFile(d.hostFD) {
+                let position = lseek(d.hostFD, 0, SEEK_CUR)
+                if position >= 0 { try self.table.update(fd.value) { $0.position = Int64(position) } }
+            }
         }
     }
 
