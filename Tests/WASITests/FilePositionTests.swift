@@ -1,5 +1,6 @@
 import Foundation
 import IOUring
+import Runtime
 import ShoalWASI
 import Testing
 #if canImport(Glibc)
@@ -185,6 +186,35 @@ struct FilePositionTests {
         #expect(try f.tell(fd) == 11)
         #expect(try f.read(fd, 5) == "bcdef")
         #expect(try f.tell(fd) == 16)
+    }
+
+    @Test("A file read cancelled while parked on the ring never writes the guest's memory when it completes")
+    func cancelledRingReadWritesNothing() throws {
+        let f = try FileGuest("position-cancel")
+        try f.sandbox.write("cold", String(repeating: "z", count: 65_536))
+        let fd = try f.open("cold")
+        let host = Glibc.open("\(f.sandbox.path)/cold", O_RDONLY)
+        try #require(host >= 0)
+        fsync(host)
+        posix_fadvise(host, 0, 0, POSIX_FADV_DONTNEED)
+        close(host)
+        guard case .function(let read)? = f.guest.instance.export("fd_read") else { throw WASIError("no fd_read") }
+        let sentinel = [UInt8](repeating: 0x5A, count: 64)
+        f.guest.poke(0x2000, sentinel)
+        f.guest.pokeU32(0x40, 0x1234_5678)
+        f.guest.pokeIovecs(0x1000, [(0x2000, 64)])
+        let execution = try Execution(read, arguments: [.i32(UInt32(fd)), .i32(0x1000), .i32(1), .i32(0x40)], stackSize: 4 << 20)
+        guard case .parked = try execution.resume() else { throw WASIError("the read did not park") }
+        execution.cancel()
+        guard case .trapped = execution.state else { throw WASIError("not trapped after cancel") }
+        var pending = f.io.ring.pendingOperations
+        for _ in 0..<1_000 where pending > 0 {  // a bound, so that a regression fails instead of hanging
+            usleep(5_000)
+            pending = f.io.ring.pendingOperations
+        }
+        #expect(pending == 0, "the ring delivered the read")
+        #expect(f.guest.peek(0x2000, 64) == sentinel, "the data was not copied into the guest")
+        #expect(f.guest.peekU32(0x40) == 0x1234_5678, "nor its length")
     }
 
     @Test("Writes that go to the ring write at the position and advance it")
