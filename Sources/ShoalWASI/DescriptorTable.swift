@@ -31,7 +31,7 @@ struct Descriptor {
     /// Reads and writes of such a file go to the kernel at this explicit offset (preadv2 and
     /// pwritev2, or io_uring with an offset) and advance it here. The kernel then skips its
     /// file-position lock, which a multithreaded process takes on every read(2) of a descriptor
-    /// (fdget_pos): about 4% of a guest's 4 KiB page-cached read (issue 17). The host descriptor
+    /// (fdget_pos): 2-4% of a guest's 4 KiB page-cached read (issue 17). The host descriptor
     /// is this entry's alone (opened for it, never shared), so nobody else sees the kernel's
     /// position go stale. fd_seek brings the kernel's position up to date first and then seeks
     /// there (so every check and result is still the kernel's); fd_tell answers from here. Append
