@@ -16,25 +16,25 @@ import Glibc
 /// call is synchronous, which is what lets it target guest memory directly.
 public enum NonblockingIO {
     /// preadv2(RWF_NOWAIT). `offset` -1 reads at (and advances) the file position.
-    @inline(__always)
+    @inlinable
     public static func read(fd: Int32, _ iovecs: UnsafePointer<iovec>, count: Int, offset: Int64) -> Int {
         shoal_nowait_readv(fd, iovecs, Int32(count), offset)
     }
 
     /// pwritev2(RWF_NOWAIT). `offset` -1 writes at (and advances) the file position.
-    @inline(__always)
+    @inlinable
     public static func write(fd: Int32, _ iovecs: UnsafePointer<iovec>, count: Int, offset: Int64) -> Int {
         shoal_nowait_writev(fd, iovecs, Int32(count), offset)
     }
 
     /// recvmsg(MSG_DONTWAIT | flags).
-    @inline(__always)
+    @inlinable
     public static func receive(fd: Int32, _ iovecs: UnsafePointer<iovec>, count: Int, flags: Int32) -> Int {
         shoal_nowait_recv(fd, iovecs, Int32(count), flags)
     }
 
     /// sendmsg(MSG_DONTWAIT | MSG_NOSIGNAL | flags): a closed peer is EPIPE, never SIGPIPE.
-    @inline(__always)
+    @inlinable
     public static func send(fd: Int32, _ iovecs: UnsafePointer<iovec>, count: Int, flags: Int32) -> Int {
         shoal_nowait_send(fd, iovecs, Int32(count), flags)
     }

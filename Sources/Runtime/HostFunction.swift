@@ -27,10 +27,16 @@ public struct AsyncHostFunction: Sendable {
     /// socket with bytes queued): it costs no `Completion`, no argument array and no park. The
     /// attempt runs on the guest's fiber, so it may touch guest memory; it must never block.
     public let attempt: (@Sendable (Caller, HostSlots) -> Bool)?
+    /// The same kind of attempt in its cheapest form (see `InlineHostCall`), tried before
+    /// `attempt`: for the calls a guest makes hundreds of thousands of times a second.
+    public let inline: InlineHostCall?
 
-    public init(type: FuncType, attempt: (@Sendable (Caller, HostSlots) -> Bool)? = nil,
+    public init(type: FuncType, inline: InlineHostCall? = nil, attempt: (@Sendable (Caller, HostSlots) -> Bool)? = nil,
                 body: @escaping @Sendable (Caller, [Value], Completion) -> Void) {
+        precondition(inline == nil || !(type.params.contains(.v128) || type.results.contains(.v128)),
+                     "an inline host call reads one slot per value: no v128")
         self.type = type
+        self.inline = inline
         self.attempt = attempt
         self.body = body
     }
@@ -97,11 +103,14 @@ public struct Caller {
 }
 
 /// The host context an import slot carries for a host function (see `HostContextLayout`): word 0
-/// is the C entry the module's host stub calls, word 1 points back to this box.
+/// is the C entry the module's host stub calls, word 1 points back to this box, and words 2 and 3
+/// are the function's `InlineHostCall` (entry and target; zero without one).
 final class HostFunctionBox: @unchecked Sendable {  // immutable after init but for the lazily made funcref
     let function: HostFunction
     let asyncBody: (@Sendable (Caller, [Value], Completion) -> Void)?
     let asyncAttempt: (@Sendable (Caller, HostSlots) -> Bool)?
+    /// Keeps the inline call's target alive: the context holds it unretained.
+    let inline: InlineHostCall?
     let context: UnsafeMutableRawPointer
     let typeID: UInt32
     /// Each param's and result's slot index when the signature has a v128 (see `HostSlots`).
@@ -119,14 +128,15 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
     convenience init(_ function: AsyncHostFunction) {
         self.init(HostFunction(type: function.type) { _, _ in
             throw RuntimeError("an asynchronous host function was called outside an Execution")
-        }, async: function.body, attempt: function.attempt)
+        }, async: function.body, attempt: function.attempt, inline: function.inline)
     }
 
     init(_ function: HostFunction, async asyncBody: (@Sendable (Caller, [Value], Completion) -> Void)? = nil,
-         attempt: (@Sendable (Caller, HostSlots) -> Bool)? = nil) {
+         attempt: (@Sendable (Caller, HostSlots) -> Bool)? = nil, inline: InlineHostCall? = nil) {
         self.function = function
         self.asyncBody = asyncBody
         self.asyncAttempt = attempt
+        self.inline = inline
         typeID = TypeRegistry.id(of: function.type)
         let type = function.type
         parameterCount = type.params.count
@@ -143,9 +153,13 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
         } else {
             v128Slots = nil
         }
-        context = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
-        context.storeBytes(of: unsafeBitCast(hostEntry, to: UInt.self), toByteOffset: HostContextLayout.entry, as: UInt.self)
+        context = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 16)
+        let entry = inline == nil ? hostEntry : inlineFirstHostEntry
+        context.storeBytes(of: unsafeBitCast(entry, to: UInt.self), toByteOffset: HostContextLayout.entry, as: UInt.self)
         context.storeBytes(of: UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()), toByteOffset: 8, as: UInt.self)
+        context.storeBytes(of: inline.map { unsafeBitCast($0.entry, to: UInt.self) } ?? 0, toByteOffset: 16, as: UInt.self)
+        context.storeBytes(of: inline.map { UInt(bitPattern: Unmanaged.passUnretained($0.target).toOpaque()) } ?? 0,
+                           toByteOffset: 24, as: UInt.self)
     }
 
     deinit {
@@ -198,8 +212,22 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
     }
 }
 
+/// The C entry of a host function with an `InlineHostCall`: that first, with the caller's memory
+/// read from its vmctx (where the memory publishes it), and the usual entry only when it did not
+/// finish the call. Nothing here retains, allocates or looks up the instance.
+private let inlineFirstHostEntry: @convention(c) (UnsafeMutableRawPointer, UnsafeMutableRawPointer?, UnsafeMutablePointer<UInt64>) -> UInt32 = {
+    context, callerVMContext, slots in
+    if let callerVMContext {
+        let attempt = context.load(fromByteOffset: 16, as: InlineHostCall.Entry.self)
+        let target = context.load(fromByteOffset: 24, as: UnsafeRawPointer.self)
+        let memory = VMContext(callerVMContext).memory
+        if attempt(target, memory.base, memory.size, slots) { return 0 }
+    }
+    return hostEntry(context, callerVMContext, slots)
+}
+
 /// The C entry of every host function: (context, caller vmctx, slots) -> trap code.
-private let hostEntry: @convention(c) (UnsafeMutableRawPointer, UnsafeMutableRawPointer, UnsafeMutablePointer<UInt64>) -> UInt32 = {
+private let hostEntry: @convention(c) (UnsafeMutableRawPointer, UnsafeMutableRawPointer?, UnsafeMutablePointer<UInt64>) -> UInt32 = {
     context, callerVMContext, slots in
     // The box lives as long as the import slot that names it, and the calling instance as long as
     // its code is on the stack; both outlive the call: borrow them rather than retain and release

@@ -19,6 +19,12 @@ struct VMContext {
         raw.storeBytes(of: UInt64(byteCount), toByteOffset: VMContextLayout.memorySize, as: UInt64.self)
     }
 
+    /// The memory as generated code sees it: base (nil when the instance has none) and size.
+    var memory: (base: UnsafeMutableRawPointer?, size: UInt64) {
+        (UnsafeMutableRawPointer(bitPattern: word(VMContextLayout.memoryBase)),
+         raw.load(fromByteOffset: VMContextLayout.memorySize, as: UInt64.self))
+    }
+
     /// Both stack limits (the checked one and the real one). Only while no entry is running on
     /// this vmctx: a running one takes yield requests through CShoal's atomic helpers instead.
     func setStackLimits(_ limit: UInt) {

@@ -20,6 +20,32 @@ struct Descriptor {
     /// path stops asking and the calls go straight to the ring (WASIContext+FastPath.swift).
     var refusesNowaitReads = false
     var refusesNowaitWrites = false
+    /// Whether this stdio descriptor's data goes to or comes from the embedder (stdin from a
+    /// buffer or a stream; stdout or stderr captured, discarded or streamed) rather than through
+    /// `hostFD`: such reads and writes never take the inline fast path. Set when the context is
+    /// made; it moves with the descriptor (fd_renumber), as the stream does.
+    var viaEmbedder = false
+    /// The file position, kept here for a regular file the guest opened itself and not in append
+    /// mode; nil for every other descriptor, whose position (if any) is the kernel's.
+    ///
+    /// Reads and writes of such a file go to the kernel at this explicit offset (preadv2 and
+    /// pwritev2, or io_uring with an offset) and advance it here. The kernel then skips its
+    /// file-position lock, which a multithreaded process takes on every read(2) of a descriptor
+    /// (fdget_pos): 2-4% of a guest's 4 KiB page-cached read (issue 17). The host descriptor
+    /// is this entry's alone (opened for it, never shared), so nobody else sees the kernel's
+    /// position go stale. fd_seek brings the kernel's position up to date first and then seeks
+    /// there (so every check and result is still the kernel's); fd_tell answers from here. Append
+    /// mode keeps the kernel's position: a write at an explicit offset to an O_APPEND file
+    /// appends anyway, and only the kernel knows where the end was (fd_fdstat_set_flags hands
+    /// the position over each way).
+    var position: Int64?
+
+    /// Moves `position` (if this descriptor keeps one) past `count` bytes read or written at it.
+    mutating func advance(by count: Int) {
+        guard let p = position, count > 0 else { return }
+        let (next, overflow) = p.addingReportingOverflow(Int64(count))
+        position = overflow ? .max : next
+    }
 }
 
 /// A guest's descriptor table: guest numbers to host descriptors, with a cap on how many may be
@@ -106,6 +132,21 @@ final class DescriptorTable: Sendable {
     func get(_ fd: UInt32) throws(Errno) -> Descriptor {
         guard let d = state.withLock({ $0.lookup(fd) }) else { throw .badf }
         return d
+    }
+
+    /// Runs `body` on entry `fd` in place, under the table's lock (EBADF if there is none): the
+    /// inline fast path's one lookup per call, which copies nothing (a `Descriptor` holds a
+    /// string: copying one costs value-witness calls) and may update the entry as it goes.
+    ///
+    /// `body` may make one non-blocking system call while the lock is held: it never sleeps, and
+    /// the only other users of a guest's table are that guest's own calls (one at a time, on its
+    /// fiber), completions of operations it is parked on, and the embedder's rare snapshots.
+    @inline(__always)
+    func withDescriptor<R>(_ fd: UInt32, _ body: (inout Descriptor) throws(Errno) -> R) throws(Errno) -> R {
+        try state.withLock { s throws(Errno) -> R in
+            guard Int(fd) < s.slots.count, s.slots[Int(fd)] != nil else { throw .badf }
+            return try body(&s.slots[Int(fd)]!)
+        }
     }
 
     /// Changes an entry in place (rights); EBADF if it is gone.

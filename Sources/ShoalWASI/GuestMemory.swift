@@ -47,6 +47,12 @@ struct GuestMemory: @unchecked Sendable {  // the base pointer: see `base`
         size = base == nil ? 0 : UInt64(bytes?.count ?? 0)
     }
 
+    /// The memory an `InlineHostCall` entry is handed (read from the caller's vmctx).
+    init(base: UnsafeMutableRawPointer?, size: UInt64) {
+        self.base = base
+        self.size = base == nil ? 0 : size
+    }
+
     /// The host address of guest bytes [address, address + count), if all of them are in bounds.
     /// The memory never shrinks and its base never moves, so the pointer stays valid for as long
     /// as the instance lives.

@@ -19,101 +19,187 @@ import Runtime
 /// so the instance owns its memory for the whole of it (a cancelled instance is not running). The
 /// parked path still lands reads in a host buffer and copies them out on the fiber when it
 /// resumes (`Done.then`), so a completion never writes into a slot the instance no longer owns.
+///
+/// The attempts are `InlineHostCall`s: C entries the host stub reaches without the box, the
+/// instance, closures or argument arrays (issue 17: at 4 KiB reads those cost more than the
+/// system call's own overhead). Each reads its arguments from the call's slots, finds the
+/// descriptor in place under the table's lock (`DescriptorTable.withDescriptor`, nothing copied)
+/// and writes the errno into slot 0 when it finishes the call.
 extension WASIContext {
-    /// What a fast path tells its caller: the inline attempt's byte count, or that the call must
-    /// go to the ring.
-    static let notAttempted = -1
+    /// This context's inline attempt `entry`, for registering with a function.
+    func inline(_ entry: InlineHostCall.Entry) -> InlineHostCall { InlineHostCall(entry: entry, target: self) }
+
+    static let fdReadInline: InlineHostCall.Entry = { target, base, size, slots in
+        withContext(target, base, size, slots) { context, m, s throws(Errno) in
+            try context.readInline(m, fd: s.u32(0), iovecs: s.address(1), count: s.u32(2), offset: nil, result: s.address(3))
+        }
+    }
+
+    static let fdPreadInline: InlineHostCall.Entry = { target, base, size, slots in
+        withContext(target, base, size, slots) { context, m, s throws(Errno) in
+            try context.readInline(m, fd: s.u32(0), iovecs: s.address(1), count: s.u32(2), offset: s.offset(3), result: s.address(4))
+        }
+    }
+
+    static let fdWriteInline: InlineHostCall.Entry = { target, base, size, slots in
+        withContext(target, base, size, slots) { context, m, s throws(Errno) in
+            try context.writeInline(m, fd: s.u32(0), iovecs: s.address(1), count: s.u32(2), offset: nil, result: s.address(3))
+        }
+    }
+
+    static let fdPwriteInline: InlineHostCall.Entry = { target, base, size, slots in
+        withContext(target, base, size, slots) { context, m, s throws(Errno) in
+            try context.writeInline(m, fd: s.u32(0), iovecs: s.address(1), count: s.u32(2), offset: s.offset(3), result: s.address(4))
+        }
+    }
+
+    /// sock_recv(fd, ri_data, ri_data_len, ri_flags, ro_datalen, ro_flags). Not with WAITALL: a
+    /// non-blocking receive would hand back part of what the guest asked to wait for.
+    static let sockRecvInline: InlineHostCall.Entry = { target, base, size, slots in
+        withContext(target, base, size, slots) { context, m, s throws(Errno) in
+            let flags = receiveFlags(s.u32(3))
+            let dataLength = s.address(4), outFlags = s.address(5)
+            return try context.table.withDescriptor(s.u32(0)) { d throws(Errno) -> Bool in
+                guard d.rightsBase & Rights.fdRead == Rights.fdRead else { throw .notcapable }
+                guard d.kind == .socket else { throw .notsock }
+                guard flags & Int32(MSG_WAITALL) == 0 else { return false }
+                let hostFD = d.hostFD
+                let n = try context.transfer(m, s.address(1), s.u32(2), check: { () throws(Errno) in
+                    _ = try m.check(dataLength, 4)
+                    _ = try m.check(outFlags, 2)
+                }, attempt: { NonblockingIO.receive(fd: hostFD, $0, count: $1, flags: flags) })
+                guard n >= 0 else { return false }
+                try m.storeU32(dataLength, UInt32(n))
+                try m.storeU16(outFlags, 0)
+                return true
+            }
+        }
+    }
+
+    /// sock_send(fd, si_data, si_data_len, si_flags, so_datalen).
+    static let sockSendInline: InlineHostCall.Entry = { target, base, size, slots in
+        withContext(target, base, size, slots) { context, m, s throws(Errno) in
+            let result = s.address(4)
+            return try context.table.withDescriptor(s.u32(0)) { d throws(Errno) -> Bool in
+                guard d.rightsBase & Rights.fdWrite == Rights.fdWrite else { throw .notcapable }
+                guard d.kind == .socket else { throw .notsock }
+                let hostFD = d.hostFD
+                let n = try context.transfer(m, s.address(1), s.u32(2), check: { () throws(Errno) in _ = try m.check(result, 4) },
+                                             attempt: { NonblockingIO.send(fd: hostFD, $0, count: $1, flags: 0) })
+                guard n >= 0 else { return false }
+                try m.storeU32(result, UInt32(n))
+                return true
+            }
+        }
+    }
+
+    /// Runs an inline attempt on the context `target` names, borrowed (the function keeps it
+    /// alive: no retain, no release): true when it finished the call, with the errno in slot 0
+    /// (0 when `body` returned true, the one it threw otherwise).
+    @inline(__always)
+    static func withContext(_ target: UnsafeRawPointer, _ base: UnsafeMutableRawPointer?, _ size: UInt64,
+                            _ slots: UnsafeMutablePointer<UInt64>,
+                            _ body: (WASIContext, GuestMemory, InlineSlots) throws(Errno) -> Bool) -> Bool {
+        Unmanaged<WASIContext>.fromOpaque(target)._withUnsafeGuaranteedRef { context in
+            do throws(Errno) {
+                guard try body(context, GuestMemory(base: base, size: size), InlineSlots(raw: slots)) else { return false }
+                slots[0] = 0
+            } catch {
+                slots[0] = UInt64(error.rawValue)
+            }
+            return true
+        }
+    }
+
+    /// The inline half of fd_read (`offset` nil) and fd_pread: true when the call finished here
+    /// (the byte count stored at `result`), false when it must park on the ring. fd_read of an
+    /// embedder's stdin, a socket at an offset, and a file that refused before never try.
+    @inline(__always)
+    func readInline(_ m: GuestMemory, fd: UInt32, iovecs: GuestAddress, count: UInt32, offset: UInt64?,
+                  result: GuestAddress) throws(Errno) -> Bool {
+        let positioned = offset != nil
+        return try table.withDescriptor(fd) { d throws(Errno) -> Bool in
+            let needed = positioned ? Rights.fdRead | Rights.fdSeek : Rights.fdRead
+            guard d.rightsBase & needed == needed else { throw .notcapable }
+            guard (offset ?? 0) <= UInt64(Int64.max) else { throw .inval }
+            guard !d.viaEmbedder else { return false }
+            let socket = d.kind == .socket
+            guard socket ? !positioned : !d.refusesNowaitReads else { return false }
+            let hostFD = d.hostFD
+            let at = offset.map { Int64($0) } ?? d.position ?? -1
+            let n = try transfer(m, iovecs, count, check: { () throws(Errno) in _ = try m.check(result, 4) }, attempt: {
+                socket ? NonblockingIO.receive(fd: hostFD, $0, count: $1, flags: 0)
+                    : NonblockingIO.read(fd: hostFD, $0, count: $1, offset: at)
+            })
+            guard n >= 0 else {
+                if n == -Int(EOPNOTSUPP) { d.refusesNowaitReads = true }
+                return false
+            }
+            if !positioned { d.advance(by: n) }
+            try m.storeU32(result, UInt32(n))
+            return true
+        }
+    }
+
+    /// The inline half of fd_write and fd_pwrite, as `readInline`. Output the embedder takes
+    /// (captured, discarded, streamed) never tries.
+    @inline(__always)
+    func writeInline(_ m: GuestMemory, fd: UInt32, iovecs: GuestAddress, count: UInt32, offset: UInt64?,
+                   result: GuestAddress) throws(Errno) -> Bool {
+        let positioned = offset != nil
+        return try table.withDescriptor(fd) { d throws(Errno) -> Bool in
+            let needed = positioned ? Rights.fdWrite | Rights.fdSeek : Rights.fdWrite
+            guard d.rightsBase & needed == needed else { throw .notcapable }
+            guard (offset ?? 0) <= UInt64(Int64.max) else { throw .inval }
+            guard !d.viaEmbedder else { return false }
+            let socket = d.kind == .socket
+            guard socket ? !positioned : !d.refusesNowaitWrites else { return false }
+            let hostFD = d.hostFD
+            let at = offset.map { Int64($0) } ?? d.position ?? -1
+            let n = try transfer(m, iovecs, count, check: { () throws(Errno) in _ = try m.check(result, 4) }, attempt: {
+                socket ? NonblockingIO.send(fd: hostFD, $0, count: $1, flags: 0)
+                    : NonblockingIO.write(fd: hostFD, $0, count: $1, offset: at)
+            })
+            guard n >= 0 else {
+                if n == -Int(EOPNOTSUPP) { d.refusesNowaitWrites = true }
+                return false
+            }
+            if !positioned { d.advance(by: n) }
+            try m.storeU32(result, UInt32(n))
+            return true
+        }
+    }
 
     /// Resolves the guest's iovecs (the same checks and cut as `GuestMemory.iovecs`: EINVAL past
     /// IOV_MAX, EFAULT for any byte out of bounds), runs `check` (the result pointers, before any
-    /// data moves), then makes the one non-blocking attempt. Returns the bytes moved, or nil when
-    /// the call must park on the ring (refused, failed, or not attempted for this descriptor).
+    /// data moves), then makes the one non-blocking attempt. Returns the bytes moved, or the
+    /// kernel's refusal or error as a negative errno: the call must then park on the ring.
     @inline(__always)
-    func transferInline(_ m: GuestMemory, _ iovecs: GuestAddress, _ count: UInt32,
-                        check: () throws(Errno) -> Void,
-                        attempt: (UnsafePointer<iovec>, Int) -> Int) throws(Errno) -> Int? {
+    func transfer(_ m: GuestMemory, _ iovecs: GuestAddress, _ count: UInt32, check: () throws(Errno) -> Void,
+                  attempt: (UnsafePointer<iovec>, Int) -> Int) throws(Errno) -> Int {
         guard count <= GuestMemory.maxIovecs else { throw .inval }
         let limit = transferLimit(m)
-        var failure: Errno?
         // At most IOV_MAX (1,024) entries of 16 bytes; the usual one or two live on the stack.
-        let moved = withUnsafeTemporaryAllocation(of: iovec.self, capacity: max(Int(count), 1)) { buffer -> Int in
-            do throws(Errno) {
-                let used = try m.hostIovecs(iovecs, count, limit: limit, into: buffer)
-                try check()
-                return attempt(UnsafePointer(buffer.baseAddress!), used)
-            } catch {
-                failure = error
-                return Self.notAttempted
-            }
+        return try withUnsafeTemporaryAllocation(of: iovec.self, capacity: max(Int(count), 1)) { buffer throws(Errno) -> Int in
+            let used = try m.hostIovecs(iovecs, count, limit: limit, into: buffer)
+            try check()
+            return attempt(UnsafePointer(buffer.baseAddress!), used)
         }
-        if let failure { throw failure }
-        return moved >= 0 ? moved : nil
-    }
-
-    /// One non-blocking read for fd_read/fd_pread on guest descriptor `fd` (`d`): recvmsg on a
-    /// socket (which has no file position), preadv2 on anything else, unless the file already
-    /// refused (see `Descriptor.refusesNowaitReads`).
-    func attemptRead(_ fd: UInt32, _ d: Descriptor, offset: Int64, _ iovecs: UnsafePointer<iovec>, _ count: Int) -> Int {
-        if d.kind == .socket {
-            return offset < 0 ? NonblockingIO.receive(fd: d.hostFD, iovecs, count: count, flags: 0) : Self.notAttempted
-        }
-        guard !d.refusesNowaitReads else { return Self.notAttempted }
-        let n = NonblockingIO.read(fd: d.hostFD, iovecs, count: count, offset: offset)
-        if n == -Int(EOPNOTSUPP) { try? table.update(fd) { $0.refusesNowaitReads = true } }
-        return n
-    }
-
-    /// One non-blocking write for fd_write/fd_pwrite, as `attemptRead`.
-    func attemptWrite(_ fd: UInt32, _ d: Descriptor, offset: Int64, _ iovecs: UnsafePointer<iovec>, _ count: Int) -> Int {
-        if d.kind == .socket {
-            return offset < 0 ? NonblockingIO.send(fd: d.hostFD, iovecs, count: count, flags: 0) : Self.notAttempted
-        }
-        guard !d.refusesNowaitWrites else { return Self.notAttempted }
-        let n = NonblockingIO.write(fd: d.hostFD, iovecs, count: count, offset: offset)
-        if n == -Int(EOPNOTSUPP) { try? table.update(fd) { $0.refusesNowaitWrites = true } }
-        return n
-    }
-}
-
-extension WASIContext {
-    /// The inline half of fd_read and fd_pread: true when the call finished here (the byte count
-    /// stored at `result`), false when it must park on the ring.
-    func readInline(_ fd: UInt32, _ d: Descriptor, _ m: GuestMemory, iovecs: GuestAddress, count: UInt32, offset: Int64,
-                    result: GuestAddress) throws(Errno) -> Bool {
-        guard let n = try transferInline(m, iovecs, count, check: { () throws(Errno) in _ = try m.check(result, 4) },
-                                         attempt: { self.attemptRead(fd, d, offset: offset, $0, $1) }) else { return false }
-        try m.storeU32(result, UInt32(n))
-        return true
-    }
-
-    /// The inline half of fd_write and fd_pwrite, as `readInline`.
-    func writeInline(_ fd: UInt32, _ d: Descriptor, _ m: GuestMemory, iovecs: GuestAddress, count: UInt32, offset: Int64,
-                     result: GuestAddress) throws(Errno) -> Bool {
-        guard let n = try transferInline(m, iovecs, count, check: { () throws(Errno) in _ = try m.check(result, 4) },
-                                         attempt: { self.attemptWrite(fd, d, offset: offset, $0, $1) }) else { return false }
-        try m.storeU32(result, UInt32(n))
-        return true
-    }
-
-    /// Whether reads of `d` come from the embedder's stdin (bytes or a stream it gave) rather than
-    /// from a host descriptor: those never take the inline path.
-    func readsEmbedderInput(_ d: Descriptor) -> Bool {
-        guard d.kind == .stdio, d.hostFD == 0 else { return false }
-        if case .inherit = configuration.standardInput { return false }
-        return true
-    }
-
-    /// Where writes to `d` go when it is stdout or stderr and the embedder does not inherit the
-    /// host's (captured, discarded or streamed): nil for every descriptor written with a system call.
-    func standardOutput(of d: Descriptor) -> WASIOutput? {
-        guard d.kind == .stdio, d.hostFD == 1 || d.hostFD == 2 else { return nil }
-        let output = d.hostFD == 1 ? configuration.standardOutput : configuration.standardError
-        if case .inherit = output { return nil }
-        return output
     }
 
     /// sock_recv's riflags as recvmsg flags: RECV_PEEK and RECV_WAITALL.
     static func receiveFlags(_ riFlags: UInt32) -> Int32 {
         (riFlags & 1 != 0 ? Int32(MSG_PEEK) : 0) | (riFlags & 2 != 0 ? Int32(MSG_WAITALL) : 0)
     }
+}
+
+/// The argument slots of an inline call, read as the Wasm types of its parameters (the same
+/// truncating conversions as `WASIParameter`).
+struct InlineSlots {
+    let raw: UnsafeMutablePointer<UInt64>
+
+    @inline(__always) func u32(_ i: Int) -> UInt32 { UInt32(truncatingIfNeeded: raw[i]) }
+    @inline(__always) func address(_ i: Int) -> GuestAddress { GuestAddress(u32(i)) }
+    /// An i64 file offset, unchecked (see `readInline`).
+    @inline(__always) func offset(_ i: Int) -> UInt64 { raw[i] }
 }

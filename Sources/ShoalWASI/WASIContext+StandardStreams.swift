@@ -5,6 +5,23 @@ import Runtime
 /// (`WASIInput`, `WASIOutput`). Bytes reach guest memory only on the guest's fiber (in the
 /// completion's `then`), as with every other read.
 extension WASIContext {
+    /// Whether reads of `d` come from the embedder's stdin (bytes or a stream it gave) rather than
+    /// from a host descriptor: those never take the inline path.
+    func readsEmbedderInput(_ d: Descriptor) -> Bool {
+        guard d.kind == .stdio, d.hostFD == 0 else { return false }
+        if case .inherit = configuration.standardInput { return false }
+        return true
+    }
+
+    /// Where writes to `d` go when it is stdout or stderr and the embedder does not inherit the
+    /// host's (captured, discarded or streamed): nil for every descriptor written with a system call.
+    func standardOutput(of d: Descriptor) -> WASIOutput? {
+        guard d.kind == .stdio, d.hostFD == 1 || d.hostFD == 2 else { return nil }
+        let output = d.hostFD == 1 ? configuration.standardOutput : configuration.standardError
+        if case .inherit = output { return nil }
+        return output
+    }
+
     /// The bytes of a write's iovecs, in order.
     static func gather(_ iovs: [(UnsafeMutableRawPointer, Int)]) -> [UInt8] {
         var bytes: [UInt8] = []

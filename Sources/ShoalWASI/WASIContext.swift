@@ -130,6 +130,9 @@ public final class WASIContext: @unchecked Sendable {  // used by the instance's
             Descriptor(hostFD: 1, kind: .stdio, ownsHostFD: false, rightsBase: Rights.fdWrite, rightsInheriting: Rights.fdWrite),
             Descriptor(hostFD: 2, kind: .stdio, ownsHostFD: false, rightsBase: Rights.fdWrite, rightsInheriting: Rights.fdWrite),
         ]
+        if case .inherit = configuration.standardInput {} else { initial[0].viaEmbedder = true }
+        if case .inherit = configuration.standardOutput {} else { initial[1].viaEmbedder = true }
+        if case .inherit = configuration.standardError {} else { initial[2].viaEmbedder = true }
         // Whatever fails below, what was opened so far is closed (by the table or here).
         do {
             for (host, guest) in configuration.preopens {

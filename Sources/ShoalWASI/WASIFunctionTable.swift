@@ -80,26 +80,10 @@ final class WASIFunctionTable {
         }) }
     }
 
-    /// The inline attempt of an asynchronous function (see `AsyncHostFunction.attempt`): true when
-    /// it finished the call (with success); an errno it throws finishes the call with that errno.
-    typealias Attempt = @Sendable (GuestMemory, HostSlots) throws(Errno) -> Bool
-
-    func registerAsync(_ name: String, _ params: [ValueType], attempt: Attempt? = nil, _ body: @escaping AsyncBody) {
+    /// `inline`: the function's inline attempt (WASIContext+FastPath.swift), tried before `body`.
+    func registerAsync(_ name: String, _ params: [ValueType], inline: InlineHostCall? = nil, _ body: @escaping AsyncBody) {
         types[name] = FuncType(params: params, results: [.i32])
-        var raw: (@Sendable (Caller, HostSlots) -> Bool)?
-        if let attempt {
-            raw = { (caller: Caller, slots: HostSlots) -> Bool in
-                do throws(Errno) {
-                    guard try attempt(GuestMemory(caller), slots) else { return false }
-                    slots.setResult(0, .i32(0))
-                    return true
-                } catch {
-                    slots.setResult(0, .i32(UInt32(error.rawValue)))
-                    return true
-                }
-            }
-        }
-        makers[name] = { Function(AsyncHostFunction(type: FuncType(params: params, results: [.i32]), attempt: raw) { caller, args, completion in
+        makers[name] = { Function(AsyncHostFunction(type: FuncType(params: params, results: [.i32]), inline: inline) { caller, args, completion in
             do throws(Errno) {
                 try body(GuestMemory(caller), args, Done(completion: completion))
             } catch {
@@ -107,7 +91,6 @@ final class WASIFunctionTable {
             }
         }) }
     }
-
 
     // One sync and one async registration per arity (path_open takes nine values). The
     // parameter types are generic so that the import's Wasm types follow from the closure's.
@@ -194,15 +177,11 @@ final class WASIFunctionTable {
     }
 
     func async<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter>(
-        _ name: String, attempt: (@Sendable (GuestMemory, P0, P1, P2, P3) throws(Errno) -> Bool)? = nil,
+        _ name: String, inline: InlineHostCall? = nil,
         _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, Done) throws(Errno) -> Void
     ) {
         guard wants(name) else { return }
-        var raw: Attempt?
-        if let attempt {
-            raw = { (m: GuestMemory, s: HostSlots) throws(Errno) -> Bool in try attempt(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3])) }
-        }
-        registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType], attempt: raw) { m, s, done throws(Errno) in
+        registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType], inline: inline) { m, s, done throws(Errno) in
             try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot), P3(slot: s[3].slot), done)
         }
     }
@@ -217,15 +196,11 @@ final class WASIFunctionTable {
     }
 
     func async<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter, P4: WASIParameter>(
-        _ name: String, attempt: (@Sendable (GuestMemory, P0, P1, P2, P3, P4) throws(Errno) -> Bool)? = nil,
+        _ name: String, inline: InlineHostCall? = nil,
         _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, Done) throws(Errno) -> Void
     ) {
         guard wants(name) else { return }
-        var raw: Attempt?
-        if let attempt {
-            raw = { (m: GuestMemory, s: HostSlots) throws(Errno) -> Bool in try attempt(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4])) }
-        }
-        registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType], attempt: raw) { m, s, done throws(Errno) in
+        registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType], inline: inline) { m, s, done throws(Errno) in
             try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot), P3(slot: s[3].slot), P4(slot: s[4].slot), done)
         }
     }
@@ -243,16 +218,12 @@ final class WASIFunctionTable {
 
     func async<P0: WASIParameter, P1: WASIParameter, P2: WASIParameter, P3: WASIParameter, P4: WASIParameter,
                P5: WASIParameter>(
-        _ name: String, attempt: (@Sendable (GuestMemory, P0, P1, P2, P3, P4, P5) throws(Errno) -> Bool)? = nil,
+        _ name: String, inline: InlineHostCall? = nil,
         _ body: @escaping @Sendable (GuestMemory, P0, P1, P2, P3, P4, P5, Done) throws(Errno) -> Void
     ) {
         guard wants(name) else { return }
-        var raw: Attempt?
-        if let attempt {
-            raw = { (m: GuestMemory, s: HostSlots) throws(Errno) -> Bool in try attempt(m, P0(slot: s[0]), P1(slot: s[1]), P2(slot: s[2]), P3(slot: s[3]), P4(slot: s[4]), P5(slot: s[5])) }
-        }
         registerAsync(name, [P0.wasmType, P1.wasmType, P2.wasmType, P3.wasmType, P4.wasmType,
-            P5.wasmType], attempt: raw) { m, s, done throws(Errno) in
+            P5.wasmType], inline: inline) { m, s, done throws(Errno) in
             try body(m, P0(slot: s[0].slot), P1(slot: s[1].slot), P2(slot: s[2].slot), P3(slot: s[3].slot), P4(slot: s[4].slot), P5(slot: s[5].slot), done)
         }
     }

@@ -8,14 +8,10 @@ import WasmCore
 /// go through io_uring (see WASIContext+FastPath.swift); metadata calls are direct system calls.
 extension WASIContext {
     func addDescriptorFunctions(_ f: WASIFunctionTable) {
-        // Every read and write first tries to finish inline (`attempt`, WASIContext+FastPath.swift);
+        // Every read and write first tries to finish inline (`inline`, WASIContext+FastPath.swift);
         // the body runs only when that attempt could not: it parks the guest on the ring.
-        f.async("fd_write", attempt: { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize,
-                                        resultPointer: GuestAddress) throws(Errno) -> Bool in
-            let d = try self.descriptor(fd.value, requiring: Rights.fdWrite)
-            guard self.standardOutput(of: d) == nil else { return false }
-            return try self.writeInline(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: -1, result: resultPointer)
-        }) { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, resultPointer: GuestAddress,
+        f.async("fd_write", inline: inline(Self.fdWriteInline)) {
+            (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, resultPointer: GuestAddress,
               done: Done) throws(Errno) in
             let d = try self.descriptor(fd.value, requiring: Rights.fdWrite)
             if let output = self.standardOutput(of: d) {
@@ -26,18 +22,20 @@ extension WASIContext {
             let iovs = try m.iovecs(iovecs, iovsCount.value, limit: self.transferLimit(m))
             _ = try m.check(resultPointer, 4)
             let buffer = IOBuffer(gathering: iovs)
-            self.ring.write(fd: d.hostFD, from: buffer.pointer, count: buffer.count) { result in
+            // At the position kept in user space, if any (`Descriptor.position`), advanced when
+            // the guest resumes; else at the kernel's.
+            let position = d.position
+            self.ring.write(fd: d.hostFD, from: buffer.pointer, count: buffer.count, offset: position ?? -1) { result in
                 withExtendedLifetime(buffer) {}  // the kernel reads it until now
                 if result < 0 { return done(Errno(host: -result)) }
-                done.then { () throws(Errno) in try m.storeU32(resultPointer, UInt32(result)) }
+                done.then { () throws(Errno) in
+                    if position != nil { try self.table.update(fd.value) { $0.advance(by: Int(result)) } }
+                    try m.storeU32(resultPointer, UInt32(result))
+                }
             }
         }
-        f.async("fd_read", attempt: { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize,
-                                       result: GuestAddress) throws(Errno) -> Bool in
-            let d = try self.descriptor(fd.value, requiring: Rights.fdRead)
-            guard !self.readsEmbedderInput(d) else { return false }
-            return try self.readInline(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: -1, result: result)
-        }) { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, result: GuestAddress,
+        f.async("fd_read", inline: inline(Self.fdReadInline)) {
+            (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, result: GuestAddress,
               done: Done) throws(Errno) in
             let d = try self.descriptor(fd.value, requiring: Rights.fdRead)
             if self.readsEmbedderInput(d) {
@@ -45,26 +43,17 @@ extension WASIContext {
                 _ = try m.check(result, 4)
                 return try self.readStandardInput(iovs, m, result, done)
             }
-            try self.read(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: -1, result: result, done)
+            try self.read(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: nil, result: result, done)
         }
-        f.async("fd_pread", attempt: { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
-                                        result: GuestAddress) throws(Errno) -> Bool in
-            let d = try self.descriptor(fd.value, requiring: Rights.fdRead | Rights.fdSeek)
-            guard offset <= UInt64(Int64.max) else { throw .inval }
-            return try self.readInline(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: Int64(offset), result: result)
-        }) { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
+        f.async("fd_pread", inline: inline(Self.fdPreadInline)) {
+            (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
               result: GuestAddress, done: Done) throws(Errno) in
             let d = try self.descriptor(fd.value, requiring: Rights.fdRead | Rights.fdSeek)
             guard offset <= UInt64(Int64.max) else { throw .inval }
             try self.read(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: Int64(offset), result: result, done)
         }
-        f.async("fd_pwrite", attempt: { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
-                                         resultPointer: GuestAddress) throws(Errno) -> Bool in
-            let d = try self.descriptor(fd.value, requiring: Rights.fdWrite | Rights.fdSeek)
-            guard offset <= UInt64(Int64.max) else { throw .inval }
-            return try self.writeInline(fd.value, d, m, iovecs: iovecs, count: iovsCount.value, offset: Int64(offset),
-                                        result: resultPointer)
-        }) { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
+        f.async("fd_pwrite", inline: inline(Self.fdPwriteInline)) {
+            (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, offset: UInt64,
               resultPointer: GuestAddress, done: Done) throws(Errno) in
             let d = try self.descriptor(fd.value, requiring: Rights.fdWrite | Rights.fdSeek)
             guard offset <= UInt64(Int64.max) else { throw .inval }
@@ -109,8 +98,12 @@ extension WASIContext {
             }
             guard hostWhence >= 0 else { throw .inval }
             _ = try m.check(result, 8)  // before moving the offset
+            // A position kept in user space goes to the kernel first, so that the seek (its
+            // checks, its SEEK_CUR and SEEK_END) is the kernel's; its result comes back here.
+            if let kept = d.position, lseek(d.hostFD, off_t(kept), SEEK_SET) < 0 { throw Errno(host: errno) }
             let position = lseek(d.hostFD, off_t(Int64(bitPattern: offset)), hostWhence)
             guard position >= 0 else { throw Errno(host: errno) }
+            if d.position != nil { try self.table.update(fd.value) { $0.position = Int64(position) } }
             try m.storeU64(result, UInt64(position))
         }
         f.sync("fd_tell") { (m: GuestMemory, fd: FD, result: GuestAddress) throws(Errno) in
@@ -119,6 +112,7 @@ extension WASIContext {
             guard d.kind == .file else { throw .spipe }
             _ = try self.descriptor(fd.value, requiring: Rights.fdTell)
             _ = try m.check(result, 8)
+            if let kept = d.position { return try m.storeU64(result, UInt64(kept)) }
             let position = lseek(d.hostFD, 0, SEEK_CUR)
             guard position >= 0 else { throw Errno(host: errno) }
             try m.storeU64(result, UInt64(position))
@@ -242,7 +236,17 @@ extension WASIContext {
             var flags = current & ~(O_APPEND | O_NONBLOCK)
             if wanted & Self.fdflagAppend != 0 { flags |= O_APPEND }
             if wanted & Self.fdflagNonblock != 0 { flags |= O_NONBLOCK }
+            // Into append mode, a position kept in user space goes back to the kernel, which
+            // alone knows where each append ends; out of it, a regular file's comes back here.
+            let appending = flags & O_APPEND != 0
+            if appending, let kept = d.position, lseek(d.hostFD, off_t(kept), SEEK_SET) < 0 { throw Errno(host: errno) }
             guard fcntl(d.hostFD, F_SETFL, flags) == 0 else { throw Errno(host: errno) }
+            if appending {
+                try self.table.update(fd.value) { $0.position = nil }
+            } else if d.position == nil, d.kind == .file, Self.isRegularFile(d.hostFD) {
+                let position = lseek(d.hostFD, 0, SEEK_CUR)
+                if position >= 0 { try self.table.update(fd.value) { $0.position = Int64(position) } }
+            }
         }
     }
 

@@ -180,6 +180,7 @@ extension WASIContext {
             if fdflags & Self.fdflagAppend != 0 { flags |= O_APPEND }
             if fdflags & Self.fdflagNonblock != 0 { flags |= O_NONBLOCK }
             if dirflags & 1 == 0 { flags |= O_NOFOLLOW }
+            let appending = flags & O_APPEND != 0
             try self.table.reserve()  // EMFILE past the limit, before a host descriptor exists
             // openat2 refuses a mode without O_CREAT.
             self.openBeneath(path, in: directory.hostFD, flags: flags, mode: flags & O_CREAT != 0 ? 0o644 : 0) { result in
@@ -194,8 +195,10 @@ extension WASIContext {
                 // A directory holds directory rights only (no FD_SEEK, FD_READ...), as wasmtime
                 // reports: what was asked for beyond them is dropped, not refused.
                 let base = kind == .directory ? grantedBase & Rights.directoryBase : grantedBase
-                let fd = self.table.insert(reserved: Descriptor(hostFD: hostFD, kind: kind, ownsHostFD: true, rightsBase: base,
-                                                                rightsInheriting: grantedInheriting))
+                var opened = Descriptor(hostFD: hostFD, kind: kind, ownsHostFD: true, rightsBase: base, rightsInheriting: grantedInheriting)
+                // A regular file not in append mode keeps its position here (see `Descriptor.position`).
+                if (s.st_mode & S_IFMT) == S_IFREG, !appending { opened.position = 0 }
+                let fd = self.table.insert(reserved: opened)
                 done.then { () throws(Errno) in try m.storeU32(resultPointer, fd) }
             }
         }

@@ -23,22 +23,9 @@ extension WASIContext {
                 done.then { () throws(Errno) in try m.storeU32(result, guestFD) }
             }
         }
-        // Inline when bytes are queued (WASIContext+FastPath.swift). Not with WAITALL: a
-        // non-blocking receive would hand back part of what the guest asked to wait for.
-        f.async("sock_recv", attempt: { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, riFlags: UInt32,
-                                         dataLength: GuestAddress, outFlags: GuestAddress) throws(Errno) -> Bool in
-            let d = try self.descriptor(fd.value, requiring: Rights.fdRead)
-            guard d.kind == .socket else { throw .notsock }
-            let flags = Self.receiveFlags(riFlags)
-            guard flags & Int32(MSG_WAITALL) == 0 else { return false }
-            guard let n = try self.transferInline(m, iovecs, iovsCount.value, check: { () throws(Errno) in
-                _ = try m.check(dataLength, 4)
-                _ = try m.check(outFlags, 2)
-            }, attempt: { NonblockingIO.receive(fd: d.hostFD, $0, count: $1, flags: flags) }) else { return false }
-            try m.storeU32(dataLength, UInt32(n))
-            try m.storeU16(outFlags, 0)
-            return true
-        }) { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, riFlags: UInt32,
+        // Inline when bytes are queued (WASIContext+FastPath.swift), except with WAITALL.
+        f.async("sock_recv", inline: inline(Self.sockRecvInline)) {
+            (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, riFlags: UInt32,
               dataLength: GuestAddress, outFlags: GuestAddress, done: Done) throws(Errno) in
             let d = try self.descriptor(fd.value, requiring: Rights.fdRead)
             guard d.kind == .socket else { throw .notsock }
@@ -58,16 +45,8 @@ extension WASIContext {
                 }
             }
         }
-        f.async("sock_send", attempt: { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, siFlags: UInt32,
-                                         result: GuestAddress) throws(Errno) -> Bool in
-            let d = try self.descriptor(fd.value, requiring: Rights.fdWrite)
-            guard d.kind == .socket else { throw .notsock }
-            guard let n = try self.transferInline(m, iovecs, iovsCount.value, check: { () throws(Errno) in _ = try m.check(result, 4) },
-                                                  attempt: { NonblockingIO.send(fd: d.hostFD, $0, count: $1, flags: 0) })
-            else { return false }
-            try m.storeU32(result, UInt32(n))
-            return true
-        }) { (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, siFlags: UInt32,
+        f.async("sock_send", inline: inline(Self.sockSendInline)) {
+            (m: GuestMemory, fd: FD, iovecs: GuestAddress, iovsCount: GuestSize, siFlags: UInt32,
               result: GuestAddress, done: Done) throws(Errno) in
             let d = try self.descriptor(fd.value, requiring: Rights.fdWrite)
             guard d.kind == .socket else { throw .notsock }

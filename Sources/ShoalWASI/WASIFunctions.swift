@@ -43,9 +43,11 @@ extension WASIContext {
         Int(min(UInt64(max(0, configuration.maxTransferBytes)), m.size))
     }
 
-    /// The ring half of fd_read and fd_pread, once the inline attempt (`readInline`) could not
-    /// finish the call.
-    func read(_ fd: UInt32, _ d: Descriptor, _ m: GuestMemory, iovecs: GuestAddress, count: UInt32, offset: Int64, result: GuestAddress,
+    /// The ring half of fd_read (`offset` nil: at the file position) and fd_pread, once the inline
+    /// attempt (`readInline`) could not finish the call. A position kept in user space
+    /// (`Descriptor.position`) is read at and advanced when the guest resumes, as the inline
+    /// path does.
+    func read(_ fd: UInt32, _ d: Descriptor, _ m: GuestMemory, iovecs: GuestAddress, count: UInt32, offset: Int64?, result: GuestAddress,
               _ done: Done) throws(Errno) {
         let iovs = try m.iovecs(iovecs, count, limit: transferLimit(m))
         _ = try m.check(result, 4)
@@ -54,10 +56,12 @@ extension WASIContext {
         // instance is parked, but one buffer keeps it to one operation.
         let buffer = IOBuffer(count: total)
         nonisolated(unsafe) let targets = iovs
-        ring.read(fd: d.hostFD, into: buffer.pointer, count: total, offset: offset) { n in
+        let advancing = offset == nil && d.position != nil
+        ring.read(fd: d.hostFD, into: buffer.pointer, count: total, offset: offset ?? d.position ?? -1) { n in
             guard n >= 0 else { return done(Errno(host: -n)) }
             done.then { () throws(Errno) in
                 buffer.scatter(Int(n), into: targets)
+                if advancing { try self.table.update(fd) { $0.advance(by: Int(n)) } }
                 try m.storeU32(result, UInt32(n))
             }
         }
@@ -70,6 +74,13 @@ extension WASIContext {
         if d.hostFD == 1, case .inherit = configuration.standardOutput {} else if d.hostFD == 1 { return false }
         if d.hostFD == 2, case .inherit = configuration.standardError {} else if d.hostFD == 2 { return false }
         return isatty(d.hostFD) == 1
+    }
+
+    /// Whether a host descriptor is a regular file (one whose position may be kept in user
+    /// space: see `Descriptor.position`).
+    static func isRegularFile(_ fd: Int32) -> Bool {
+        var s = stat()
+        return fstat(fd, &s) == 0 && (s.st_mode & S_IFMT) == S_IFREG
     }
 
     /// fdflags APPEND and NONBLOCK, the two a descriptor may carry here.

@@ -200,6 +200,56 @@ struct ExecutionTests {
         #expect(counts.attempts == 2 && counts.bodies == 1)
     }
 
+    /// The same attempt as an `InlineHostCall` (the form WASI's reads and writes use): a C entry
+    /// handed the caller's memory and the raw slots. When it finishes the call, neither the
+    /// closure attempt nor the body runs; when it declines, the usual path does, untouched.
+    @Test func anInlineHostCallFinishesTheCallOrDeclines() throws {
+        let compiled = try compile(
+            """
+            (module
+              (import "host" "fetch" (func $fetch (param i32 i64) (result i32)))
+              (memory 1)
+              (func (export "go") (param i32) (result i32)
+                i32.const 16 i32.const 0xAB i32.store8
+                local.get 0 i64.const 0x1_0000_0007 call $fetch))
+            """, .guarded)
+        final class Counts: @unchecked Sendable {  // touched only on the guest's fiber and this thread, in turn
+            var inline = 0, attempts = 0, bodies = 0
+        }
+        let counts = Counts()
+        let entry: InlineHostCall.Entry = { target, base, size, slots in
+            let counts = Unmanaged<Counts>.fromOpaque(target).takeUnretainedValue()
+            counts.inline += 1
+            // The caller's memory, as the guest left it; the arguments straight from the slots.
+            guard let base, size == 65_536, base.load(fromByteOffset: 16, as: UInt8.self) == 0xAB else { return false }
+            guard slots[0] & 1 == 0 else { return false }  // odd: decline
+            slots[0] = UInt64(UInt32(truncatingIfNeeded: slots[0]) &+ UInt32(truncatingIfNeeded: slots[1] >> 32))
+            return true
+        }
+        let fetch = Function(AsyncHostFunction(type: FuncType(params: [.i32, .i64], results: [.i32]),
+                                               inline: InlineHostCall(entry: entry, target: counts), attempt: { _, _ in
+            counts.attempts += 1
+            return false
+        }) { _, args, completion in
+            counts.bodies += 1
+            guard case .i32(let x) = args[0], case .i64(let y) = args[1] else { return }
+            completion.resume(returning: [.i32(x &* 100 &+ UInt32(truncatingIfNeeded: y))])
+        })
+        let store = Store(heapMode: .guarded)
+        let instance = try store.instantiate(compiled) { _, _ in .function(fetch) }
+        let inline = try Execution(try export(instance, "go"), arguments: [.i32(40)])
+        let first = try inline.resume()
+        guard case .exited(let values) = first else { Issue.record("parked or trapped: \(first)"); return }
+        #expect(values == [.i32(41)])
+        #expect(counts.inline == 1 && counts.attempts == 0 && counts.bodies == 0)
+        let declined = try Execution(try export(instance, "go"), arguments: [.i32(3)])
+        var state = try declined.resume()
+        if case .parked = state { state = try declined.resume() }
+        guard case .exited(let results) = state else { Issue.record("\(state)"); return }
+        #expect(results == [.i32(307)])
+        #expect(counts.inline == 2 && counts.attempts == 1 && counts.bodies == 1)
+    }
+
     /// A completion's deferred work (how WASI writes I/O results into guest memory) runs on the
     /// guest's fiber when it resumes — and never, if the execution was cancelled while parked,
     /// since its slot may already belong to another instance.
