@@ -31,6 +31,7 @@ public enum OptimizingCompiler {
         ConstantFolding.run(&f)
         SimplifyCFG.run(&f)
         CopyPropagation.run(&f)
+        DuplicateReturns.run(&f)
         ValueNumbering.run(&f)
         ConstantFolding.run(&f)
         SimplifyCFG.run(&f)
@@ -57,7 +58,7 @@ public enum OptimizingCompiler {
         let fused = CodeGen.fusableCompares(f).union(CodeGen.fusableShifts(f))
         let live = Liveness(f, fused: fused, importedFunctions: shared.layout.importedFunctionCount)
         let allocation = LinearScan(f, live)
-        var codegen = CodeGen(f, shared: shared, allocation: allocation, fused: fused)
+        var codegen = CodeGen(f, shared: shared, allocation: allocation, live: live, fused: fused)
         let (code, trapSites, fixups) = try codegen.generate()
         return Output(code: code, trapSites: trapSites, fixups: fixups, fastEntry: codegen.fastEntryOffset)
     }
