@@ -65,8 +65,8 @@ struct LinearScan {
                 }
                 continue
             }
-            let preferred = (fixed[v.id].map { [$0] } ?? []) + hints[v.id].compactMap { Self.registerID(locations[$0.id]) }
-            var chosen = preferred.first { free.contains($0) && ($0 >= 16) == isFloat }
+            var chosen = fixed[v.id].flatMap { free.contains($0) && ($0 >= 16) == isFloat ? $0 : nil }
+                ?? Self.mostHinted(hints[v.id].compactMap { Self.registerID(locations[$0.id]) }) { free.contains($0) && ($0 >= 16) == isFloat }
             if chosen == nil {
                 chosen = isFloat ? Self.allocatableXMMs.map { 16 + Int($0.id) }.first { free.contains($0) }
                     : Self.allocatable.map { Int($0.id) }.first { free.contains($0) }
@@ -92,6 +92,18 @@ struct LinearScan {
         }
     }
 
+    /// The register hinted most often among those `usable`, the earliest hinted on a tie: a
+    /// result of `acc + x` carried around a loop is hinted both by the operand `acc` and by the
+    /// loop param `acc` arrives in, and taking that register leaves the back edge without a move.
+    static func mostHinted(_ ids: [Int], _ usable: (Int) -> Bool) -> Int? {
+        var best: (id: Int, count: Int)?
+        for id in ids where usable(id) {
+            let count = ids.reduce(0) { $0 + ($1 == id ? 1 : 0) }
+            if count > (best?.count ?? 0) { best = (id, count) }
+        }
+        return best?.id
+    }
+
     static func location(_ id: Int) -> Location { id < 16 ? .reg(Reg(id: UInt8(id))) : .xreg(XReg(id: UInt8(id - 16))) }
 
     static func registerID(_ l: Location) -> Int? {
@@ -103,7 +115,7 @@ struct LinearScan {
     }
 
     /// Preferences: an instruction's result wants its first operand's register (two-address
-    /// x86); a block param and the args passed to it want each other's. Fixed ones: the
+    /// x86), or either operand's for a commutative one; a block param and the args passed to it want each other's. Fixed ones: the
     /// function's params, call args and results, and returned values want their register in the
     /// fast-entry convention (`FastCallABI`).
     static func hints(_ f: IRFunction) -> (values: [[Value]], fixed: [Int: Int]) {
@@ -124,6 +136,9 @@ struct LinearScan {
         for block in f.blocks {
             for inst in block.insts {
                 switch inst.op {
+                case .binary(let op) where op.isCommutative:
+                    // Either operand's register takes the result without a move.
+                    hints[inst.results[0].id] += inst.args
                 case .binary, .unary, .float: if let a = inst.args.first { hints[inst.results[0].id].append(a) }
                 case .select: hints[inst.results[0].id].append(inst.args[1])
                 case .call:
