@@ -51,7 +51,20 @@ struct ShrinkWrapTests {
     }
 
     @Test func theLoopCarriedSumNeedsNoMoveOnTheBackEdge() throws {
-        guard let lines = disassemble(try machineCode(Self.fib)) else { return }
+        // fib's loop, calling another function (a call to itself would be inlined).
+        let wat = """
+            (module
+              (func $g (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))
+              (func $f (param $n i32) (result i32) (local $acc i32)
+                (block $done
+                  (br_if $done (i32.lt_u (local.get $n) (i32.const 2)))
+                  (loop $top
+                    (local.set $acc (i32.add (call $g (i32.add (local.get $n) (i32.const -1))) (local.get $acc)))
+                    (local.set $n (i32.add (local.get $n) (i32.const -2)))
+                    (br_if $top (i32.gt_u (local.get $n) (i32.const 1)))))
+                (i32.add (local.get $n) (local.get $acc))))
+            """
+        guard let lines = disassemble(try machineCode(wat, function: 1)) else { return }
         // acc = fib(n - 1) + acc lands in acc's register: the back edge is the loop's one
         // conditional branch, with no copy before it.
         let entries = lines.indices.filter { lines[$0] == "push rbp" }
