@@ -35,6 +35,13 @@ struct InlineSelfCallTests {
             (if (result i64) (i64.eqz (local.get $n)) (then (i64.const 0))
               (else (i64.add (local.get $n) (call $tri (i64.sub (local.get $n) (i64.const 1)))))))
           (func $forever (param $n i32) (result i32) (call $forever (i32.add (local.get $n) (i32.const 1))))
+          (global $g (mut i32) (i32.const 0))
+          (func $count (param $n i32)
+            (global.set $g (i32.add (global.get $g) (i32.const 1)))
+            (if (local.get $n) (then (call $count (i32.sub (local.get $n) (i32.const 1))))))
+          (func $runaway (call $runaway))
+          (func (export "count") (param i32) (result i32) (call $count (local.get 0)) (global.get $g))
+          (func (export "runaway") (call $runaway))
           (func (export "tri") (param i64) (result i64) (call $tri (local.get 0)))
           (func (export "forever") (param i32) (result i32) (call $forever (local.get 0))))
         """
@@ -48,6 +55,10 @@ struct InlineSelfCallTests {
         }
         #expect(try call(optimized, "tri", [.i64(100_000_000)]) == .trap(.callStackExhausted))
         #expect(try call(optimized, "forever", [.i32(0)]) == .trap(.callStackExhausted))
+        // Calls and global writes without results are copied too (the entry's are, not only its constants).
+        #expect(try call(optimized, "runaway", []) == .trap(.callStackExhausted))
+        #expect(try call(optimized, "count", [.i32(5)]) == .values([.i32(6)]))
+        #expect(try call(optimized, "count", [.i32(100)]) == .values([.i32(6 + 101)]))
         do {
             _ = try optimized.instance.invoke("forever", [.i32(0)])
             Issue.record("no trap")

@@ -41,7 +41,8 @@ enum InlineSelfCall {
             var copy = Block()
             copy.params = c == 0 ? [] : block.params.map { map[$0]! }
             copy.isLoopHeader = block.isLoopHeader
-            copy.insts = (c == 0 ? block.insts.filter { map[$0.results.first ?? Value(-1)] != $0.results.first } : block.insts).map { Inst(op: $0.op, args: $0.args.map { map[$0] ?? $0 }, results: $0.results.map { map[$0]! }) }
+            let own = c == 0 ? block.insts.filter { if case .const = $0.op { false } else { true } } : block.insts
+            copy.insts = own.map { Inst(op: $0.op, args: $0.args.map { map[$0] ?? $0 }, results: $0.results.map { map[$0]! }) }
             if case .ret(let values) = block.terminator {
                 copy.terminator = .jump(Edge(target: continuation, args: values.map { map[$0] ?? $0 }))
             } else {
