@@ -59,6 +59,18 @@ struct LinearScan {
                     free.remove(id)
                     locations[v.id] = Self.location(id)
                     active.append((e, v, id))
+                } else if let victim = active.indices.filter({ candidates.contains(active[$0].reg) })
+                            .max(by: { (active[$0].end, -live.start[active[$0].value.id]) < (active[$1].end, -live.start[active[$1].value.id]) }),
+                          (active[victim].end, -live.start[active[victim].value.id]) > (e, -s) {
+                    // As below: of the values wanting a callee-saved register, the one that ends
+                    // last goes to a slot, and of those ending together the one live longest (a
+                    // loop's running value, defined in the loop and carried out of it, should
+                    // not round-trip through memory for a count read once per outer iteration).
+                    let taken = active.remove(at: victim)
+                    locations[taken.value.id] = .slot(slotCount)
+                    slotCount += 1
+                    locations[v.id] = Self.location(taken.reg)
+                    active.append((e, v, taken.reg))
                 } else {
                     locations[v.id] = .slot(slotCount)
                     slotCount += 1
