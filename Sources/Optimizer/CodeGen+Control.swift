@@ -7,7 +7,7 @@ extension CodeGen {
         let next = b + 1 < f.blocks.count ? b + 1 : nil
         switch t {
         case .jump(let e):
-            parallelMove(edgeMoves(e))
+            emitEdge(e, from: b)
             if e.target != next { asm.jmp(labels[e.target]) }
         case .branch(let c, let thenEdge, let elseEdge):
             let cc: Condition
@@ -29,7 +29,7 @@ extension CodeGen {
                 asm.test(.b32, x, x)
                 cc = .ne
             }
-            emitConditional(cc, thenEdge, elseEdge, next: next)
+            emitConditional(cc, thenEdge, elseEdge, next: next, from: b)
         case .table(let index, let targets, let defaultEdge):
             // The index where it is, or in rax; either way it stays intact up to the jump.
             var idx = Reg.rax
@@ -51,7 +51,7 @@ extension CodeGen {
             }
             let ids = canonical
             // An edge without moves needs no stub: it goes straight to its block.
-            for (i, _) in stubs where edgeMoves(edges[i]).isEmpty { stubs[i] = labels[edges[i].target] }
+            for (i, _) in stubs where !edgeHasCode(edges[i], from: b) { stubs[i] = labels[edges[i].target] }
             let defaultStub = stubs[ids[edges.count - 1]]!
             asm.alu(.cmp, .b32, idx, imm: Int32(truncatingIfNeeded: targets.count))
             asm.jcc(.ae, defaultStub)
@@ -68,38 +68,64 @@ extension CodeGen {
             }
             for (i, stub) in stubs.sorted(by: { $0.key < $1.key }) where stub != labels[edges[i].target] {
                 asm.bind(stub)
-                parallelMove(edgeMoves(edges[i]))
+                emitEdge(edges[i], from: b)
                 asm.jmp(labels[edges[i].target])
             }
         case .ret(let values):
-            emitReturn(values)
+            emitReturn(values, restores: saves.restores[b])
         case .trap(let code):
             asm.jmp(trapLabel(code))
         }
     }
 
-    /// A two-way branch on flags `cc`, putting each edge's moves only on its own path and
-    /// falling through to the next block where it can.
-    mutating func emitConditional(_ cc: Condition, _ thenEdge: Edge, _ elseEdge: Edge, next: Int?) {
-        let thenMoves = edgeMoves(thenEdge)
-        let elseMoves = edgeMoves(elseEdge)
-        if thenMoves.isEmpty && (elseEdge.target == next || !elseMoves.isEmpty || thenEdge.target != next) {
+    /// A two-way branch on flags `cc`, putting each edge's code (moves, saves) only on its own
+    /// path and falling through to the next block where it can.
+    mutating func emitConditional(_ cc: Condition, _ thenEdge: Edge, _ elseEdge: Edge, next: Int?, from b: Int) {
+        let thenCode = edgeHasCode(thenEdge, from: b)
+        let elseCode = edgeHasCode(elseEdge, from: b)
+        if let next, deferEdge(cc, thenEdge, elseEdge, thenCode, elseCode, next: next, from: b) { return }
+        if !thenCode && (elseEdge.target == next || elseCode || thenEdge.target != next) {
             asm.jcc(cc, labels[thenEdge.target])
-            parallelMove(elseMoves)
+            emitEdge(elseEdge, from: b)
             if elseEdge.target != next { asm.jmp(labels[elseEdge.target]) }
-        } else if elseMoves.isEmpty {
+        } else if !elseCode {
             asm.jcc(cc.inverted, labels[elseEdge.target])
-            parallelMove(thenMoves)
+            emitEdge(thenEdge, from: b)
             if thenEdge.target != next { asm.jmp(labels[thenEdge.target]) }
         } else {
             let skip = asm.newLabel()
             asm.jcc(cc.inverted, skip)
-            parallelMove(thenMoves)
+            emitEdge(thenEdge, from: b)
             asm.jmp(labels[thenEdge.target])
             asm.bind(skip)
-            parallelMove(elseMoves)
+            emitEdge(elseEdge, from: b)
             if elseEdge.target != next { asm.jmp(labels[elseEdge.target]) }
         }
+    }
+
+    /// One edge goes to the next block without code, the other, with code, to the block after
+    /// it, and the next block never falls through (it returns or traps, as an early return
+    /// does): the branch goes to the other edge's code placed just before its block, so
+    /// neither path takes a jump (`if (n < 2) return n;` then a loop).
+    mutating func deferEdge(_ cc: Condition, _ thenEdge: Edge, _ elseEdge: Edge, _ thenCode: Bool, _ elseCode: Bool,
+                            next: Int, from b: Int) -> Bool {
+        guard next + 1 < f.blocks.count, pendingStubs[next + 1] == nil else { return false }
+        switch f.blocks[next].terminator {
+        case .ret, .trap: break
+        default: return false
+        }
+        if thenEdge.target == next && !thenCode && elseEdge.target == next + 1 && elseCode {
+            let stub = asm.newLabel()
+            asm.jcc(cc.inverted, stub)
+            pendingStubs[next + 1] = (stub, elseEdge, b)
+        } else if elseEdge.target == next && !elseCode && thenEdge.target == next + 1 && thenCode {
+            let stub = asm.newLabel()
+            asm.jcc(cc, stub)
+            pendingStubs[next + 1] = (stub, thenEdge, b)
+        } else {
+            return false
+        }
+        return true
     }
 
     /// br_tables with at least this many targets jump through a table; smaller ones search.

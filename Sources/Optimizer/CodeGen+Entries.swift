@@ -7,8 +7,9 @@ import X64
 /// Both entries build the same frame: rbp chain, two words at [rbp - 8] and [rbp - 16], the
 /// allocator's slots and the callee-saved save slots below them, the outgoing area at rsp. The
 /// standard entry saves r14 and r15 in those two words; the fast entry (r14 and r15 already
-/// right) stores 0 at [rbp - 8] instead, and that word tells a return which convention the
-/// function was entered by. Each entry has its own stack/yield check and fuel check, where the
+/// right) stores 0 at [rbp - 8] instead, and that word tells a shared body's return which
+/// convention the function was entered by (a duplicated body's fast copy never reads it, so
+/// its fast entry leaves the word unwritten). Each entry has its own stack/yield check and fuel check, where the
 /// baseline has them, then moves the params to their locations and goes to the first block.
 extension CodeGen {
     /// Whether `f` calls an import or uses call_indirect: a standard-ABI callee may clobber the
@@ -59,12 +60,18 @@ extension CodeGen {
         fastEntryOffset = asm.offset
         asm.push(.rbp)
         asm.mov(.b64, .rbp, .rsp)
-        asm.push(imm: 0)
-        asm.alu(.sub, .b64, .rsp, imm: 0x7FFF_FFF0)
-        frameSizePositions.append((asm.offset - 4, 8))
+        if duplicatesBody {
+            // Its own copy of the body returns by the fast convention without reading [rbp - 8].
+            asm.alu(.sub, .b64, .rsp, imm: 0x7FFF_FFF0)
+            frameSizePositions.append((asm.offset - 4, 16))
+        } else {
+            asm.push(imm: 0)
+            asm.alu(.sub, .b64, .rsp, imm: 0x7FFF_FFF0)
+            frameSizePositions.append((asm.offset - 4, 8))
+        }
         emitYieldCheck()
         if shared.options.fuel { emitFuelCheck() }
-        for (j, r) in savedRegs.enumerated() { asm.store(.b64, slotMem(slotCount + j), r) }
+        if saves.block == 0 { emitSaves() }
         let params = f.blocks[0].params
         parallelMove(zip(params, abi.params).compactMap { p, place in
             switch place {
@@ -82,7 +89,8 @@ extension CodeGen {
     /// `ret`: the values go to the fast convention's places; a function entered by its standard
     /// entry then goes on to the standard return, which moves them to the caller's slots. In a
     /// duplicated body each copy knows its entry, and returns by it directly.
-    mutating func emitReturn(_ values: [Value]) {
+    /// `restores`: whether the callee-saved registers were saved on the way here (`SavePlacement`).
+    mutating func emitReturn(_ values: [Value], restores: Bool) {
         if returnKind == .standard {
             for (i, v) in values.enumerated() { storeToMemory(v, Mem(.rbp, Int32(16 + 8 * i))) }
             emitStandardEpilogue()
@@ -105,10 +113,15 @@ extension CodeGen {
             asm.alu(.cmp, .b64, Mem(.rbp, -8), imm: 0)
             asm.jcc(.ne, standard)
         }
-        for (j, r) in savedRegs.enumerated() { asm.load(.b64, r, slotMem(slotCount + j)) }
+        if restores { for (j, r) in savedRegs.enumerated() { asm.load(.b64, r, slotMem(slotCount + j)) } }
         asm.mov(.b64, .rsp, .rbp)
         asm.pop(.rbp)
         asm.ret()
+    }
+
+    /// Saves the callee-saved registers the fast entry keeps for its caller.
+    mutating func emitSaves() {
+        for (j, r) in savedRegs.enumerated() { asm.store(.b64, slotMem(slotCount + j), r) }
     }
 
     /// The standard entry's return, shared by every `ret`: overflow results move from their

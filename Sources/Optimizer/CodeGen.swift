@@ -36,6 +36,8 @@ struct CodeGen {
     /// call through the standard ABI (an import, or call_indirect's standard path), which may
     /// clobber them.
     let savedRegs: [Reg]
+    /// Where `savedRegs` are saved and which returns restore them.
+    let saves: SavePlacement
     /// The callee-saved registers the allocation uses, in a function with call_indirect: its
     /// standard path saves them (in the slots after `savedRegs`'s) and restores them, so values
     /// may live in them across call_indirect whichever entry the callee is reached by.
@@ -65,11 +67,14 @@ struct CodeGen {
     /// br_table jump tables (`CodeGen+Control.swift`): the table's label and each index's target.
     var jumpTables: [(table: Label, entries: [Label])] = []
     var pendingTableEntries: [(start: Int, entries: [Label])] = []
+    /// Edge code placed just before the block it goes to, after a block that never falls
+    /// through (`emitConditional`): by the block's number.
+    var pendingStubs: [Int: (label: Label, edge: Edge, from: Int)] = [:]
 
     static let scratch = Reg.r11
     static let maxFrameSize = 1 << 30
 
-    init(_ f: IRFunction, shared: OptimizerContext, allocation: LinearScan, fused: Set<Value>) {
+    init(_ f: IRFunction, shared: OptimizerContext, allocation: LinearScan, live: Liveness, fused: Set<Value>) {
         self.f = f
         self.shared = shared
         self.loc = allocation.locations
@@ -79,6 +84,8 @@ struct CodeGen {
         let clobbers = Self.makesStandardCalls(f, importedFunctions: shared.layout.importedFunctionCount)
         duplicatesBody = f.blocks.reduce(0) { $0 + $1.insts.count + 1 } <= Self.duplicationLimit
         savedRegs = FastCallABI.calleeSaved.filter { r in clobbers || allocation.locations.contains(.reg(r)) }
+        saves = SavePlacement(f, locations: allocation.locations, live: live, saved: savedRegs,
+                              importedFunctions: shared.layout.importedFunctionCount)
         let callsIndirect = f.blocks.contains { $0.insts.contains { if case .callIndirect = $0.op { true } else { false } } }
         indirectSaves = callsIndirect ? FastCallABI.calleeSaved.filter { allocation.locations.contains(.reg($0)) } : []
         if shared.options.heapMode == .bounded { uncheckedAccesses = BoundsChecks.redundant(f) }
@@ -158,6 +165,10 @@ struct CodeGen {
     mutating func emitBody(keepingLabels: Bool = false) {
         if !keepingLabels { labels = f.blocks.map { _ in asm.newLabel() } }
         for (b, block) in f.blocks.enumerated() {
+            if let stub = pendingStubs.removeValue(forKey: b) {
+                asm.bind(stub.label)
+                emitEdge(stub.edge, from: stub.from)
+            }
             asm.bind(labels[b])
             if block.isLoopHeader {
                 if shared.options.yieldChecks { emitYieldCheck() }
@@ -391,6 +402,23 @@ struct CodeGen {
                 for k in pending.indices where pending[k].src == d { pending[k].src = temp }
             }
         }
+    }
+
+    /// Whether the edge from block `b` needs code of its own: moves, or the callee-saved saves.
+    func edgeHasCode(_ e: Edge, from b: Int) -> Bool {
+        savesOnEdge(e, from: b) || !edgeMoves(e).isEmpty
+    }
+
+    /// Whether the edge enters the save block (`SavePlacement`) from outside it, in code that
+    /// the fast entry reaches.
+    func savesOnEdge(_ e: Edge, from b: Int) -> Bool {
+        saves.block != 0 && e.target == saves.block && !saves.restores[b] && returnKind != .standard && !savedRegs.isEmpty
+    }
+
+    /// The edge's code: the saves where it enters the save block, then the param moves.
+    mutating func emitEdge(_ e: Edge, from b: Int) {
+        if savesOnEdge(e, from: b) { emitSaves() }
+        parallelMove(edgeMoves(e))
     }
 
     func edgeMoves(_ e: Edge) -> [(dst: Location, src: Location)] {

@@ -59,14 +59,26 @@ struct LinearScan {
                     free.remove(id)
                     locations[v.id] = Self.location(id)
                     active.append((e, v, id))
+                } else if let victim = active.indices.filter({ candidates.contains(active[$0].reg) })
+                            .max(by: { (active[$0].end, -live.start[active[$0].value.id]) < (active[$1].end, -live.start[active[$1].value.id]) }),
+                          (active[victim].end, -live.start[active[victim].value.id]) > (e, -s) {
+                    // As below: of the values wanting a callee-saved register, the one that ends
+                    // last goes to a slot, and of those ending together the one live longest (a
+                    // loop's running value, defined in the loop and carried out of it, should
+                    // not round-trip through memory for a count read once per outer iteration).
+                    let taken = active.remove(at: victim)
+                    locations[taken.value.id] = .slot(slotCount)
+                    slotCount += 1
+                    locations[v.id] = Self.location(taken.reg)
+                    active.append((e, v, taken.reg))
                 } else {
                     locations[v.id] = .slot(slotCount)
                     slotCount += 1
                 }
                 continue
             }
-            let preferred = (fixed[v.id].map { [$0] } ?? []) + hints[v.id].compactMap { Self.registerID(locations[$0.id]) }
-            var chosen = preferred.first { free.contains($0) && ($0 >= 16) == isFloat }
+            var chosen = fixed[v.id].flatMap { free.contains($0) && ($0 >= 16) == isFloat ? $0 : nil }
+                ?? Self.mostHinted(hints[v.id].compactMap { Self.registerID(locations[$0.id]) }) { free.contains($0) && ($0 >= 16) == isFloat }
             if chosen == nil {
                 chosen = isFloat ? Self.allocatableXMMs.map { 16 + Int($0.id) }.first { free.contains($0) }
                     : Self.allocatable.map { Int($0.id) }.first { free.contains($0) }
@@ -92,6 +104,18 @@ struct LinearScan {
         }
     }
 
+    /// The register hinted most often among those `usable`, the earliest hinted on a tie: a
+    /// result of `acc + x` carried around a loop is hinted both by the operand `acc` and by the
+    /// loop param `acc` arrives in, and taking that register leaves the back edge without a move.
+    static func mostHinted(_ ids: [Int], _ usable: (Int) -> Bool) -> Int? {
+        var best: (id: Int, count: Int)?
+        for id in ids where usable(id) {
+            let count = ids.reduce(0) { $0 + ($1 == id ? 1 : 0) }
+            if count > (best?.count ?? 0) { best = (id, count) }
+        }
+        return best?.id
+    }
+
     static func location(_ id: Int) -> Location { id < 16 ? .reg(Reg(id: UInt8(id))) : .xreg(XReg(id: UInt8(id - 16))) }
 
     static func registerID(_ l: Location) -> Int? {
@@ -102,10 +126,11 @@ struct LinearScan {
         }
     }
 
-    /// Preferences: a block param and the args passed to it want each other's register, before
-    /// anything else; an instruction's result wants its first operand's register (two-address
-    /// x86). Fixed ones: the function's params, call args and results, and returned values want
-    /// their register in the fast-entry convention (`FastCallABI`).
+    /// Preferences: a block param and the args passed to it want each other's register, listed
+    /// first; an instruction's result wants its first operand's register (two-address x86), or
+    /// either operand's for a commutative one. The register hinted most often wins (`mostHinted`),
+    /// the earliest listed on a tie. Fixed ones: the function's params, call args and results,
+    /// and returned values want their register in the fast-entry convention (`FastCallABI`).
     static func hints(_ f: IRFunction) -> (values: [[Value]], fixed: [Int: Int]) {
         var hints = Array(repeating: [Value](), count: f.types.count)
         // Edge partners come first: a loop's back edge without moves branches straight to the
@@ -127,6 +152,9 @@ struct LinearScan {
         for block in f.blocks {
             for inst in block.insts {
                 switch inst.op {
+                case .binary(let op) where op.isCommutative:
+                    // Either operand's register takes the result without a move.
+                    hints[inst.results[0].id] += inst.args
                 case .binary, .unary, .float: if let a = inst.args.first { hints[inst.results[0].id].append(a) }
                 case .select: hints[inst.results[0].id].append(inst.args[1])
                 case .call:

@@ -21,16 +21,20 @@ public enum OptimizingCompiler {
         let body = shared.module.functionBodies[functionIndex - shared.module.importedFunctionCount]
         var builder = try SSABuilder(shared: shared, functionIndex: functionIndex, body: body)
         var f = try builder.build(code: body.code)
-        if optimize { runPasses(&f) }
+        // Inlining a call changes how many function entries count fuel.
+        if optimize { runPasses(&f, selfIndex: shared.options.fuel ? nil : functionIndex) }
         return f
     }
 
-    /// The pass pipeline.
-    public static func runPasses(_ f: inout IRFunction) {
+    /// The pass pipeline. `selfIndex`: the function's own index, when its call to itself may be
+    /// inlined (`InlineSelfCall`).
+    public static func runPasses(_ f: inout IRFunction, selfIndex: Int? = nil) {
         CopyPropagation.run(&f)
         ConstantFolding.run(&f)
         SimplifyCFG.run(&f)
         CopyPropagation.run(&f)
+        if let selfIndex { InlineSelfCall.run(&f, selfIndex: selfIndex) }
+        DuplicateReturns.run(&f)
         ValueNumbering.run(&f)
         ConstantFolding.run(&f)
         SimplifyCFG.run(&f)
@@ -57,7 +61,7 @@ public enum OptimizingCompiler {
         let fused = CodeGen.fusableCompares(f).union(CodeGen.fusableShifts(f))
         let live = Liveness(f, fused: fused, importedFunctions: shared.layout.importedFunctionCount)
         let allocation = LinearScan(f, live)
-        var codegen = CodeGen(f, shared: shared, allocation: allocation, fused: fused)
+        var codegen = CodeGen(f, shared: shared, allocation: allocation, live: live, fused: fused)
         let (code, trapSites, fixups) = try codegen.generate()
         return Output(code: code, trapSites: trapSites, fixups: fixups, fastEntry: codegen.fastEntryOffset)
     }

@@ -67,6 +67,7 @@ struct GoldenIRTests {
         let text = try ir("""
             (module (func (param i32) (result i32) (local i32)
               (if (local.get 0) (then i32.const 5 local.set 1) (else i32.const 9 local.set 1))
+              (loop $l (br_if $l (i32.eqz (local.get 1))))
               local.get 1))
             """)
         #expect(text == """
@@ -75,9 +76,54 @@ struct GoldenIRTests {
               v2 = i32.const 9
               br_if v0, block1(v1), block1(v2)
             block1(v3: i32):
+              jump block2()
+            block2() loop:
+              br_if v3, block3(), block2()
+            block3():
               return v3
 
             """)
+    }
+
+    @Test func aSmallReturnBlockIsCopiedIntoEachEdge() throws {
+        // The merge returns v3 from either arm: each arm returns its constant itself.
+        let text = try ir("""
+            (module (func (param i32) (result i32) (local i32)
+              (if (local.get 0) (then i32.const 5 local.set 1) (else i32.const 9 local.set 1))
+              local.get 1))
+            """)
+        #expect(text == """
+            block0(v0: i32):
+              v1 = i32.const 5
+              v2 = i32.const 9
+              br_if v0, block1(), block2()
+            block1():
+              return v1
+            block2():
+              return v2
+
+            """)
+    }
+
+    @Test func anEarlyReturnFoldsTheMergeItSkips() throws {
+        // fib as clang -O2 writes it: `n < 2 ? n : loop { acc += fib(n - 1); n -= 2 }` then
+        // `return n + acc`; the early return passes acc = 0, so its copy returns n.
+        let text = try ir("""
+            (module (func $fib (param $n i32) (result i32) (local $acc i32)
+              (block $done
+                (br_if $done (i32.lt_u (local.get $n) (i32.const 2)))
+                (loop $top
+                  (local.set $acc (i32.add (call $fib (i32.add (local.get $n) (i32.const -1))) (local.get $acc)))
+                  (local.set $n (i32.add (local.get $n) (i32.const -2)))
+                  (br_if $top (i32.gt_u (local.get $n) (i32.const 1)))))
+              (i32.add (local.get $n) (local.get $acc))))
+            """)
+        #expect(text.contains("""
+              br_if v6, block1(), block2(v0, v1)
+            block1():
+              return v0
+            block2(v7: i32, v8: i32) loop:
+            """), "\(text)")
     }
 
     @Test func aLoadInALoopAndACallStayInOrder() throws {
