@@ -232,21 +232,40 @@ public final class Scheduler: @unchecked Sendable {  // immutable after init; sh
     /// ending the slice of an instance that runs alone would only requeue it and run it again,
     /// at the cost of a yield every slice (about 2% of a CPU-bound run, Docs/BENCHMARKS.md).
     /// Work that arrives later is seen at the next tick, and the slice, already used up, ends then.
+    ///
+    /// While nothing waits and no running call has a wall-time limit, the timer dozes instead of
+    /// ticking (`TimerBell`), until a message reaches a worker.
     private static func tick(_ core: SchedulerCore, _ workers: [Worker]) {
         let slice = core.configuration.timeSlice.nanoseconds
         var sweep = 0
+        var idle = false
         // Until every worker has stopped, not just until shutdown: a worker sees the stop only
         // between slices, so the slice running at shutdown must still be ended.
         while core.workersEnded.load(ordering: .sequentiallyConsistent) < workers.count {
-            usleep(UInt32(max(100, min(slice / 2_000, 10_000))))
+            if idle {
+                core.timerBell.doze(nanoseconds: TimerBell.longest) { Self.contended(core, workers) }
+            } else {
+                usleep(UInt32(max(100, min(slice / 2_000, 10_000))))
+            }
             let t = core.now()
-            let contended = core.stopped.load(ordering: .relaxed) || workers.contains { $0.hasWaitingWork }
-            for worker in workers { worker.watch.check(now: t, slice: slice, contended: contended) }
+            let contended = Self.contended(core, workers)
+            var deadlines = false
+            for worker in workers { deadlines = worker.watch.check(now: t, slice: slice, contended: contended) || deadlines }
+            // Nothing waits and no running call has a wall-time limit: until a message arrives,
+            // a tick would do nothing.
+            idle = !contended && !deadlines
             sweep += 1
             if sweep % 100 == 0, !core.stopped.load(ordering: .relaxed) {
                 for worker in workers where worker.counters.parked.load(ordering: .relaxed) > 0 { worker.executor.send(.sweep) }
             }
         }
+    }
+}
+
+extension Scheduler {
+    /// Whether a worker's loop is wanted: something waits for one, or the scheduler stops.
+    fileprivate static func contended(_ core: SchedulerCore, _ workers: [Worker]) -> Bool {
+        core.stopped.load(ordering: .relaxed) || workers.contains { $0.hasWaitingWork }
     }
 }
 

@@ -16,6 +16,8 @@ final class SchedulerCore: @unchecked Sendable {  // immutable after init but `w
     /// Workers asleep (or about to be): lets a busy worker skip looking for one to wake.
     let sleepers = Atomic<Int>(0)
     let stopped = Atomic<Bool>(false)
+    /// Wakes the scheduler's timer from a doze (see `Scheduler.tick`).
+    let timerBell = TimerBell()
     /// Workers whose loop has ended (the timer runs until all have: a slice running at shutdown
     /// must still be ended for its worker to see the stop).
     let workersEnded = Atomic<Int>(0)

@@ -20,7 +20,11 @@ final class SchedulerLock: @unchecked Sendable {  // a mutex: that is its purpos
         pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP))
         pthread_mutex_init(mutex, &attributes)
         pthread_mutexattr_destroy(&attributes)
-        pthread_cond_init(cond, nil)
+        var conditionAttributes = pthread_condattr_t()
+        pthread_condattr_init(&conditionAttributes)
+        pthread_condattr_setclock(&conditionAttributes, CLOCK_MONOTONIC)  // timed waits immune to clock changes
+        pthread_cond_init(cond, &conditionAttributes)
+        pthread_condattr_destroy(&conditionAttributes)
     }
 
     deinit {
@@ -34,6 +38,15 @@ final class SchedulerLock: @unchecked Sendable {  // a mutex: that is its purpos
     func unlock() { pthread_mutex_unlock(mutex) }
     /// Sleeps until signalled; the lock must be held, and is held again on return.
     func wait() { pthread_cond_wait(cond, mutex) }
+    /// Sleeps until signalled or `nanoseconds` have passed (or spuriously); as `wait()`.
+    func wait(nanoseconds: UInt64) {
+        var deadline = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
+        let total = UInt64(deadline.tv_nsec) + nanoseconds
+        deadline.tv_sec += Int(total / 1_000_000_000)
+        deadline.tv_nsec = Int(total % 1_000_000_000)
+        pthread_cond_timedwait(cond, mutex, &deadline)
+    }
     func signal() { pthread_cond_signal(cond) }
     func broadcast() { pthread_cond_broadcast(cond) }
 }

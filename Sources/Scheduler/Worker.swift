@@ -49,7 +49,7 @@ actor Worker {
     init(index: Int, core: SchedulerCore) {
         self.index = index
         self.core = core
-        executor = WorkerExecutor()
+        executor = WorkerExecutor(timer: core.timerBell)
         levels = RunLevels(fresh: freshQueue, main: mainQueue)
         random = SchedulingPolicy.Random(seed: UInt64(index) &* 0x2545_F491_4F6C_DD1D &+ 1)
     }
@@ -186,6 +186,7 @@ actor Worker {
         }
         let start = core.now()
         watch.begin(job, at: start)
+        if job.deadline != nil { core.timerBell.ring() }  // a dozing timer must watch this limit
         counters.sliceStart.store(start, ordering: .relaxed)
         let outcome = Result { try job.execution!.resume() }
         counters.sliceStart.store(0, ordering: .relaxed)

@@ -17,6 +17,8 @@ import Synchronization
 final class WorkerExecutor: SerialExecutor, @unchecked Sendable {  // shared state is atomic or set before the worker starts
     let inbox = Inbox()
     let sleeping = Atomic<Bool>(false)
+    /// The scheduler's timer, told of every message: one may mean a slice should end.
+    private let timer: TimerBell
     /// The worker's ring, set once by its thread before the scheduler's init returns.
     private(set) var ring: Ring?
     private let semaphore = DispatchSemaphore(value: 0)
@@ -25,6 +27,8 @@ final class WorkerExecutor: SerialExecutor, @unchecked Sendable {  // shared sta
     /// thread, one at a time under this lock (`runningClosed` marks that thread for `checkIsolated`).
     private let closedLock = NSLock()
     private let closedRunner = Atomic<UInt>(0)
+
+    init(timer: TimerBell) { self.timer = timer }
 
     /// Called on the worker's thread when it starts.
     func attach(ring: Ring?) {
@@ -54,6 +58,7 @@ final class WorkerExecutor: SerialExecutor, @unchecked Sendable {  // shared sta
     func send(_ message: WorkerMessage) -> Bool {
         guard inbox.push(message) else { return false }
         wake()
+        timer.ring()
         return true
     }
 
@@ -100,15 +105,18 @@ final class SliceWatch: @unchecked Sendable {  // guarded by `lock`
     }
 
     /// The timer: ends a call past its wall-time limit, and a slice that ran `slice` nanoseconds
-    /// if other work is `contended` for (see `SchedulingPolicy.endsSlice`).
-    func check(now: UInt64, slice: UInt64, contended: Bool) {
+    /// if other work is `contended` for (see `SchedulingPolicy.endsSlice`). Returns whether the
+    /// running call has a wall-time limit still to watch.
+    @discardableResult
+    func check(now: UInt64, slice: UInt64, contended: Bool) -> Bool {
         lock.lock()
         defer { lock.unlock() }
-        guard let job else { return }
+        guard let job else { return false }
         if let deadline = job.deadline, now >= deadline { job.markTimedOut() }
         if job.timedOut || SchedulingPolicy.endsSlice(ran: now &- start, slice: slice, contended: contended) {
             job.execution?.requestYield()
         }
+        return job.deadline != nil && !job.timedOut
     }
 
     /// Asks `job` to yield if it is the one running (a cancellation).
