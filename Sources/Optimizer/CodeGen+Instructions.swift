@@ -191,6 +191,22 @@ extension CodeGen {
         return UnsignedDivisor(d, bits: w == .b32 ? 32 : 64) == nil ? nil : d
     }
 
+    /// Results of `x | c` with a constant c that has a bit set in the type's width: never zero,
+    /// so dividing by one cannot trap (hash loops divide by `i | 1`, which C code writes to
+    /// avoid a zero divisor).
+    static func knownNonZero(_ f: IRFunction) -> Set<Value> {
+        let constants = f.constants()
+        var out: Set<Value> = []
+        for block in f.blocks {
+            for inst in block.insts {
+                guard case .binary(.or) = inst.op, let r = inst.results.first else { continue }
+                let mask: UInt64 = f.types[r.id] == .i32 ? 0xFFFF_FFFF : .max
+                if inst.args.contains(where: { (constants[$0] ?? 0) & mask != 0 }) { out.insert(r) }
+            }
+        }
+        return out
+    }
+
     /// Division through rax:rdx with the baseline's traps: a zero divisor, and MIN / -1 for div_s
     /// (rem_s by -1 is 0, which idiv would fault on). A constant divisor skips the checks it
     /// cannot fail.
@@ -201,7 +217,7 @@ extension CodeGen {
         }
         load(b, into: .rcx)
         load(a, into: .rax)
-        if known == nil || known == 0 {
+        if (known == nil && !nonZero.contains(b)) || known == 0 {
             asm.test(w, .rcx, .rcx)
             asm.jcc(.e, trapLabel(.integerDivideByZero))
         }

@@ -18,6 +18,8 @@ struct CodeGen {
     let loc: [Location]
     let slotCount: Int
     let fused: Set<Value>
+    /// Values that cannot be zero (`knownNonZero`): a division by one needs no zero check.
+    let nonZero: Set<Value>
     var labels: [Label] = []
     var trapLabels: [TrapCode: Label] = [:]
     var trapSites: [Int] = []
@@ -80,6 +82,7 @@ struct CodeGen {
         self.loc = allocation.locations
         self.slotCount = allocation.slotCount
         self.fused = fused
+        nonZero = Self.knownNonZero(f)
         abi = FastCallABI(FuncType(params: f.blocks[0].params.map { f.types[$0.id] }, results: f.resultTypes))
         let clobbers = Self.makesStandardCalls(f, importedFunctions: shared.layout.importedFunctionCount)
         duplicatesBody = f.blocks.reduce(0) { $0 + $1.insts.count + 1 } <= Self.duplicationLimit
