@@ -63,7 +63,8 @@ enum LoopAlignment {
         return true
     }
 
-    /// Every loop of at most `maxLoopBytes`, in every emitted copy of the body, by start.
+    /// Every loop of at most `maxLoopBytes` that makes no call, in every emitted copy of the
+    /// body, by start.
     static func smallLoops(_ f: IRFunction, spans: [Range<Int>]) -> [Loop] {
         let n = f.blocks.count
         guard n > 0 else { return [] }
@@ -75,11 +76,25 @@ enum LoopAlignment {
                     end = max(end ?? 0, spans[copy * n + b].upperBound)
                 }
                 let start = spans[copy * n + h].lowerBound
-                guard let end, end - start <= maxLoopBytes else { continue }
+                guard let end, end - start <= maxLoopBytes,
+                      !(h..<n).contains(where: { spans[copy * n + $0].lowerBound < end && calls(f.blocks[$0]) })
+                else { continue }
                 loops.append(Loop(index: copy * n + h, start: start, end: end))
             }
         }
         return loops.sorted { $0.start < $1.start }
+    }
+
+    /// Whether `block` calls out: a loop that does runs code beyond its own lines every round,
+    /// so its line count matters little, and padding for it would cost a second emission of
+    /// the function for nothing.
+    static func calls(_ block: Block) -> Bool {
+        block.insts.contains { inst in
+            switch inst.op {
+            case .call, .callIndirect, .builtin, .memoryGrow, .memoryFill, .memoryCopy: true
+            default: false
+            }
+        }
     }
 
     /// Where byte `position` of the first emission lands once `pads` are inserted before their
