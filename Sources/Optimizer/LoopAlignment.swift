@@ -19,6 +19,9 @@ enum LoopAlignment {
     static let line = 64
     /// Loops longer than this are not worth padding: a line fewer out of five or more.
     static let maxLoopBytes = 4 * line
+    /// The choice costs a cube of the loop count; a function with more small loops than this
+    /// has only its first ones (by position) considered.
+    static let maxLoops = 64
 
     /// A loop's code, from its header's first byte to the end of the last block, in layout
     /// order, that jumps back to it; `index` is the header's emission index.
@@ -82,7 +85,7 @@ enum LoopAlignment {
                 loops.append(Loop(index: copy * n + h, start: start, end: end))
             }
         }
-        return loops.sorted { $0.start < $1.start }
+        return Array(loops.sorted { $0.start < $1.start }.prefix(maxLoops))
     }
 
     /// Whether `block` calls out: a loop that does runs code beyond its own lines every round,
