@@ -28,8 +28,8 @@ enum LinkSymbol: Hashable {
 
 /// One function's machine code, assembled on its own at offset 0: position independent except
 /// for the listed external fixups. Because nothing in it depends on where it will be placed (it
-/// will start on a 16-byte boundary, and the code never aligns to more), a function compiles to
-/// the same bytes on any thread, in any order, and linking the pieces gives what one shared
+/// will start on an `alignment` boundary, and the code never aligns to more), a function compiles
+/// to the same bytes on any thread, in any order, and linking the pieces gives what one shared
 /// assembler would have.
 struct FunctionPiece: Sendable {
     let code: [UInt8]
@@ -45,6 +45,9 @@ struct FunctionPiece: Sendable {
     var fallbackReason: String?
     /// Offset of the fast entry in `code` (optimized functions; the standard entry is at 0).
     var fastEntry: Int?
+    /// The boundary the linker places the code on: 16, or 64 for optimized code whose loop
+    /// headers were padded to 64-byte lines (`LoopAlignment`).
+    var alignment = 16
 
     init(code: [UInt8], trapSites: [Int], fixups: [ExternalFixup], usesSIMD: Bool = false) {
         self.code = code
@@ -67,6 +70,7 @@ struct FunctionPiece: Sendable {
                 var piece = FunctionPiece(code: output.code, trapSites: output.trapSites, fixups: output.fixups)
                 piece.optimized = true
                 piece.fastEntry = output.fastEntry
+                piece.alignment = output.alignment
                 return piece
             } catch let error as Unsupported {
                 reason = error.reason

@@ -2,15 +2,16 @@ import RuntimeABI
 import WasmCore
 import X64
 
-/// Places the stubs and the function pieces one after another, each function on a 16-byte
-/// boundary (padded by `Assembler.align`, as a single shared assembler would), and patches the
+/// Places the stubs and the function pieces one after another, each function on its boundary
+/// (16 bytes, or 64 for loop-aligned optimized code; padded by `Assembler.align`, as a single
+/// shared assembler would), and patches the
 /// rel32 fields that cross pieces. This is the serial tail of a parallel compile: one copy of the
 /// code and one patch per call site and trap stub.
 enum ModuleLinker {
     static func link(module: Module, layout: VMContextLayout, options: CompileOptions, stubs: StubsPiece,
                      functions: [FunctionPiece]) throws -> CompiledModule {
         var size = stubs.code.count
-        for piece in functions { size += 15 + piece.code.count }
+        for piece in functions { size += piece.alignment - 1 + piece.code.count }
         var asm = Assembler()
         asm.reserveCapacity(size)
         asm.emit(stubs.code)
@@ -19,7 +20,7 @@ enum ModuleLinker {
         offsets.reserveCapacity(functions.count)
         ends.reserveCapacity(functions.count)
         for piece in functions {
-            asm.align(16)
+            asm.align(piece.alignment)
             offsets.append(asm.offset)
             asm.emit(piece.code)
             ends.append(asm.offset)

@@ -73,6 +73,12 @@ struct CodeGen {
     /// through (`emitConditional`): by the block's number.
     var pendingStubs: [Int: (label: Label, edge: Edge, from: Int)] = [:]
 
+    /// Loop headers to start on a 64-byte boundary, after NOPs, by emission index
+    /// (`bodyCopy * blocks + block`; `LoopAlignment`), and where each emitted block starts and
+    /// ends, in emission order.
+    var alignedHeaders: Set<Int> = []
+    var blockSpans: [Range<Int>] = []
+    var bodyCopy = 0
     static let scratch = Reg.r11
     static let maxFrameSize = 1 << 30
 
@@ -172,6 +178,10 @@ struct CodeGen {
                 asm.bind(stub.label)
                 emitEdge(stub.edge, from: stub.from)
             }
+            if alignedHeaders.contains(bodyCopy * f.blocks.count + b) {
+                asm.nops((LoopAlignment.line - asm.offset % LoopAlignment.line) % LoopAlignment.line)
+            }
+            let start = asm.offset
             asm.bind(labels[b])
             if block.isLoopHeader {
                 if shared.options.yieldChecks { emitYieldCheck() }
@@ -182,7 +192,9 @@ struct CodeGen {
                 emit(inst)
             }
             emitTerminator(block.terminator, block: b)
+            blockSpans.append(start..<asm.offset)
         }
+        bodyCopy += 1
     }
 
     /// The float constants, 8-byte aligned after the trap stubs, in a fixed order (the same code

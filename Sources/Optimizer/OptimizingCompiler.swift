@@ -14,6 +14,9 @@ public enum OptimizingCompiler {
         public let fixups: [ExternalFixup]
         /// Offset of the fast entry (`FastCallABI`) in `code`; the standard entry is at 0.
         public let fastEntry: Int
+        /// The boundary `code` must start on: 64 when loop headers were padded to 64-byte
+        /// lines (`LoopAlignment`), else 16.
+        public var alignment = 16
     }
 
     /// The function in SSA form, straight from the builder (`optimize: false`) or after the passes.
@@ -62,7 +65,15 @@ public enum OptimizingCompiler {
         let live = Liveness(f, fused: fused, importedFunctions: shared.layout.importedFunctionCount)
         let allocation = LinearScan(f, live)
         var codegen = CodeGen(f, shared: shared, allocation: allocation, live: live, fused: fused)
-        let (code, trapSites, fixups) = try codegen.generate()
-        return Output(code: code, trapSites: trapSites, fixups: fixups, fastEntry: codegen.fastEntryOffset)
+        var (code, trapSites, fixups) = try codegen.generate()
+        let aligned = LoopAlignment.headersToAlign(f, spans: codegen.blockSpans)
+        guard !aligned.isEmpty else {
+            return Output(code: code, trapSites: trapSites, fixups: fixups, fastEntry: codegen.fastEntryOffset)
+        }
+        codegen = CodeGen(f, shared: shared, allocation: allocation, live: live, fused: fused)
+        codegen.alignedHeaders = aligned
+        (code, trapSites, fixups) = try codegen.generate()
+        return Output(code: code, trapSites: trapSites, fixups: fixups, fastEntry: codegen.fastEntryOffset,
+                      alignment: LoopAlignment.line)
     }
 }

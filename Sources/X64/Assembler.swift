@@ -110,6 +110,30 @@ public struct Assembler: Sendable {
         while code.count % n != 0 { code.append(0xCC) }
     }
 
+    /// Appends `n` bytes of the recommended multi-byte NOPs (Intel SDM, `0F 1F /0` with
+    /// 66 prefixes), at most 9 bytes each: padding that code may run through, as before an
+    /// aligned loop header that the preceding block falls into.
+    public mutating func nops(_ n: Int) {
+        var left = n
+        while left > 0 {
+            let k = min(left, 9)
+            code.append(contentsOf: Self.nopEncodings[k - 1])
+            left -= k
+        }
+    }
+
+    static let nopEncodings: [[UInt8]] = [
+        [0x90],
+        [0x66, 0x90],
+        [0x0F, 0x1F, 0x00],
+        [0x0F, 0x1F, 0x40, 0x00],
+        [0x0F, 0x1F, 0x44, 0x00, 0x00],
+        [0x66, 0x0F, 0x1F, 0x44, 0x00, 0x00],
+        [0x0F, 0x1F, 0x80, 0x00, 0x00, 0x00, 0x00],
+        [0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+        [0x66, 0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+    ]
+
     public mutating func patch32(at position: Int, _ value: Int32) {
         let v = UInt32(bitPattern: value)
         code[position] = UInt8(v & 0xFF)
