@@ -83,25 +83,3 @@ struct LoopAlignmentTests {
         #expect(yields == 50)
     }
 }
-
-/// objdump's instructions for `code` with their offsets; nil when objdump is not installed.
-func disassembleWithOffsets(_ code: [UInt8]) -> [(offset: Int, text: String)]? {
-    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/objdump") else { return nil }
-    let file = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-opt-\(UUID().uuidString).bin")
-    defer { try? FileManager.default.removeItem(at: file) }
-    guard (try? Data(code).write(to: file)) != nil else { return nil }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/objdump")
-    process.arguments = ["-D", "-b", "binary", "-mi386:x86-64", "-M", "intel", "--no-show-raw-insn", file.path]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    guard (try? process.run()) != nil else { return nil }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { line in
-        let parts = line.split(separator: "\t", maxSplits: 1)
-        guard parts.count == 2, parts[0].hasSuffix(":"),
-              let offset = Int(parts[0].dropLast().trimmingCharacters(in: .whitespaces), radix: 16) else { return nil }
-        return (offset, parts[1].split(separator: " ", omittingEmptySubsequences: true).joined(separator: " "))
-    }
-}

@@ -26,6 +26,11 @@ func machineCode(_ wat: String, function index: Int = 0, heapMode: HeapMode = .g
 /// objdump's Intel-syntax mnemonics and operands for `code`, one instruction a line; nil when
 /// objdump is not installed.
 func disassemble(_ code: [UInt8]) -> [String]? {
+    disassembleWithOffsets(code)?.map(\.text)
+}
+
+/// objdump's instructions for `code` with their offsets; nil when objdump is not installed.
+func disassembleWithOffsets(_ code: [UInt8]) -> [(offset: Int, text: String)]? {
     guard FileManager.default.isExecutableFile(atPath: "/usr/bin/objdump") else { return nil }
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-opt-\(UUID().uuidString).bin")
     defer { try? FileManager.default.removeItem(at: file) }
@@ -40,8 +45,9 @@ func disassemble(_ code: [UInt8]) -> [String]? {
     process.waitUntilExit()
     return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { line in
         let parts = line.split(separator: "\t", maxSplits: 1)
-        guard parts.count == 2, parts[0].hasSuffix(":") else { return nil }
-        return parts[1].split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        guard parts.count == 2, parts[0].hasSuffix(":"),
+              let offset = Int(parts[0].dropLast().trimmingCharacters(in: .whitespaces), radix: 16) else { return nil }
+        return (offset, parts[1].split(separator: " ", omittingEmptySubsequences: true).joined(separator: " "))
     }
 }
 
