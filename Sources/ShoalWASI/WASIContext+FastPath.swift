@@ -117,28 +117,7 @@ extension WASIContext {
     @inline(__always)
     func readInline(_ m: GuestMemory, fd: UInt32, iovecs: GuestAddress, count: UInt32, offset: UInt64?,
                   result: GuestAddress) throws(Errno) -> Bool {
-        let positioned = offset != nil
-        return try table.withDescriptor(fd) { d throws(Errno) -> Bool in
-            let needed = positioned ? Rights.fdRead | Rights.fdSeek : Rights.fdRead
-            guard d.rightsBase & needed == needed else { throw .notcapable }
-            guard (offset ?? 0) <= UInt64(Int64.max) else { throw .inval }
-            guard !d.viaEmbedder else { return false }
-            let socket = d.kind == .socket
-            guard socket ? !positioned : !d.refusesNowaitReads else { return false }
-            let hostFD = d.hostFD
-            let at = offset.map { Int64($0) } ?? d.position ?? -1
-            let n = try transfer(m, iovecs, count, check: { () throws(Errno) in _ = try m.check(result, 4) }, attempt: {
-                socket ? NonblockingIO.receive(fd: hostFD, $0, count: $1, flags: 0)
-                    : NonblockingIO.read(fd: hostFD, $0, count: $1, offset: at)
-            })
-            guard n >= 0 else {
-                if n == -Int(EOPNOTSUPP) { d.refusesNowaitReads = true }
-                return false
-            }
-            if !positioned { d.advance(by: n) }
-            try m.storeU32(result, UInt32(n))
-            return true
-        }
+        try moveInline(.read, m, fd: fd, iovecs: iovecs, count: count, offset: offset, result: result)
     }
 
     /// The inline half of fd_write and fd_pwrite, as `readInline`. Output the embedder takes
@@ -146,22 +125,42 @@ extension WASIContext {
     @inline(__always)
     func writeInline(_ m: GuestMemory, fd: UInt32, iovecs: GuestAddress, count: UInt32, offset: UInt64?,
                    result: GuestAddress) throws(Errno) -> Bool {
+        try moveInline(.write, m, fd: fd, iovecs: iovecs, count: count, offset: offset, result: result)
+    }
+
+    enum Direction { case read, write }
+
+    /// `readInline` and `writeInline`: the same checks and bookkeeping, each with its own right,
+    /// its own "refused RWF_NOWAIT before" flag and its own system calls. `direction` is a
+    /// constant at both call sites, so the branches on it fold away.
+    @inline(__always)
+    private func moveInline(_ direction: Direction, _ m: GuestMemory, fd: UInt32, iovecs: GuestAddress, count: UInt32,
+                            offset: UInt64?, result: GuestAddress) throws(Errno) -> Bool {
         let positioned = offset != nil
+        let reading = direction == .read
         return try table.withDescriptor(fd) { d throws(Errno) -> Bool in
-            let needed = positioned ? Rights.fdWrite | Rights.fdSeek : Rights.fdWrite
+            let right = reading ? Rights.fdRead : Rights.fdWrite
+            let needed = positioned ? right | Rights.fdSeek : right
             guard d.rightsBase & needed == needed else { throw .notcapable }
             guard (offset ?? 0) <= UInt64(Int64.max) else { throw .inval }
             guard !d.viaEmbedder else { return false }
             let socket = d.kind == .socket
-            guard socket ? !positioned : !d.refusesNowaitWrites else { return false }
+            let refusedBefore = reading ? d.refusesNowaitReads : d.refusesNowaitWrites
+            guard socket ? !positioned : !refusedBefore else { return false }
             let hostFD = d.hostFD
             let at = offset.map { Int64($0) } ?? d.position ?? -1
             let n = try transfer(m, iovecs, count, check: { () throws(Errno) in _ = try m.check(result, 4) }, attempt: {
-                socket ? NonblockingIO.send(fd: hostFD, $0, count: $1, flags: 0)
-                    : NonblockingIO.write(fd: hostFD, $0, count: $1, offset: at)
+                switch (reading, socket) {
+                case (true, true): NonblockingIO.receive(fd: hostFD, $0, count: $1, flags: 0)
+                case (true, false): NonblockingIO.read(fd: hostFD, $0, count: $1, offset: at)
+                case (false, true): NonblockingIO.send(fd: hostFD, $0, count: $1, flags: 0)
+                case (false, false): NonblockingIO.write(fd: hostFD, $0, count: $1, offset: at)
+                }
             })
             guard n >= 0 else {
-                if n == -Int(EOPNOTSUPP) { d.refusesNowaitWrites = true }
+                if n == -Int(EOPNOTSUPP) {
+                    if reading { d.refusesNowaitReads = true } else { d.refusesNowaitWrites = true }
+                }
                 return false
             }
             if !positioned { d.advance(by: n) }
