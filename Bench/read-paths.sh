@@ -3,7 +3,9 @@
 # next to read(2): min / median / max over ROUNDS rounds of reading the 1 GiB Bench/out/stream.bin
 # (made by Bench/wasi-io.sh, or here) in CHUNK-byte reads. Answers whether registered files or
 # buffers on io_uring would beat preadv2(RWF_NOWAIT) for guest reads that cannot block.
-# Usage: Bench/read-paths.sh [ROUNDS] [CHUNK]     Needs: clang-16 (or cc), liburing-dev.
+# depthN is preadv2 reached through N extra call frames (see read_paths.c).
+# Usage: Bench/read-paths.sh [ROUNDS] [CHUNK]     (MODES="read depth0 ..." for a subset)
+# Needs: clang-16 (or cc), liburing-dev.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-5}"
@@ -13,7 +15,7 @@ mkdir -p Bench/out/native
 file=Bench/out/stream.bin
 [ -f "$file" ] && [ "$(stat -c %s "$file")" -eq 1073741824 ] || head -c 1073741824 /dev/urandom > "$file"
 cat "$file" > /dev/null  # into the page cache
-modes="read preadv2 uring uring-fixed uring-fixedbuf"
+modes="${MODES:-read preadv2 uring uring-fixed uring-fixedbuf depth0 depth2 depth4 depth6}"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 for _ in $(seq 1 "$rounds"); do

@@ -6,6 +6,10 @@
  *   uring           an io_uring read, submitted and waited for one at a time
  *   uring-fixed     the same with a registered file
  *   uring-fixedbuf  the same with a registered file and a registered buffer
+ *   depthN          preadv2 as above, made from N (0-8) nested calls of functions that do nothing
+ *                   else: what each frame between a program's loop and the system call costs
+ *                   (the returns after a system call are mispredicted on some machines, so a
+ *                   runtime's host-call layers are paid per frame, not only per instruction)
  * Usage: read_paths FILE MODE [CHUNK]   Prints: MODE BYTES MS */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -24,6 +28,22 @@ static double now_ms(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* The depth experiment: nest(k) calls nest(k - 1) ... nest(0) makes the read. noinline and the
+ * empty asm keep the compiler from flattening or tail-calling the chain. */
+static int depth_fd;
+static char *depth_buf;
+static size_t depth_chunk;
+
+__attribute__((noinline)) static ssize_t nest(int k, off_t off) {
+    if (k == 0) {
+        struct iovec iov = { depth_buf, depth_chunk };
+        return preadv2(depth_fd, &iov, 1, off, RWF_NOWAIT);
+    }
+    ssize_t n = nest(k - 1, off);
+    __asm__ volatile("" ::: "memory");
+    return n;
 }
 
 static unsigned long long by_ring(int fd, char *buf, size_t chunk, const char *mode) {
@@ -76,6 +96,16 @@ int main(int argc, char **argv) {
             struct iovec iov = { buf, chunk };
             ssize_t n = preadv2(fd, &iov, 1, off, RWF_NOWAIT);
             if (n <= 0) break;  /* EAGAIN (not cached) would park the guest in Shoal; here it ends the run */
+            off += n;
+            total += n;
+        }
+    } else if (strncmp(mode, "depth", 5) == 0) {
+        int k = atoi(mode + 5);
+        if (k < 0 || k > 8) { fprintf(stderr, "depth 0-8\n"); return 2; }
+        depth_fd = fd, depth_buf = buf, depth_chunk = chunk;
+        for (off_t off = 0;;) {
+            ssize_t n = nest(k, off);
+            if (n <= 0) break;
             off += n;
             total += n;
         }

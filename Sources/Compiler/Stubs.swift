@@ -112,12 +112,37 @@ enum Stubs {
         asm.jmp(restore)
     }
 
-    /// Called like a WebAssembly function with a host context in rdi instead of a vmctx; calls the
-    /// context's entry with (context, caller vmctx, args-and-results) and traps on a non-zero result.
+    /// Called like a WebAssembly function with a host context in rdi instead of a vmctx. Tries the
+    /// context's inline entry first, if it has one, with (inline target, the caller's memory base
+    /// and size, args-and-results): when that returns true the call is done. Otherwise calls the
+    /// context's entry with (context, caller vmctx, args-and-results) and traps on a non-zero
+    /// result. rsp is 16-byte aligned at both calls (8 below it at entry, then rbp, then two
+    /// words around the first call).
     static func emitHostStub(_ asm: inout Assembler, trapExit: Label) {
         let trap = asm.newLabel()
+        let regular = asm.newLabel()
         asm.push(.rbp)
         asm.mov(.b64, .rbp, .rsp)
+        asm.load(.b64, .rax, Mem(.rdi, Int32(HostContextLayout.inlineEntry)))
+        asm.test(.b64, .rax, .rax)
+        asm.jcc(.e, regular)
+        asm.test(.b64, .r14, .r14)
+        asm.jcc(.e, regular)
+        asm.push(.rdi)
+        asm.push(.rdi)
+        asm.load(.b64, .rdi, Mem(.rdi, Int32(HostContextLayout.inlineTarget)))
+        asm.load(.b64, .rsi, Mem(.r14, Int32(VMContextLayout.memoryBase)))
+        asm.load(.b64, .rdx, Mem(.r14, Int32(VMContextLayout.memorySize)))
+        asm.lea(.b64, .rcx, Mem(.rbp, 16))
+        asm.call(.rax)
+        asm.pop(.rdi)
+        asm.pop(.rdi)
+        asm.test(.b8, .rax, .rax)
+        asm.jcc(.e, regular)
+        asm.alu(.xor, .b32, .rax, .rax)
+        asm.pop(.rbp)
+        asm.ret()
+        asm.bind(regular)
         asm.mov(.b64, .rsi, .r14)
         asm.lea(.b64, .rdx, Mem(.rbp, 16))
         asm.call(Mem(.rdi, Int32(HostContextLayout.entry)))

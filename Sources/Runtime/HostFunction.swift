@@ -104,7 +104,8 @@ public struct Caller {
 
 /// The host context an import slot carries for a host function (see `HostContextLayout`): word 0
 /// is the C entry the module's host stub calls, word 1 points back to this box, and words 2 and 3
-/// are the function's `InlineHostCall` (entry and target; zero without one).
+/// are the function's `InlineHostCall` (entry and target; zero without one), which the stub
+/// tries first.
 final class HostFunctionBox: @unchecked Sendable {  // immutable after init but for the lazily made funcref
     let function: HostFunction
     let asyncBody: (@Sendable (Caller, [Value], Completion) -> Void)?
@@ -153,13 +154,13 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
         } else {
             v128Slots = nil
         }
-        context = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 16)
-        let entry = inline == nil ? hostEntry : inlineFirstHostEntry
-        context.storeBytes(of: unsafeBitCast(entry, to: UInt.self), toByteOffset: HostContextLayout.entry, as: UInt.self)
+        context = UnsafeMutableRawPointer.allocate(byteCount: HostContextLayout.byteSize, alignment: 16)
+        context.storeBytes(of: unsafeBitCast(hostEntry, to: UInt.self), toByteOffset: HostContextLayout.entry, as: UInt.self)
         context.storeBytes(of: UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque()), toByteOffset: 8, as: UInt.self)
-        context.storeBytes(of: inline.map { unsafeBitCast($0.entry, to: UInt.self) } ?? 0, toByteOffset: 16, as: UInt.self)
+        context.storeBytes(of: inline.map { unsafeBitCast($0.entry, to: UInt.self) } ?? 0,
+                           toByteOffset: HostContextLayout.inlineEntry, as: UInt.self)
         context.storeBytes(of: inline.map { UInt(bitPattern: Unmanaged.passUnretained($0.target).toOpaque()) } ?? 0,
-                           toByteOffset: 24, as: UInt.self)
+                           toByteOffset: HostContextLayout.inlineTarget, as: UInt.self)
     }
 
     deinit {
@@ -210,20 +211,6 @@ final class HostFunctionBox: @unchecked Sendable {  // immutable after init but 
             return TrapCode.hostError.rawValue
         }
     }
-}
-
-/// The C entry of a host function with an `InlineHostCall`: that first, with the caller's memory
-/// read from its vmctx (where the memory publishes it), and the usual entry only when it did not
-/// finish the call. Nothing here retains, allocates or looks up the instance.
-private let inlineFirstHostEntry: @convention(c) (UnsafeMutableRawPointer, UnsafeMutableRawPointer?, UnsafeMutablePointer<UInt64>) -> UInt32 = {
-    context, callerVMContext, slots in
-    if let callerVMContext {
-        let attempt = context.load(fromByteOffset: 16, as: InlineHostCall.Entry.self)
-        let target = context.load(fromByteOffset: 24, as: UnsafeRawPointer.self)
-        let memory = VMContext(callerVMContext).memory
-        if attempt(target, memory.base, memory.size, slots) { return 0 }
-    }
-    return hostEntry(context, callerVMContext, slots)
 }
 
 /// The C entry of every host function: (context, caller vmctx, slots) -> trap code.

@@ -56,8 +56,22 @@ public enum TableLayout {
 }
 
 /// Layout of the host-function context that an imported host function's import slot carries in
-/// place of a vmctx. The compiled module's host stub calls `entry` with the C convention
-/// `(context, callerVMContext, argsAndResults) -> trap code`.
+/// place of a vmctx:
+/// ```
+///   +0   entry         C entry: (context, callerVMContext, argsAndResults) -> trap code
+///   +8   (the runtime's own: its host-function object)
+///   +16  inlineEntry   C entry of the inline attempt, or 0: (inlineTarget, memory base,
+///                      memory size, argsAndResults) -> Bool (true: the call is finished)
+///   +24  inlineTarget  what `inlineEntry` gets as its first argument
+/// ```
+/// The compiled module's host stub calls `inlineEntry` first when there is one (with the caller's
+/// memory read from its vmctx at `VMContextLayout.memoryBase` and `memorySize`), and `entry`
+/// only when that did not finish the call: a guest's call then reaches the attempt through one
+/// C frame rather than two (issue 17: on this kernel each return after a system call costs a
+/// mispredicted `ret`, so every frame between the guest and the system call counts).
 public enum HostContextLayout {
     public static let entry = 0
+    public static let inlineEntry = 16
+    public static let inlineTarget = 24
+    public static let byteSize = 32
 }

@@ -67,6 +67,7 @@ struct GuestMemory: @unchecked Sendable {  // the base pointer: see `base`
         try check(address, 4).loadUnaligned(as: UInt32.self).littleEndian
     }
 
+    @inline(__always)  // on the inline fast path of every read and write
     func storeU32(_ address: GuestAddress, _ value: UInt32) throws(Errno) {
         try check(address, 4).storeBytes(of: value.littleEndian, as: UInt32.self)
     }
@@ -79,6 +80,7 @@ struct GuestMemory: @unchecked Sendable {  // the base pointer: see `base`
         try check(address, 1).storeBytes(of: value, as: UInt8.self)
     }
 
+    @inline(__always)  // on the inline fast path of every read and write
     func storeU16(_ address: GuestAddress, _ value: UInt16) throws(Errno) {
         try check(address, 2).storeBytes(of: value.littleEndian, as: UInt16.self)
     }

@@ -250,6 +250,69 @@ struct ExecutionTests {
         #expect(counts.inline == 2 && counts.attempts == 1 && counts.bodies == 1)
     }
 
+    /// The host stub tries the inline entry itself (issue 17: one C frame fewer between a guest and
+    /// its system call), so every way a guest reaches a host function must take it: a direct call
+    /// and a call_indirect, from both tiers, from a module with a memory and from one without
+    /// (the entry then gets no base and size 0). A declined call still reaches the body, and a
+    /// body's error is still the guest's trap.
+    @Test(arguments: CompilerTier.allCases, HeapMode.allCases)
+    func theHostStubTriesTheInlineEntryOnEveryPath(tier: CompilerTier, heapMode: HeapMode) throws {
+        final class Seen: @unchecked Sendable {  // touched only on the guest's fiber and this thread, in turn
+            var inline: [(hasMemory: Bool, size: UInt64, argument: UInt64)] = []
+            var bodies = 0
+        }
+        let seen = Seen()
+        let entry: InlineHostCall.Entry = { target, base, size, slots in
+            let seen = Unmanaged<Seen>.fromOpaque(target).takeUnretainedValue()
+            seen.inline.append((base != nil, size, slots[0]))
+            guard slots[0] % 3 != 0 else { return false }  // multiples of 3 decline
+            slots[0] = slots[0] &* 2
+            return true
+        }
+        let twice = Function(AsyncHostFunction(type: FuncType(params: [.i32], results: [.i32]),
+                                               inline: InlineHostCall(entry: entry, target: seen)) { _, args, completion in
+            seen.bodies += 1
+            guard case .i32(let x) = args[0] else { return }
+            if x == 9 { completion.resume(throwing: RuntimeError("nine")) } else { completion.resume(returning: [.i32(x &+ 1000)]) }
+        })
+        func module(memory: Bool) throws -> CompiledModule {
+            try ModuleCompiler.compile(bytes: try TextFormat.wat2wasm("""
+                (module
+                  (import "host" "twice" (func $twice (param i32) (result i32)))
+                  \(memory ? "(memory 2)" : "")
+                  (type $t (func (param i32) (result i32)))
+                  (table 1 funcref)
+                  (elem (i32.const 0) $twice)
+                  (func (export "direct") (param i32) (result i32) local.get 0 call $twice)
+                  (func (export "indirect") (param i32) (result i32)
+                    local.get 0 i32.const 0 call_indirect (type $t)))
+                """), options: CompileOptions(heapMode: heapMode, tier: tier))
+        }
+        func run(_ instance: Instance, _ name: String, _ x: UInt32) throws -> Execution.State {
+            let execution = try Execution(try export(instance, name), arguments: [.i32(x)])
+            var state = try execution.resume()
+            while case .parked = state { state = try execution.resume() }
+            return state
+        }
+        let store = Store(heapMode: heapMode)
+        for hasMemory in [true, false] {
+            let instance = try store.instantiate(try module(memory: hasMemory)) { _, _ in .function(twice) }
+            for name in ["direct", "indirect"] {
+                seen.inline.removeAll()
+                seen.bodies = 0
+                guard case .exited(let finished) = try run(instance, name, 20) else { Issue.record("\(name) 20"); continue }
+                #expect(finished == [.i32(40)], "\(name), memory \(hasMemory)")
+                guard case .exited(let declined) = try run(instance, name, 6) else { Issue.record("\(name) 6"); continue }
+                #expect(declined == [.i32(1006)], "\(name), memory \(hasMemory)")
+                guard case .trapped(let trap) = try run(instance, name, 9) else { Issue.record("\(name) 9 did not trap"); continue }
+                #expect(trap.code == .hostError, "\(name), memory \(hasMemory)")
+                #expect(seen.bodies == 2)
+                #expect(seen.inline.map(\.argument) == [20, 6, 9])
+                #expect(seen.inline.allSatisfy { $0.hasMemory == hasMemory && $0.size == (hasMemory ? 131_072 : 0) })
+            }
+        }
+    }
+
     /// A completion's deferred work (how WASI writes I/O results into guest memory) runs on the
     /// guest's fiber when it resumes — and never, if the execution was cancelled while parked,
     /// since its slot may already belong to another instance.

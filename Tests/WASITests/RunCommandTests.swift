@@ -22,16 +22,22 @@ struct ShoalCommand {
         var stdoutTail: String
         var stderr: String
         var killedByWatchdog: Bool
+        /// The child's process id (it has ended by then).
+        var pid: Int32
     }
 
     /// `input`: what the child reads on standard input (a file), or nil to inherit the test's.
-    /// `subcommand`: `run` unless told (`compile`, `inspect`, `keygen`).
+    /// `subcommand`: `run` unless told (`compile`, `inspect`, `keygen`). `environment`: variables
+    /// set for the child on top of the test's own.
     static func run(_ arguments: [String], input: String? = nil, watchdog: Duration = .seconds(120),
-                    subcommand: String = "run") throws -> Outcome {
+                    subcommand: String = "run", environment: [String: String] = [:]) throws -> Outcome {
         let shoal = try #require(executable, "the shoal executable was not built next to the tests")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: shoal)
         process.arguments = [subcommand] + arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, set in set }
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -75,7 +81,8 @@ struct ShoalCommand {
         stdout.done.wait()
         stderr.done.wait()
         return Outcome(status: process.terminationStatus, stdoutBytes: stdout.count, stdoutTail: String(decoding: stdout.tail, as: UTF8.self),
-                       stderr: String(decoding: stderr.all, as: UTF8.self), killedByWatchdog: killed)
+                       stderr: String(decoding: stderr.all, as: UTF8.self), killedByWatchdog: killed,
+                       pid: process.processIdentifier)
     }
 
     /// Writes `text` to a fresh temporary file named `name` and returns its path.
@@ -100,6 +107,37 @@ struct RunCommandTests {
           (func (export "_start") (call $exit (i32.const 0)))
           (func (export "f") (result i32) (i32.const 7)))
         """
+
+    @Test("SHOAL_PERF_MAP=1 names every function of the guest for perf in /tmp/perf-PID.map; without it there is no map")
+    func perfMapNamesTheGuestsFunctions() throws {
+        // Names from the name section where the module has one (clang's output does), else
+        // wasm-function[index] (the text format here makes none).
+        let unnamed = try ShoalCommand.file("unnamed.wat", """
+            (module (func (export "_start") call 1) (func))
+            """)
+        for (module, expected) in [(unnamed, ["shoal-stubs", "wasm-function[0]", "wasm-function[1]"]),
+                                   ("Tests/wasi-programs/hello.wasm", ["shoal-stubs", "_start", "main"])] {
+            let mapped = try ShoalCommand.run([module], environment: ["SHOAL_PERF_MAP": "1"])
+            #expect(mapped.status == 0, "\(mapped.stderr)")
+            let path = "/tmp/perf-\(mapped.pid).map"
+            defer { unlink(path) }
+            // `start size name`, both in hex, one line per function plus one for the stubs.
+            let entries = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+                .map { $0.split(separator: " ", maxSplits: 2) }
+            let names = entries.map { String($0[2]) }
+            #expect(names.first == "shoal-stubs")
+            #expect(Set(expected).isSubset(of: names), "\(names)")
+            let ranges = entries.compactMap { e -> Range<UInt64>? in
+                guard let start = UInt64(e[0], radix: 16), let size = UInt64(e[1], radix: 16), size > 0 else { return nil }
+                return start..<start + size
+            }
+            #expect(ranges.count == entries.count)
+            #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound }, "overlapping or unordered")
+        }
+        let plain = try ShoalCommand.run([unnamed])
+        #expect(plain.status == 0)
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/perf-\(plain.pid).map"))
+    }
 
     @Test("--timeout stops a start function that loops forever, in a single run")
     func timeoutStopsALoopingStartFunction() throws {

@@ -4,7 +4,7 @@
 //   shoal_fiber.h    fibers, the yield and fuel builtins, stack limits (fiber.c)
 //   shoal_ring.h     io_uring through liburing (ring.c)
 //   shoal_worker.h   the scheduler worker owning the calling thread (worker.c)
-//   shoal_nowait.h   non-blocking attempts for WASI's inline I/O fast path (nowait.c)
+//   shoal_nowait.h   non-blocking attempts for WASI's inline I/O fast path (static inline)
 // Offsets the C side shares with RuntimeABI live in one private header, shoal_abi.h.
 #pragma once
 #include "shoal_crc.h"
