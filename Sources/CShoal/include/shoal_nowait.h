@@ -15,7 +15,7 @@
 //
 // They are `static inline`, here in the header, so that Swift inlines them into the fast path:
 // every call frame between a guest and the system call costs a mispredicted return after it
-// (issue 17, Docs/BENCHMARKS.md: about 7 ns a frame on a 4 KiB read on the benchmark machine).
+// (issue 17, Docs/BENCHMARKS.md: about 8 ns a frame on a 4 KiB read on the benchmark machine).
 #pragma once
 #include <stdint.h>
 #include <sys/socket.h>
