@@ -207,9 +207,8 @@ extension CodeGen {
         return out
     }
 
-    /// Division through rax:rdx with the baseline's traps: a zero divisor, and MIN / -1 for div_s
-    /// (rem_s by -1 is 0, which idiv would fault on). A constant divisor skips the checks it
-    /// cannot fail.
+    /// Division through rax:rdx with the baseline's traps (`Assembler.wasmDivide`). A divisor
+    /// that is constant, or known not to be zero, skips the checks it cannot fail.
     mutating func emitDivRem(_ a: Value, _ b: Value, _ w: Width, signed: Bool, remainder: Bool) {
         var known: Int64?
         if case .imm(let bits) = loc[b.id] {
@@ -217,37 +216,11 @@ extension CodeGen {
         }
         load(b, into: .rcx)
         load(a, into: .rax)
-        if (known == nil && !nonZero.contains(b)) || known == 0 {
-            asm.test(w, .rcx, .rcx)
-            asm.jcc(.e, trapLabel(.integerDivideByZero))
-        }
-        if signed {
-            let divide = asm.newLabel()
-            let done = asm.newLabel()
-            if known == nil || known == -1 {
-                asm.alu(.cmp, w, .rcx, imm: -1)
-                asm.jcc(.ne, divide)
-                if remainder {
-                    asm.alu(.xor, .b32, .rdx, .rdx)
-                    asm.jmp(done)
-                } else {
-                    if w == .b32 {
-                        asm.alu(.cmp, .b32, .rax, imm: Int32.min)
-                    } else {
-                        asm.mov(.b64, Self.scratch, imm: Int64.min)
-                        asm.alu(.cmp, .b64, .rax, Self.scratch)
-                    }
-                    asm.jcc(.e, trapLabel(.integerOverflow))
-                }
-            }
-            asm.bind(divide)
-            if w == .b32 { asm.cdq() } else { asm.cqo() }
-            asm.unary(.idiv, w, .rcx)
-            asm.bind(done)
-        } else {
-            asm.alu(.xor, .b32, .rdx, .rdx)
-            asm.unary(.div, w, .rcx)
-        }
+        let checksZero = (known == nil && !nonZero.contains(b)) || known == 0
+        let checksMinusOne = signed && (known == nil || known == -1)
+        asm.wasmDivide(w, by: .rcx, signed: signed, remainder: remainder,
+                       divideByZero: checksZero ? trapLabel(.integerDivideByZero) : nil, checksMinusOne: checksMinusOne,
+                       overflow: checksMinusOne && !remainder ? trapLabel(.integerOverflow) : nil, scratch: Self.scratch)
     }
 
     static func condition(_ op: CompareOp) -> Condition {
@@ -305,26 +278,8 @@ extension CodeGen {
             asm.test(w, x, x)
             setFlag(.e, r)
             return
-        case .clz:
-            let x = reg(a, .rax)
-            if CPUFeatures.hasLZCNT {
-                asm.bitCount(.lzcnt, w, d, x)
-            } else {
-                asm.bitCount(.bsr, w, d, x)
-                asm.mov(.b64, .rcx, imm: -1)
-                asm.cmov(.e, w, d, .rcx)
-                asm.unary(.neg, w, d)
-                asm.alu(.add, w, d, imm: w == .b32 ? 31 : 63)
-            }
-        case .ctz:
-            let x = reg(a, .rax)
-            if CPUFeatures.hasBMI1 {
-                asm.bitCount(.tzcnt, w, d, x)
-            } else {
-                asm.bitCount(.bsf, w, d, x)
-                asm.mov(.b64, .rcx, imm: w == .b32 ? 32 : 64)
-                asm.cmov(.e, w, d, .rcx)
-            }
+        case .clz: asm.countLeadingZeros(w, d, reg(a, .rax), scratch: .rcx)
+        case .ctz: asm.countTrailingZeros(w, d, reg(a, .rax), scratch: .rcx)
         case .popcnt:
             load(a, into: .rax)
             if CPUFeatures.hasPOPCNT {
