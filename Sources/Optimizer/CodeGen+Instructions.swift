@@ -327,32 +327,22 @@ extension CodeGen {
 
     // MARK: Memory
 
-    /// The operand for an access of `size` bytes at `address + offset` (the baseline's scheme:
-    /// guarded heaps address directly and fault into the signal handler; bounded heaps compare
-    /// the access's end with the memory size, the check and the address sharing r11). i32
-    /// values are kept zero-extended, so the address needs no extension.
+    /// The operand for an access of `size` bytes at `address + offset`, by the baseline's scheme
+    /// (`Assembler.guardedHeapOperand` and `boundedHeapOperand`), except that a bounded access
+    /// that a dominating one has checked goes unchecked. i32 values are kept zero-extended, so
+    /// the address needs no extension.
     mutating func effectiveAddress(_ address: Value, offset: UInt32, size: Int) -> Mem {
         let index = reg(address, .rax)
         switch shared.options.heapMode {
         case .guarded:
-            if offset <= UInt32(Int32.max) { return Mem(.r15, index: index, scale: 1, disp: Int32(offset)) }
-            asm.mov(.b64, Self.scratch, imm: Int64(offset))
-            asm.alu(.add, .b64, Self.scratch, index)
-            return Mem(.r15, index: Self.scratch, scale: 1, disp: 0)
+            return asm.guardedHeapOperand(base: .r15, index: index, offset: offset, scratch: Self.scratch)
         case .bounded:
             if uncheckedAccesses.contains(currentAccess) {  // proven in bounds (offset fits: BoundsChecks)
                 return Mem(.r15, index: index, scale: 1, disp: Int32(offset))
             }
-            let end = UInt64(offset) + UInt64(size)
-            if end <= UInt64(Int32.max) {
-                asm.lea(.b64, Self.scratch, Mem(index, Int32(end)))
-            } else {
-                asm.mov(.b64, Self.scratch, imm: Int64(end))
-                asm.alu(.add, .b64, Self.scratch, index)
-            }
-            asm.alu(.cmp, .b64, Self.scratch, Mem(.r14, Int32(VMContextLayout.memorySize)))
-            asm.jcc(.a, trapLabel(.outOfBoundsMemoryAccess))
-            return Mem(.r15, index: Self.scratch, scale: 1, disp: Int32(-size))
+            return asm.boundedHeapOperand(base: .r15, index: index, offset: offset, size: size,
+                                          limit: Mem(.r14, Int32(VMContextLayout.memorySize)), scratch: Self.scratch,
+                                          outOfBounds: trapLabel(.outOfBoundsMemoryAccess))
         }
     }
 
@@ -372,30 +362,13 @@ extension CodeGen {
         }
         let d = dest(r)
         markHeapAccess()
-        switch op {
-        case .i32Load: asm.load(.b32, d, mem)
-        case .i64Load: asm.load(.b64, d, mem)
-        case .i32Load8S: asm.loadSignExtended(from: .b8, to: .b32, d, mem)
-        case .i32Load8U, .i64Load8U: asm.load(.b8, d, mem)
-        case .i32Load16S: asm.loadSignExtended(from: .b16, to: .b32, d, mem)
-        case .i32Load16U, .i64Load16U: asm.load(.b16, d, mem)
-        case .i64Load8S: asm.loadSignExtended(from: .b8, to: .b64, d, mem)
-        case .i64Load16S: asm.loadSignExtended(from: .b16, to: .b64, d, mem)
-        case .i64Load32S: asm.loadSignExtended(from: .b32, to: .b64, d, mem)
-        case .i64Load32U: asm.load(.b32, d, mem)
-        case .f32Load, .f64Load: preconditionFailure("handled above")
-        }
+        asm.load(op, d, mem)
         finish(r, d)
     }
 
     mutating func emitStore(_ op: StoreOp, offset: UInt32, _ inst: Inst) {
         let size = 1 << op.naturalAlignment
-        let w: Width = switch size {
-        case 1: .b8
-        case 2: .b16
-        case 4: .b32
-        default: .b64
-        }
+        let w = op.width
         let v = inst.args[1]
         if op == .f32Store || op == .f64Store {
             let value = xreg(v, Self.floatA)
