@@ -412,14 +412,7 @@ struct FunctionCompiler {
         switch entry.location {
         case .gpr(let r): asm.store(.b64, mem, r)
         case .xmm(let x): asm.fstore(.double, mem, x)
-        case .imm(let bits):
-            let value = Int64(bitPattern: bits)
-            if value >= Int64(Int32.min) && value <= Int64(Int32.max) {
-                asm.store(.b64, mem, imm: Int32(value))
-            } else {
-                asm.mov(.b64, Registers.scratch, imm: value)
-                asm.store(.b64, mem, Registers.scratch)
-            }
+        case .imm(let bits): asm.store64(mem, imm: Int64(bitPattern: bits), via: Registers.scratch)
         case .slot:
             let source = frame.slot(depth)
             if source != mem {

@@ -423,14 +423,7 @@ extension CodeGen {
             case .slot(let k):
                 asm.load(.b64, Self.scratch, slotMem(k))
                 asm.store(.b64, mem, Self.scratch)
-            case .imm(let bits):
-                let value = Int64(bitPattern: bits)
-                if value >= Int64(Int32.min) && value <= Int64(Int32.max) {
-                    asm.store(.b64, mem, imm: Int32(value))
-                } else {
-                    asm.mov(.b64, Self.scratch, imm: value)
-                    asm.store(.b64, mem, Self.scratch)
-                }
+            case .imm(let bits): asm.store64(mem, imm: Int64(bitPattern: bits), via: Self.scratch)
             case .none: break
             }
         }

@@ -357,14 +357,7 @@ struct CodeGen {
         case (.slot(let k), .slot(let j)):
             asm.load(.b64, .rax, slotMem(j))
             asm.store(.b64, slotMem(k), .rax)
-        case (.slot(let k), .imm(let bits)):
-            let value = Int64(bitPattern: bits)
-            if value >= Int64(Int32.min) && value <= Int64(Int32.max) {
-                asm.store(.b64, slotMem(k), imm: Int32(value))
-            } else {
-                asm.mov(.b64, .rax, imm: value)
-                asm.store(.b64, slotMem(k), .rax)
-            }
+        case (.slot(let k), .imm(let bits)): asm.store64(slotMem(k), imm: Int64(bitPattern: bits), via: .rax)
         case (.xreg(let d), .xreg(let x)): asm.fmov(d, x)
         case (.xreg(let d), .slot(let k)): asm.fload(.double, d, slotMem(k))
         case (.xreg(let d), .reg(let r)): asm.movq(.b64, d, r)
