@@ -1,3 +1,4 @@
+import Optimizer
 import RuntimeABI
 import WasmCore
 import WasmDecoder
