@@ -163,7 +163,7 @@ extension FunctionCompiler {
         let defaultStub = stubs[defaultTarget]!
         asm.alu(.cmp, .b32, index, imm: Int32(truncatingIfNeeded: targets.count))
         asm.jcc(.ae, defaultStub)
-        emitDecisionTree(index: index, targets: targets, range: 0..<targets.count, stubs: stubs)
+        asm.decisionTree(index: index, keys: targets, range: 0..<targets.count, stubs: stubs)
         free(index)
         for (depth, stub) in stubs.sorted(by: { $0.key < $1.key }) {
             asm.bind(stub)
@@ -171,23 +171,6 @@ extension FunctionCompiler {
             asm.jmp(branchTarget(depth))
         }
         reachable = false
-    }
-
-    /// A binary search over the table's index range, collapsing runs that share a target.
-    mutating func emitDecisionTree(index: Reg, targets: [UInt32], range: Range<Int>, stubs: [UInt32: Label]) {
-        guard !range.isEmpty else { return }  // no targets: the bounds check already went to the default
-        let first = targets[range.lowerBound]
-        if targets[range].allSatisfy({ $0 == first }) {
-            asm.jmp(stubs[first]!)
-            return
-        }
-        let mid = (range.lowerBound + range.upperBound) / 2
-        let upper = asm.newLabel()
-        asm.alu(.cmp, .b32, index, imm: Int32(mid))
-        asm.jcc(.ae, upper)
-        emitDecisionTree(index: index, targets: targets, range: range.lowerBound..<mid, stubs: stubs)
-        asm.bind(upper)
-        emitDecisionTree(index: index, targets: targets, range: mid..<range.upperBound, stubs: stubs)
     }
 
     mutating func emitReturn() {

@@ -99,39 +99,12 @@ extension FunctionCompiler {
         }
     }
 
-    enum FloatComparison { case eq, ne, lt, gt, le, ge }
-
-    /// ucomis sets ZF, PF and CF all for an unordered (NaN) pair: "above" and "above or equal" are
-    /// false then, so lt/le compare with the operands swapped; eq and ne fold in the parity flag.
+    /// NaN-aware comparison (`Assembler.floatCompare`, shared with the optimizing tier).
     mutating func emitFloatCompare(_ p: Precision, _ comparison: FloatComparison) {
         let rhs = popXMM()
         let lhs = popXMM()
         let r = allocGPR()
-        switch comparison {
-        case .eq:
-            asm.ucomis(p, lhs, rhs)
-            asm.setcc(.e, r)
-            asm.setcc(.np, Registers.scratch)
-            asm.alu(.and, .b32, r, Registers.scratch)
-        case .ne:
-            asm.ucomis(p, lhs, rhs)
-            asm.setcc(.ne, r)
-            asm.setcc(.p, Registers.scratch)
-            asm.alu(.or, .b32, r, Registers.scratch)
-        case .lt:
-            asm.ucomis(p, rhs, lhs)
-            asm.setcc(.a, r)
-        case .le:
-            asm.ucomis(p, rhs, lhs)
-            asm.setcc(.ae, r)
-        case .gt:
-            asm.ucomis(p, lhs, rhs)
-            asm.setcc(.a, r)
-        case .ge:
-            asm.ucomis(p, lhs, rhs)
-            asm.setcc(.ae, r)
-        }
-        asm.movzx(from: .b8, r, r)
+        asm.floatCompare(p, comparison, lhs, rhs, into: r, scratch: Registers.scratch)
         free(lhs)
         free(rhs)
         pushGPR(.i32, r)
@@ -145,25 +118,11 @@ extension FunctionCompiler {
         pushXMM(p == .single ? .f32 : .f64, lhs)
     }
 
-    /// WebAssembly min/max: NaN if either operand is NaN, and -0 < +0 — minss/maxss give neither.
+    /// WebAssembly min/max, NaN and signed zeros included (`Assembler.floatMinMax`).
     mutating func emitMinMax(_ p: Precision, isMin: Bool) {
         let rhs = popXMM()
         let lhs = popXMM()
-        let notEqual = asm.newLabel()
-        let nan = asm.newLabel()
-        let done = asm.newLabel()
-        asm.ucomis(p, lhs, rhs)
-        asm.jcc(.p, nan)
-        asm.jcc(.ne, notEqual)
-        // Equal: only the signs of zeros can differ; OR keeps -0 for min, AND keeps +0 for max.
-        asm.sseBit(isMin ? .or : .and, p, lhs, rhs)
-        asm.jmp(done)
-        asm.bind(nan)
-        asm.sse(.add, p, lhs, rhs)  // a quiet NaN from the NaN operand(s)
-        asm.jmp(done)
-        asm.bind(notEqual)
-        asm.sse(isMin ? .min : .max, p, lhs, rhs)
-        asm.bind(done)
+        asm.floatMinMax(p, isMin: isMin, lhs, rhs)
         free(rhs)
         pushXMM(p == .single ? .f32 : .f64, lhs)
     }
@@ -176,25 +135,17 @@ extension FunctionCompiler {
 
     enum SignOperation { case abs, neg }
 
-    /// abs and neg only touch the sign bit (NaN payloads pass through), done in a GPR.
+    /// abs and neg on the sign bit (`Assembler.floatSignBits`): f32 needs only the scratch
+    /// register, f64 a second register for its 64-bit mask.
     mutating func emitSignBits(_ p: Precision, _ operation: SignOperation) {
         let x = popXMM()
-        let s = Registers.scratch
-        if p == .single {
-            asm.movq(.b32, s, x)
-            asm.alu(operation == .abs ? .and : .xor, .b32, s, imm: operation == .abs ? 0x7FFF_FFFF : Int32.min)
-            asm.movq(.b32, x, s)
-        } else {
-            let r = allocGPR()
-            asm.movq(.b64, r, x)
-            asm.mov(.b64, s, imm: operation == .abs ? Int64.max : Int64.min)
-            asm.alu(operation == .abs ? .and : .xor, .b64, r, s)
-            asm.movq(.b64, x, r)
-            free(r)
-        }
+        let r = p == .single ? Registers.scratch : allocGPR()
+        asm.floatSignBits(p, abs: operation == .abs, x, into: x, gpr: r, mask: Registers.scratch)
+        if p == .double { free(r) }
         pushXMM(p == .single ? .f32 : .f64, x)
     }
 
+    /// copysign on the operands' bits (`Assembler.copysignBits`).
     mutating func emitCopysign(_ p: Precision) {
         let sign = popXMM()
         let magnitude = popXMM()
@@ -203,16 +154,7 @@ extension FunctionCompiler {
         let w: Width = p == .single ? .b32 : .b64
         asm.movq(w, a, magnitude)
         asm.movq(w, b, sign)
-        if p == .single {
-            asm.alu(.and, .b32, a, imm: 0x7FFF_FFFF)
-            asm.alu(.and, .b32, b, imm: Int32.min)
-        } else {
-            asm.mov(.b64, Registers.scratch, imm: Int64.max)
-            asm.alu(.and, .b64, a, Registers.scratch)
-            asm.unary(.not, .b64, Registers.scratch)
-            asm.alu(.and, .b64, b, Registers.scratch)
-        }
-        asm.alu(.or, w, a, b)
+        asm.copysignBits(p, magnitude: a, sign: b, scratch: Registers.scratch)
         asm.movq(w, magnitude, a)
         free(a)
         free(b)
@@ -220,37 +162,13 @@ extension FunctionCompiler {
         pushXMM(p == .single ? .f32 : .f64, magnitude)
     }
 
+    /// Integer to float (`Assembler.convertToFloat`). The baseline does not keep i32 values
+    /// zero-extended in registers, so an unsigned i32 has its upper half cleared first.
     mutating func emitConvert(_ p: Precision, from source: ValueType, signed: Bool) {
         let r = popGPR()
         let x = allocXMM()
-        asm.pxor(x, x)  // cvtsi2s* only writes the low lane: break the dependency on x's old value
-        if source == .i32 {
-            if signed {
-                asm.cvtsi2s(p, from: .b32, x, r)
-            } else {
-                asm.mov(.b32, r, r)
-                asm.cvtsi2s(p, from: .b64, x, r)
-            }
-        } else if signed {
-            asm.cvtsi2s(p, from: .b64, x, r)
-        } else {
-            // u64: values with the top bit set are halved (keeping the low bit, so rounding is
-            // unchanged), converted and doubled.
-            let big = asm.newLabel()
-            let done = asm.newLabel()
-            asm.test(.b64, r, r)
-            asm.jcc(.s, big)
-            asm.cvtsi2s(p, from: .b64, x, r)
-            asm.jmp(done)
-            asm.bind(big)
-            asm.mov(.b64, Registers.scratch, r)
-            asm.shift(.shr, .b64, Registers.scratch, imm: 1)
-            asm.alu(.and, .b32, r, imm: 1)
-            asm.alu(.or, .b64, Registers.scratch, r)
-            asm.cvtsi2s(p, from: .b64, x, Registers.scratch)
-            asm.sse(.add, p, x, x)
-            asm.bind(done)
-        }
+        asm.convertToFloat(p, r, bits: source == .i32 ? 32 : 64, signed: signed, into: x, upperHalfZero: false,
+                           scratch: Registers.scratch)
         free(r)
         pushXMM(p == .single ? .f32 : .f64, x)
     }

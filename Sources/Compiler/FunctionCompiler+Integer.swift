@@ -136,41 +136,17 @@ extension FunctionCompiler {
         }
     }
 
-    /// Division through rax:rdx, with the spec's traps: a zero divisor, and MIN / -1 for div_s
-    /// (rem_s of MIN by -1 is 0, which idiv would fault on, so -1 takes a short path).
+    /// Division through rax:rdx with the spec's traps (`Assembler.wasmDivide`, shared with the
+    /// optimizing tier), every check made: the baseline knows nothing about the divisor.
     mutating func emitDivRem(_ type: ValueType, signed: Bool, remainder: Bool) {
         let w = width(type)
         claim(.rax)
         claim(.rdx)
         let divisor = popGPR()
         popInto(.rax)
-        asm.test(w, divisor, divisor)
-        asm.jcc(.e, trapLabel(.integerDivideByZero))
-        if signed {
-            let divide = asm.newLabel()
-            let done = asm.newLabel()
-            asm.alu(.cmp, w, divisor, imm: -1)
-            asm.jcc(.ne, divide)
-            if remainder {
-                asm.alu(.xor, .b32, .rdx, .rdx)
-                asm.jmp(done)
-            } else {
-                if w == .b32 {
-                    asm.alu(.cmp, .b32, .rax, imm: Int32.min)
-                } else {
-                    asm.mov(.b64, Registers.scratch, imm: Int64.min)
-                    asm.alu(.cmp, .b64, .rax, Registers.scratch)
-                }
-                asm.jcc(.e, trapLabel(.integerOverflow))
-            }
-            asm.bind(divide)
-            if w == .b32 { asm.cdq() } else { asm.cqo() }
-            asm.unary(.idiv, w, divisor)
-            asm.bind(done)
-        } else {
-            asm.alu(.xor, .b32, .rdx, .rdx)
-            asm.unary(.div, w, divisor)
-        }
+        asm.wasmDivide(w, by: divisor, signed: signed, remainder: remainder, divideByZero: trapLabel(.integerDivideByZero),
+                       checksMinusOne: true, overflow: signed && !remainder ? trapLabel(.integerOverflow) : nil,
+                       scratch: Registers.scratch)
         free(divisor)
         if remainder {
             free(.rax)
@@ -201,29 +177,13 @@ extension FunctionCompiler {
 
     mutating func emitClz(_ w: Width) {
         let r = popGPR()
-        if CPUFeatures.hasLZCNT {
-            asm.bitCount(.lzcnt, w, r, r)
-        } else {
-            // bsr leaves ZF set (and the destination undefined) for 0: count = (bits-1) - index,
-            // with index -1 standing for "no bit set".
-            asm.bitCount(.bsr, w, r, r)
-            asm.mov(.b64, Registers.scratch, imm: -1)
-            asm.cmov(.e, w, r, Registers.scratch)
-            asm.unary(.neg, w, r)
-            asm.alu(.add, w, r, imm: w == .b32 ? 31 : 63)
-        }
+        asm.countLeadingZeros(w, r, r, scratch: Registers.scratch)
         pushGPR(w == .b32 ? .i32 : .i64, r)
     }
 
     mutating func emitCtz(_ w: Width) {
         let r = popGPR()
-        if CPUFeatures.hasBMI1 {
-            asm.bitCount(.tzcnt, w, r, r)
-        } else {
-            asm.bitCount(.bsf, w, r, r)
-            asm.mov(.b64, Registers.scratch, imm: w == .b32 ? 32 : 64)
-            asm.cmov(.e, w, r, Registers.scratch)
-        }
+        asm.countTrailingZeros(w, r, r, scratch: Registers.scratch)
         pushGPR(w == .b32 ? .i32 : .i64, r)
     }
 

@@ -1,33 +1,21 @@
+import Optimizer
 import RuntimeABI
 import WasmCore
 import WasmDecoder
 import X64
 
 extension FunctionCompiler {
-    /// The operand for an access of `size` bytes at `index + offset` in linear memory.
-    ///
-    /// Guarded heaps need no check: the reservation covers every 32-bit index plus every 32-bit
-    /// offset, and a fault is turned into a trap by the signal handler. Bounded heaps compare the
-    /// access's end against the current size; the check and the address share the scratch register.
+    /// The operand for an access of `size` bytes at `index + offset` in linear memory
+    /// (`Assembler.guardedHeapOperand` and `boundedHeapOperand`, shared with the optimizing tier).
     mutating func effectiveAddress(index: Reg, offset: UInt32, size: Int) -> Mem {
         asm.mov(.b32, index, index)  // the index is an i32: make sure the upper half is zero
         switch shared.heapMode {
         case .guarded:
-            if offset <= UInt32(Int32.max) { return Mem(Registers.memoryBase, index: index, scale: 1, disp: Int32(offset)) }
-            asm.mov(.b64, Registers.scratch, imm: Int64(offset))
-            asm.alu(.add, .b64, Registers.scratch, index)
-            return Mem(Registers.memoryBase, index: Registers.scratch, scale: 1, disp: 0)
+            return asm.guardedHeapOperand(base: Registers.memoryBase, index: index, offset: offset, scratch: Registers.scratch)
         case .bounded:
-            let end = UInt64(offset) + UInt64(size)
-            if end <= UInt64(Int32.max) {
-                asm.lea(.b64, Registers.scratch, Mem(index, Int32(end)))
-            } else {
-                asm.mov(.b64, Registers.scratch, imm: Int64(end))
-                asm.alu(.add, .b64, Registers.scratch, index)
-            }
-            asm.alu(.cmp, .b64, Registers.scratch, Mem(Registers.vmctx, Int32(VMContextLayout.memorySize)))
-            asm.jcc(.a, trapLabel(.outOfBoundsMemoryAccess))
-            return Mem(Registers.memoryBase, index: Registers.scratch, scale: 1, disp: Int32(-size))
+            return asm.boundedHeapOperand(base: Registers.memoryBase, index: index, offset: offset, size: size,
+                                          limit: Mem(Registers.vmctx, Int32(VMContextLayout.memorySize)), scratch: Registers.scratch,
+                                          outOfBounds: trapLabel(.outOfBoundsMemoryAccess))
         }
     }
 
@@ -50,19 +38,7 @@ extension FunctionCompiler {
             return
         }
         markHeapAccess()
-        switch op {
-        case .f32Load, .f64Load: preconditionFailure("handled above")
-        case .i32Load: asm.load(.b32, index, mem)
-        case .i64Load: asm.load(.b64, index, mem)
-        case .i32Load8S: asm.loadSignExtended(from: .b8, to: .b32, index, mem)
-        case .i32Load8U, .i64Load8U: asm.load(.b8, index, mem)
-        case .i32Load16S: asm.loadSignExtended(from: .b16, to: .b32, index, mem)
-        case .i32Load16U, .i64Load16U: asm.load(.b16, index, mem)
-        case .i64Load8S: asm.loadSignExtended(from: .b8, to: .b64, index, mem)
-        case .i64Load16S: asm.loadSignExtended(from: .b16, to: .b64, index, mem)
-        case .i64Load32S: asm.loadSignExtended(from: .b32, to: .b64, index, mem)
-        case .i64Load32U: asm.load(.b32, index, mem)
-        }
+        asm.load(op, index, mem)
         pushGPR(op.resultType, index)
     }
 
@@ -81,14 +57,8 @@ extension FunctionCompiler {
         let value = popGPR()
         let index = popGPR()
         let mem = effectiveAddress(index: index, offset: memarg.offset, size: size)
-        let width: Width = switch size {
-        case 1: .b8
-        case 2: .b16
-        case 4: .b32
-        default: .b64
-        }
         markHeapAccess()
-        asm.store(width, mem, value)
+        asm.store(op.width, mem, value)
         free(value)
         free(index)
     }

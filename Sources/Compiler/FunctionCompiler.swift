@@ -1,3 +1,4 @@
+import Optimizer
 import RuntimeABI
 import WasmCore
 import WasmDecoder
@@ -32,13 +33,10 @@ struct FunctionCompiler {
     var maxDepth = 0
     var maxOutgoing = 0
     var frameSizePosition = 0
-    var trapLabels: [TrapCode: Label] = [:]
+    /// The trap stubs and the yield and fuel slow paths, placed after the body.
+    var trapPaths = TrapPaths()
     /// Code offsets of the heap accesses that may fault (guarded heaps), in emission order.
     var trapSites: [Int] = []
-    /// Out-of-line yield and fuel paths: where they start and where they return to.
-    var slowPaths: [(kind: SlowPath, label: Label, resume: Label)] = []
-    enum SlowPath { case yield, fuel }
-    var dynamicTrapLabel: Label?
     /// 16-byte constants (v128.const, shuffle masks) placed after the function's code, one per
     /// distinct value, loaded rip-relative (see `materializeV128`).
     var constantPool: [V128: Label] = [:]
@@ -168,27 +166,12 @@ struct FunctionCompiler {
     /// `cmp rsp, [vmctx.stackLimit]; jb slow`. The limit is the stack's real limit, or the maximum
     /// when the runtime asks for a yield; the slow path tells the two apart. At function entries
     /// and loop headers no operand is in a register, so the slow path may call out.
-    mutating func emitYieldCheck() {
-        let slow = asm.newLabel()
-        let resume = asm.newLabel()
-        asm.alu(.cmp, .b64, .rsp, Mem(Registers.vmctx, Int32(VMContextLayout.stackLimit)))
-        asm.jcc(.b, slow)
-        asm.bind(resume)
-        slowPaths.append((.yield, slow, resume))
-    }
+    mutating func emitYieldCheck() { trapPaths.emitYieldCheck(&asm, vmctx: Registers.vmctx) }
 
-    /// `sub qword [vmctx.fuel], 1; jl slow`: one unit of fuel per function entry and loop iteration.
-    mutating func emitFuelCheck() {
-        let slow = asm.newLabel()
-        let resume = asm.newLabel()
-        asm.alu(.sub, .b64, Mem(Registers.vmctx, Int32(VMContextLayout.fuel)), imm: 1)
-        asm.jcc(.l, slow)
-        asm.bind(resume)
-        slowPaths.append((.fuel, slow, resume))
-    }
+    mutating func emitFuelCheck() { trapPaths.emitFuelCheck(&asm, vmctx: Registers.vmctx) }
 
     /// Calls a builtin that takes only the vmctx, from a point where no operand is in a register.
-    mutating func callVMBuiltin(_ builtin: Builtin) {
+    static func callVMBuiltin(_ builtin: Builtin, _ asm: inout Assembler) {
         asm.mov(.b64, .rdi, Registers.vmctx)
         asm.load(.b64, .rax, Mem(Registers.vmctx, Int32(VMContextLayout.builtins)))
         asm.call(Mem(.rax, Int32(8 * builtin.rawValue)))
@@ -227,50 +210,15 @@ struct FunctionCompiler {
 
     // MARK: Traps
 
-    mutating func trapLabel(_ code: TrapCode) -> Label {
-        if let label = trapLabels[code] { return label }
-        let label = asm.newLabel()
-        trapLabels[code] = label
-        return label
-    }
+    mutating func trapLabel(_ code: TrapCode) -> Label { trapPaths.label(code, &asm) }
 
     /// Branches to the trap path when eax (a builtin's result) is non-zero; the trap code is eax.
-    mutating func trapIfEAXNonZero() {
-        let label = dynamicTrapLabel ?? asm.newLabel()
-        dynamicTrapLabel = label
-        asm.test(.b32, .rax, .rax)
-        asm.jcc(.ne, label)
-    }
+    mutating func trapIfEAXNonZero() { trapPaths.trapIfEAXNonZero(&asm) }
 
     /// Out-of-line trap stubs, inside the function's code range so the PC names the function.
     mutating func emitTrapStubs() {
-        for path in slowPaths {
-            asm.bind(path.label)
-            switch path.kind {
-            case .yield:
-                // Below the real limit: overflow. Otherwise a yield was requested.
-                asm.alu(.cmp, .b64, .rsp, Mem(Registers.vmctx, Int32(VMContextLayout.realStackLimit)))
-                asm.jcc(.b, trapLabel(.callStackExhausted))
-                callVMBuiltin(.yield)
-            case .fuel:
-                callVMBuiltin(.outOfFuel)
-            }
-            trapIfEAXNonZero()
-            asm.jmp(path.resume)
-        }
-        for (code, label) in trapLabels.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            asm.bind(label)
-            if code == .callStackExhausted { asm.mov(.b64, .rsp, .rbp) }  // back onto the good stack
-            asm.mov(.b32, .rsi, imm: Int64(code.rawValue))
-            asm.lea(.rdx, label)
-            asm.jmp(externalLabel(.trapExit))
-        }
-        if let label = dynamicTrapLabel {
-            asm.bind(label)
-            asm.mov(.b32, .rsi, .rax)
-            asm.lea(.rdx, label)
-            asm.jmp(externalLabel(.trapExit))
-        }
+        let trapExit = externalLabel(.trapExit)
+        trapPaths.emit(&asm, vmctx: Registers.vmctx, trapExit: trapExit, callBuiltin: Self.callVMBuiltin)
     }
 
     // MARK: Operand stack model
@@ -412,14 +360,7 @@ struct FunctionCompiler {
         switch entry.location {
         case .gpr(let r): asm.store(.b64, mem, r)
         case .xmm(let x): asm.fstore(.double, mem, x)
-        case .imm(let bits):
-            let value = Int64(bitPattern: bits)
-            if value >= Int64(Int32.min) && value <= Int64(Int32.max) {
-                asm.store(.b64, mem, imm: Int32(value))
-            } else {
-                asm.mov(.b64, Registers.scratch, imm: value)
-                asm.store(.b64, mem, Registers.scratch)
-            }
+        case .imm(let bits): asm.store64(mem, imm: Int64(bitPattern: bits), via: Registers.scratch)
         case .slot:
             let source = frame.slot(depth)
             if source != mem {

@@ -64,7 +64,7 @@ extension CodeGen {
                 asm.jmp(.rax)
                 jumpTables.append((table, ids.prefix(targets.count).map { stubs[$0]! }))
             } else {
-                emitDecisionTree(ids: ids, range: 0..<targets.count, stubs: stubs)
+                asm.decisionTree(index: idx, keys: ids, range: 0..<targets.count, stubs: stubs)
             }
             for (i, stub) in stubs.sorted(by: { $0.key < $1.key }) where stub != labels[edges[i].target] {
                 asm.bind(stub)
@@ -151,22 +151,5 @@ extension CodeGen {
                 asm.patch32(at: start + 4 * k, Int32(asm.labelOffset(label)! - start))
             }
         }
-    }
-
-    /// A binary search over the table's index (in rax), collapsing runs that share a stub.
-    mutating func emitDecisionTree(ids: [Int], range: Range<Int>, stubs: [Int: Label]) {
-        guard !range.isEmpty else { return }
-        let first = ids[range.lowerBound]
-        if ids[range].allSatisfy({ $0 == first }) {
-            asm.jmp(stubs[first]!)
-            return
-        }
-        let mid = (range.lowerBound + range.upperBound) / 2
-        let upper = asm.newLabel()
-        asm.alu(.cmp, .b32, .rax, imm: Int32(mid))
-        asm.jcc(.ae, upper)
-        emitDecisionTree(ids: ids, range: range.lowerBound..<mid, stubs: stubs)
-        asm.bind(upper)
-        emitDecisionTree(ids: ids, range: mid..<range.upperBound, stubs: stubs)
     }
 }

@@ -174,14 +174,7 @@ extension CodeGen {
         case .slot(let k):
             asm.load(.b64, .rax, slotMem(k))
             asm.store(.b64, mem, .rax)
-        case .imm(let bits):
-            let value = Int64(bitPattern: bits)
-            if value >= Int64(Int32.min) && value <= Int64(Int32.max) {
-                asm.store(.b64, mem, imm: Int32(value))
-            } else {
-                asm.mov(.b64, .rax, imm: value)
-                asm.store(.b64, mem, .rax)
-            }
+        case .imm(let bits): asm.store64(mem, imm: Int64(bitPattern: bits), via: .rax)
         case .none: break
         }
     }

@@ -3,9 +3,10 @@ import WasmCore
 import WasmDecoder
 import X64
 
-/// Float operators, with the baseline's sequences (Compiler/FunctionCompiler+Float.swift) and so
-/// its semantics exactly: NaN-aware compares, min/max with NaN and signed zeros, sign-bit abs,
-/// neg and copysign, unsigned conversions, range-checked truncations that trap or saturate.
+/// Float operators, with the sequences the baseline uses too (X64/Assembler+WasmFloat.swift,
+/// Assembler+FloatTruncation.swift) and so its semantics exactly: NaN-aware compares, min/max
+/// with NaN and signed zeros, sign-bit abs, neg and copysign, unsigned conversions,
+/// range-checked truncations that trap or saturate.
 /// Operands are read where they live; sequences that modify an operand work on xmm14/xmm15,
 /// rax, rcx and rdx, and the result is moved to its location at the end.
 extension CodeGen {
@@ -65,40 +66,13 @@ extension CodeGen {
         }
     }
 
-    enum FloatComparison { case eq, ne, lt, gt, le, ge }
-
-    /// ucomis sets ZF, PF and CF for an unordered pair: lt/le compare swapped, eq/ne fold in PF.
+    /// NaN-aware comparison (`Assembler.floatCompare`, shared with the baseline).
     mutating func floatCompare(_ comparison: FloatComparison, _ inst: Inst) {
         let (a, b, r) = (inst.args[0], inst.args[1], inst.results[0])
-        let p = precision(a)
         let lhs = xreg(a, Self.floatA)
         let rhs = xreg(b, Self.floatB)
         let d = dest(r)
-        switch comparison {
-        case .eq:
-            asm.ucomis(p, lhs, rhs)
-            asm.setcc(.e, d)
-            asm.setcc(.np, .rcx)
-            asm.alu(.and, .b32, d, .rcx)
-        case .ne:
-            asm.ucomis(p, lhs, rhs)
-            asm.setcc(.ne, d)
-            asm.setcc(.p, .rcx)
-            asm.alu(.or, .b32, d, .rcx)
-        case .lt:
-            asm.ucomis(p, rhs, lhs)
-            asm.setcc(.a, d)
-        case .le:
-            asm.ucomis(p, rhs, lhs)
-            asm.setcc(.ae, d)
-        case .gt:
-            asm.ucomis(p, lhs, rhs)
-            asm.setcc(.a, d)
-        case .ge:
-            asm.ucomis(p, lhs, rhs)
-            asm.setcc(.ae, d)
-        }
-        asm.movzx(from: .b8, d, d)
+        asm.floatCompare(precision(a), comparison, lhs, rhs, into: d, scratch: .rcx)
         finish(r, d)
     }
 
@@ -113,27 +87,14 @@ extension CodeGen {
         if d == Self.floatA { move(loc[r.id], .xreg(d)) } else { finish(r, d) }
     }
 
-    /// WebAssembly min/max: NaN if either operand is NaN, and -0 < +0 (minss/maxss give neither).
+    /// WebAssembly min/max, NaN and signed zeros included (`Assembler.floatMinMax`), computed in
+    /// xmm14 since the sequence overwrites its first operand.
     mutating func minMax(isMin: Bool, _ inst: Inst) {
         let (a, b, r) = (inst.args[0], inst.args[1], inst.results[0])
-        let p = precision(r)
         let rhs = xreg(b, Self.floatB)
         let lhs = Self.floatA
         move(.xreg(lhs), loc[a.id])
-        let notEqual = asm.newLabel()
-        let nan = asm.newLabel()
-        let done = asm.newLabel()
-        asm.ucomis(p, lhs, rhs)
-        asm.jcc(.p, nan)
-        asm.jcc(.ne, notEqual)
-        asm.sseBit(isMin ? .or : .and, p, lhs, rhs)
-        asm.jmp(done)
-        asm.bind(nan)
-        asm.sse(.add, p, lhs, rhs)
-        asm.jmp(done)
-        asm.bind(notEqual)
-        asm.sse(isMin ? .min : .max, p, lhs, rhs)
-        asm.bind(done)
+        asm.floatMinMax(precision(r), isMin: isMin, lhs, rhs)
         move(loc[r.id], .xreg(lhs))
     }
 
@@ -145,74 +106,38 @@ extension CodeGen {
         finish(r, d)
     }
 
-    /// abs and neg only touch the sign bit (NaN payloads pass through), done in rax.
+    /// abs and neg on the sign bit (`Assembler.floatSignBits`), through rax (and rcx for f64).
     mutating func signBits(_ inst: Inst, abs: Bool) {
         let (a, r) = (inst.args[0], inst.results[0])
         let x = xreg(a, Self.floatA)
-        if precision(r) == .single {
-            asm.movq(.b32, .rax, x)
-            asm.alu(abs ? .and : .xor, .b32, .rax, imm: abs ? 0x7FFF_FFFF : Int32.min)
-        } else {
-            asm.movq(.b64, .rax, x)
-            asm.mov(.b64, .rcx, imm: abs ? Int64.max : Int64.min)
-            asm.alu(abs ? .and : .xor, .b64, .rax, .rcx)
-        }
         let d = xdest(r)
-        asm.movq(precision(r) == .single ? .b32 : .b64, d, .rax)
+        asm.floatSignBits(precision(r), abs: abs, x, into: d, gpr: .rax, mask: .rcx)
         finish(r, d)
     }
 
+    /// copysign on the operands' bits (`Assembler.copysignBits`), in rax and rcx. The sign is
+    /// read first: loading a constant goes through rax.
     mutating func copysign(_ inst: Inst) {
         let (a, b, r) = (inst.args[0], inst.args[1], inst.results[0])
-        let single = precision(r) == .single
-        let w: Width = single ? .b32 : .b64
-        let sign = xreg(b, Self.floatB)  // (loading a constant goes through rax)
+        let w: Width = precision(r) == .single ? .b32 : .b64
+        let sign = xreg(b, Self.floatB)
         asm.movq(w, .rcx, sign)
         let magnitude = xreg(a, Self.floatA)
         asm.movq(w, .rax, magnitude)
-        if single {
-            asm.alu(.and, .b32, .rax, imm: 0x7FFF_FFFF)
-            asm.alu(.and, .b32, .rcx, imm: Int32.min)
-        } else {
-            asm.mov(.b64, .rdx, imm: Int64.max)
-            asm.alu(.and, .b64, .rax, .rdx)
-            asm.unary(.not, .b64, .rdx)
-            asm.alu(.and, .b64, .rcx, .rdx)
-        }
-        asm.alu(.or, w, .rax, .rcx)
+        asm.copysignBits(precision(r), magnitude: .rax, sign: .rcx, scratch: .rdx)
         let d = xdest(r)
         asm.movq(w, d, .rax)
         finish(r, d)
     }
 
-    /// Integer to float; the operand is copied to rax (the u64 path changes it).
+    /// Integer to float (`Assembler.convertToFloat`); the operand is copied to rax (the u64 path
+    /// changes it). i32 values are kept zero-extended, so an unsigned one needs no clearing.
     mutating func convert(_ inst: Inst, signed: Bool) {
         let (a, r) = (inst.args[0], inst.results[0])
-        let p = precision(r)
         load(a, into: .rax)
         let x = xdest(r)
-        asm.pxor(x, x)  // cvtsi2s* only writes the low lane: break the dependency on x's old value
-        if f.types[a.id] == .i32 {
-            // i32 values are kept zero-extended: unsigned converts as a 64-bit signed value.
-            asm.cvtsi2s(p, from: signed ? .b32 : .b64, x, .rax)
-        } else if signed {
-            asm.cvtsi2s(p, from: .b64, x, .rax)
-        } else {
-            let big = asm.newLabel()
-            let done = asm.newLabel()
-            asm.test(.b64, .rax, .rax)
-            asm.jcc(.s, big)
-            asm.cvtsi2s(p, from: .b64, x, .rax)
-            asm.jmp(done)
-            asm.bind(big)
-            asm.mov(.b64, .rcx, .rax)
-            asm.shift(.shr, .b64, .rcx, imm: 1)
-            asm.alu(.and, .b32, .rax, imm: 1)
-            asm.alu(.or, .b64, .rcx, .rax)
-            asm.cvtsi2s(p, from: .b64, x, .rcx)
-            asm.sse(.add, p, x, x)
-            asm.bind(done)
-        }
+        asm.convertToFloat(precision(r), .rax, bits: f.types[a.id] == .i32 ? 32 : 64, signed: signed, into: x,
+                           upperHalfZero: true, scratch: .rcx)
         finish(r, x)
     }
 

@@ -207,9 +207,8 @@ extension CodeGen {
         return out
     }
 
-    /// Division through rax:rdx with the baseline's traps: a zero divisor, and MIN / -1 for div_s
-    /// (rem_s by -1 is 0, which idiv would fault on). A constant divisor skips the checks it
-    /// cannot fail.
+    /// Division through rax:rdx with the baseline's traps (`Assembler.wasmDivide`). A divisor
+    /// that is constant, or known not to be zero, skips the checks it cannot fail.
     mutating func emitDivRem(_ a: Value, _ b: Value, _ w: Width, signed: Bool, remainder: Bool) {
         var known: Int64?
         if case .imm(let bits) = loc[b.id] {
@@ -217,37 +216,11 @@ extension CodeGen {
         }
         load(b, into: .rcx)
         load(a, into: .rax)
-        if (known == nil && !nonZero.contains(b)) || known == 0 {
-            asm.test(w, .rcx, .rcx)
-            asm.jcc(.e, trapLabel(.integerDivideByZero))
-        }
-        if signed {
-            let divide = asm.newLabel()
-            let done = asm.newLabel()
-            if known == nil || known == -1 {
-                asm.alu(.cmp, w, .rcx, imm: -1)
-                asm.jcc(.ne, divide)
-                if remainder {
-                    asm.alu(.xor, .b32, .rdx, .rdx)
-                    asm.jmp(done)
-                } else {
-                    if w == .b32 {
-                        asm.alu(.cmp, .b32, .rax, imm: Int32.min)
-                    } else {
-                        asm.mov(.b64, Self.scratch, imm: Int64.min)
-                        asm.alu(.cmp, .b64, .rax, Self.scratch)
-                    }
-                    asm.jcc(.e, trapLabel(.integerOverflow))
-                }
-            }
-            asm.bind(divide)
-            if w == .b32 { asm.cdq() } else { asm.cqo() }
-            asm.unary(.idiv, w, .rcx)
-            asm.bind(done)
-        } else {
-            asm.alu(.xor, .b32, .rdx, .rdx)
-            asm.unary(.div, w, .rcx)
-        }
+        let checksZero = (known == nil && !nonZero.contains(b)) || known == 0
+        let checksMinusOne = signed && (known == nil || known == -1)
+        asm.wasmDivide(w, by: .rcx, signed: signed, remainder: remainder,
+                       divideByZero: checksZero ? trapLabel(.integerDivideByZero) : nil, checksMinusOne: checksMinusOne,
+                       overflow: checksMinusOne && !remainder ? trapLabel(.integerOverflow) : nil, scratch: Self.scratch)
     }
 
     static func condition(_ op: CompareOp) -> Condition {
@@ -305,26 +278,8 @@ extension CodeGen {
             asm.test(w, x, x)
             setFlag(.e, r)
             return
-        case .clz:
-            let x = reg(a, .rax)
-            if CPUFeatures.hasLZCNT {
-                asm.bitCount(.lzcnt, w, d, x)
-            } else {
-                asm.bitCount(.bsr, w, d, x)
-                asm.mov(.b64, .rcx, imm: -1)
-                asm.cmov(.e, w, d, .rcx)
-                asm.unary(.neg, w, d)
-                asm.alu(.add, w, d, imm: w == .b32 ? 31 : 63)
-            }
-        case .ctz:
-            let x = reg(a, .rax)
-            if CPUFeatures.hasBMI1 {
-                asm.bitCount(.tzcnt, w, d, x)
-            } else {
-                asm.bitCount(.bsf, w, d, x)
-                asm.mov(.b64, .rcx, imm: w == .b32 ? 32 : 64)
-                asm.cmov(.e, w, d, .rcx)
-            }
+        case .clz: asm.countLeadingZeros(w, d, reg(a, .rax), scratch: .rcx)
+        case .ctz: asm.countTrailingZeros(w, d, reg(a, .rax), scratch: .rcx)
         case .popcnt:
             load(a, into: .rax)
             if CPUFeatures.hasPOPCNT {
@@ -372,32 +327,22 @@ extension CodeGen {
 
     // MARK: Memory
 
-    /// The operand for an access of `size` bytes at `address + offset` (the baseline's scheme:
-    /// guarded heaps address directly and fault into the signal handler; bounded heaps compare
-    /// the access's end with the memory size, the check and the address sharing r11). i32
-    /// values are kept zero-extended, so the address needs no extension.
+    /// The operand for an access of `size` bytes at `address + offset`, by the baseline's scheme
+    /// (`Assembler.guardedHeapOperand` and `boundedHeapOperand`), except that a bounded access
+    /// that a dominating one has checked goes unchecked. i32 values are kept zero-extended, so
+    /// the address needs no extension.
     mutating func effectiveAddress(_ address: Value, offset: UInt32, size: Int) -> Mem {
         let index = reg(address, .rax)
         switch shared.options.heapMode {
         case .guarded:
-            if offset <= UInt32(Int32.max) { return Mem(.r15, index: index, scale: 1, disp: Int32(offset)) }
-            asm.mov(.b64, Self.scratch, imm: Int64(offset))
-            asm.alu(.add, .b64, Self.scratch, index)
-            return Mem(.r15, index: Self.scratch, scale: 1, disp: 0)
+            return asm.guardedHeapOperand(base: .r15, index: index, offset: offset, scratch: Self.scratch)
         case .bounded:
             if uncheckedAccesses.contains(currentAccess) {  // proven in bounds (offset fits: BoundsChecks)
                 return Mem(.r15, index: index, scale: 1, disp: Int32(offset))
             }
-            let end = UInt64(offset) + UInt64(size)
-            if end <= UInt64(Int32.max) {
-                asm.lea(.b64, Self.scratch, Mem(index, Int32(end)))
-            } else {
-                asm.mov(.b64, Self.scratch, imm: Int64(end))
-                asm.alu(.add, .b64, Self.scratch, index)
-            }
-            asm.alu(.cmp, .b64, Self.scratch, Mem(.r14, Int32(VMContextLayout.memorySize)))
-            asm.jcc(.a, trapLabel(.outOfBoundsMemoryAccess))
-            return Mem(.r15, index: Self.scratch, scale: 1, disp: Int32(-size))
+            return asm.boundedHeapOperand(base: .r15, index: index, offset: offset, size: size,
+                                          limit: Mem(.r14, Int32(VMContextLayout.memorySize)), scratch: Self.scratch,
+                                          outOfBounds: trapLabel(.outOfBoundsMemoryAccess))
         }
     }
 
@@ -417,30 +362,13 @@ extension CodeGen {
         }
         let d = dest(r)
         markHeapAccess()
-        switch op {
-        case .i32Load: asm.load(.b32, d, mem)
-        case .i64Load: asm.load(.b64, d, mem)
-        case .i32Load8S: asm.loadSignExtended(from: .b8, to: .b32, d, mem)
-        case .i32Load8U, .i64Load8U: asm.load(.b8, d, mem)
-        case .i32Load16S: asm.loadSignExtended(from: .b16, to: .b32, d, mem)
-        case .i32Load16U, .i64Load16U: asm.load(.b16, d, mem)
-        case .i64Load8S: asm.loadSignExtended(from: .b8, to: .b64, d, mem)
-        case .i64Load16S: asm.loadSignExtended(from: .b16, to: .b64, d, mem)
-        case .i64Load32S: asm.loadSignExtended(from: .b32, to: .b64, d, mem)
-        case .i64Load32U: asm.load(.b32, d, mem)
-        case .f32Load, .f64Load: preconditionFailure("handled above")
-        }
+        asm.load(op, d, mem)
         finish(r, d)
     }
 
     mutating func emitStore(_ op: StoreOp, offset: UInt32, _ inst: Inst) {
         let size = 1 << op.naturalAlignment
-        let w: Width = switch size {
-        case 1: .b8
-        case 2: .b16
-        case 4: .b32
-        default: .b64
-        }
+        let w = op.width
         let v = inst.args[1]
         if op == .f32Store || op == .f64Store {
             let value = xreg(v, Self.floatA)
@@ -495,14 +423,7 @@ extension CodeGen {
             case .slot(let k):
                 asm.load(.b64, Self.scratch, slotMem(k))
                 asm.store(.b64, mem, Self.scratch)
-            case .imm(let bits):
-                let value = Int64(bitPattern: bits)
-                if value >= Int64(Int32.min) && value <= Int64(Int32.max) {
-                    asm.store(.b64, mem, imm: Int32(value))
-                } else {
-                    asm.mov(.b64, Self.scratch, imm: value)
-                    asm.store(.b64, mem, Self.scratch)
-                }
+            case .imm(let bits): asm.store64(mem, imm: Int64(bitPattern: bits), via: Self.scratch)
             case .none: break
             }
         }

@@ -21,11 +21,9 @@ struct CodeGen {
     /// Values that cannot be zero (`knownNonZero`): a division by one needs no zero check.
     let nonZero: Set<Value>
     var labels: [Label] = []
-    var trapLabels: [TrapCode: Label] = [:]
+    /// The trap stubs and the yield and fuel slow paths, the baseline's (`TrapPaths`).
+    var trapPaths = TrapPaths()
     var trapSites: [Int] = []
-    var slowPaths: [(kind: SlowPath, label: Label, resume: Label)] = []
-    enum SlowPath { case yield, fuel }
-    var dynamicTrapLabel: Label?
     var externalLabels: [Int: Label] = [:]
     var maxOutgoing = 0
     /// The `sub rsp, FRAME` immediates of the two entries, patched once the frame size is known.
@@ -214,23 +212,9 @@ struct CodeGen {
 
     // MARK: Frame
 
-    mutating func emitYieldCheck() {
-        let slow = asm.newLabel()
-        let resume = asm.newLabel()
-        asm.alu(.cmp, .b64, .rsp, Mem(.r14, Int32(VMContextLayout.stackLimit)))
-        asm.jcc(.b, slow)
-        asm.bind(resume)
-        slowPaths.append((.yield, slow, resume))
-    }
+    mutating func emitYieldCheck() { trapPaths.emitYieldCheck(&asm, vmctx: .r14) }
 
-    mutating func emitFuelCheck() {
-        let slow = asm.newLabel()
-        let resume = asm.newLabel()
-        asm.alu(.sub, .b64, Mem(.r14, Int32(VMContextLayout.fuel)), imm: 1)
-        asm.jcc(.l, slow)
-        asm.bind(resume)
-        slowPaths.append((.fuel, slow, resume))
-    }
+    mutating func emitFuelCheck() { trapPaths.emitFuelCheck(&asm, vmctx: .r14) }
 
     mutating func externalLabel(_ raw: Int) -> Label {
         if let label = externalLabels[raw] { return label }
@@ -242,16 +226,11 @@ struct CodeGen {
     /// function i's fast entry (`FastCallABI.symbol`).
     var trapExit: Int { 0 }
 
-    mutating func trapLabel(_ code: TrapCode) -> Label {
-        if let label = trapLabels[code] { return label }
-        let label = asm.newLabel()
-        trapLabels[code] = label
-        return label
-    }
+    mutating func trapLabel(_ code: TrapCode) -> Label { trapPaths.label(code, &asm) }
 
     /// Calls a builtin that takes only the vmctx. Values live in registers here (a loop header),
     /// so the slow path saves every allocatable register around the call.
-    mutating func callVMBuiltinPreserving(_ builtin: Builtin) {
+    static func callVMBuiltinPreserving(_ builtin: Builtin, _ asm: inout Assembler) {
         for r in LinearScan.allocatable { asm.push(r) }  // 8 registers: rsp stays 16-byte aligned
         let xmms = LinearScan.allocatableXMMs
         let area = Int32((8 * xmms.count + 15) & ~15)
@@ -265,40 +244,11 @@ struct CodeGen {
         for r in LinearScan.allocatable.reversed() { asm.pop(r) }
     }
 
-    mutating func trapIfEAXNonZero() {
-        let label = dynamicTrapLabel ?? asm.newLabel()
-        dynamicTrapLabel = label
-        asm.test(.b32, .rax, .rax)
-        asm.jcc(.ne, label)
-    }
+    mutating func trapIfEAXNonZero() { trapPaths.trapIfEAXNonZero(&asm) }
 
     mutating func emitTrapStubs() {
-        for path in slowPaths {
-            asm.bind(path.label)
-            switch path.kind {
-            case .yield:
-                asm.alu(.cmp, .b64, .rsp, Mem(.r14, Int32(VMContextLayout.realStackLimit)))
-                asm.jcc(.b, trapLabel(.callStackExhausted))
-                callVMBuiltinPreserving(.yield)
-            case .fuel:
-                callVMBuiltinPreserving(.outOfFuel)
-            }
-            trapIfEAXNonZero()
-            asm.jmp(path.resume)
-        }
-        for (code, label) in trapLabels.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            asm.bind(label)
-            if code == .callStackExhausted { asm.mov(.b64, .rsp, .rbp) }
-            asm.mov(.b32, .rsi, imm: Int64(code.rawValue))
-            asm.lea(.rdx, label)
-            asm.jmp(externalLabel(trapExit))
-        }
-        if let label = dynamicTrapLabel {
-            asm.bind(label)
-            asm.mov(.b32, .rsi, .rax)
-            asm.lea(.rdx, label)
-            asm.jmp(externalLabel(trapExit))
-        }
+        let exit = externalLabel(trapExit)
+        trapPaths.emit(&asm, vmctx: .r14, trapExit: exit, callBuiltin: Self.callVMBuiltinPreserving)
     }
 
     // MARK: Operands
@@ -357,14 +307,7 @@ struct CodeGen {
         case (.slot(let k), .slot(let j)):
             asm.load(.b64, .rax, slotMem(j))
             asm.store(.b64, slotMem(k), .rax)
-        case (.slot(let k), .imm(let bits)):
-            let value = Int64(bitPattern: bits)
-            if value >= Int64(Int32.min) && value <= Int64(Int32.max) {
-                asm.store(.b64, slotMem(k), imm: Int32(value))
-            } else {
-                asm.mov(.b64, .rax, imm: value)
-                asm.store(.b64, slotMem(k), .rax)
-            }
+        case (.slot(let k), .imm(let bits)): asm.store64(slotMem(k), imm: Int64(bitPattern: bits), via: .rax)
         case (.xreg(let d), .xreg(let x)): asm.fmov(d, x)
         case (.xreg(let d), .slot(let k)): asm.fload(.double, d, slotMem(k))
         case (.xreg(let d), .reg(let r)): asm.movq(.b64, d, r)

@@ -52,4 +52,24 @@ extension Assembler {
     public mutating func ud2() { emit([0x0F, 0x0B]) }
     public mutating func int3() { byte(0xCC) }
     public mutating func nop() { byte(0x90) }
+
+    /// br_table without a jump table, for both tiers: jumps to `stubs[keys[index]]` for an
+    /// `index` (a 32-bit register) in `range`, by a binary search of compares that collapses runs
+    /// of indices sharing a key, so that many targets with few distinct stubs cost few branches.
+    /// An empty range emits nothing: the caller's bounds check already went to the default.
+    public mutating func decisionTree<Key: Hashable>(index: Reg, keys: [Key], range: Range<Int>, stubs: [Key: Label]) {
+        guard !range.isEmpty else { return }
+        let first = keys[range.lowerBound]
+        if keys[range].allSatisfy({ $0 == first }) {
+            jmp(stubs[first]!)
+            return
+        }
+        let mid = (range.lowerBound + range.upperBound) / 2
+        let upper = newLabel()
+        alu(.cmp, .b32, index, imm: Int32(mid))
+        jcc(.ae, upper)
+        decisionTree(index: index, keys: keys, range: range.lowerBound..<mid, stubs: stubs)
+        bind(upper)
+        decisionTree(index: index, keys: keys, range: mid..<range.upperBound, stubs: stubs)
+    }
 }

@@ -78,6 +78,17 @@ extension Assembler {
         }
     }
 
+    /// Stores a 64-bit constant: as a sign-extended imm32 when it fits, else through `scratch`,
+    /// since no x86 store takes a 64-bit immediate.
+    public mutating func store64(_ dst: Mem, imm value: Int64, via scratch: Reg) {
+        if value >= Int64(Int32.min) && value <= Int64(Int32.max) {
+            store(.b64, dst, imm: Int32(value))
+        } else {
+            mov(.b64, scratch, imm: value)
+            store(.b64, dst, scratch)
+        }
+    }
+
     public mutating func lea(_ w: Width, _ dst: Reg, _ src: Mem) {
         encode(w: w == .b64, opcode: [0x8D], reg: dst.id, rm: .mem(src))
     }
