@@ -42,10 +42,7 @@ extension FunctionCompiler {
         asm.align(16)
         for (value, label) in constantPool.sorted(by: { $0.value.id < $1.value.id }) {
             asm.bind(label)
-            var bytes: [UInt8] = []
-            for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: value.low >> UInt64(8 * i))) }
-            for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: value.high >> UInt64(8 * i))) }
-            asm.emit(bytes)
+            asm.emit(value.bytes)
         }
     }
 
@@ -81,18 +78,16 @@ extension FunctionCompiler {
         case .v128Load32x2U: asm.packed(.pmovzxdq, x, mem)
         case .v128Load8Splat:
             asm.pinsr(.b8, x, mem, lane: 0)
-            asm.pxor(Registers.scratchXMM, Registers.scratchXMM)
-            asm.packed(.pshufb, x, Registers.scratchXMM)
+            broadcastLane0(.b8, x)
         case .v128Load16Splat:
             asm.pinsr(.b16, x, mem, lane: 0)
-            asm.packed(.pshuflw, x, x, imm: 0)
-            asm.packed(.pshufd, x, x, imm: 0)
+            broadcastLane0(.b16, x)
         case .v128Load32Splat:
             asm.movqLoad(.b32, x, mem)
-            asm.packed(.pshufd, x, x, imm: 0)
+            broadcastLane0(.b32, x)
         case .v128Load64Splat:
             asm.movqLoad(.b64, x, mem)
-            asm.packed(.punpcklqdq, x, x)
+            broadcastLane0(.b64, x)
         case .v128Load32Zero: asm.movqLoad(.b32, x, mem)
         case .v128Load64Zero: asm.movqLoad(.b64, x, mem)
         }
@@ -101,13 +96,35 @@ extension FunctionCompiler {
     }
 
     mutating func emitSIMDStore(_ memarg: MemArg) {
-        let value = popXMM()
-        let index = popGPR()
-        let mem = effectiveAddress(index: index, offset: memarg.offset, size: 16)
-        markHeapAccess()
+        let (value, index, mem) = popVectorAccess(size: 16, memarg)
         asm.movdqu(mem, value)
         free(value)
         free(index)
+    }
+
+    mutating func emitLoadLane(_ op: SIMDLaneMemoryOp, _ memarg: MemArg, lane: UInt8) {
+        let (vector, index, mem) = popVectorAccess(size: 1 << Int(op.rawValue), memarg)
+        asm.pinsr(laneWidth(op), vector, mem, lane: lane)
+        free(index)
+        pushXMM(.v128, vector)
+    }
+
+    mutating func emitStoreLane(_ op: SIMDLaneMemoryOp, _ memarg: MemArg, lane: UInt8) {
+        let (vector, index, mem) = popVectorAccess(size: 1 << Int(op.rawValue), memarg)
+        asm.pextr(laneWidth(op), mem, vector, lane: lane)
+        free(index)
+        free(vector)
+    }
+
+    /// Pops a vector and the address below it, for an access of `size` bytes, and marks the
+    /// heap access here: the caller's next instruction must be the access itself, since a fault
+    /// is accepted only at the marked offset. The caller frees the index after the access.
+    mutating func popVectorAccess(size: Int, _ memarg: MemArg) -> (vector: XReg, index: Reg, mem: Mem) {
+        let vector = popXMM()
+        let index = popGPR()
+        let mem = effectiveAddress(index: index, offset: memarg.offset, size: size)
+        markHeapAccess()
+        return (vector, index, mem)
     }
 
     func laneWidth(_ op: SIMDLaneMemoryOp) -> LaneWidth {
@@ -119,59 +136,50 @@ extension FunctionCompiler {
         }
     }
 
-    mutating func emitLoadLane(_ op: SIMDLaneMemoryOp, _ memarg: MemArg, lane: UInt8) {
-        let vector = popXMM()
-        let index = popGPR()
-        let mem = effectiveAddress(index: index, offset: memarg.offset, size: 1 << Int(op.rawValue))
-        markHeapAccess()
-        asm.pinsr(laneWidth(op), vector, mem, lane: lane)
-        free(index)
-        pushXMM(.v128, vector)
-    }
-
-    mutating func emitStoreLane(_ op: SIMDLaneMemoryOp, _ memarg: MemArg, lane: UInt8) {
-        let vector = popXMM()
-        let index = popGPR()
-        let mem = effectiveAddress(index: index, offset: memarg.offset, size: 1 << Int(op.rawValue))
-        markHeapAccess()
-        asm.pextr(laneWidth(op), mem, vector, lane: lane)
-        free(index)
-        free(vector)
+    func laneWidth(_ op: SIMDLaneOp) -> LaneWidth {
+        switch op {
+        case .i8x16, .i8x16S, .i8x16U: .b8
+        case .i16x8, .i16x8S, .i16x8U: .b16
+        case .i32x4, .f32x4: .b32
+        case .i64x2, .f64x2: .b64
+        }
     }
 
     // MARK: Splats and lanes
 
     mutating func emitSplat(_ op: SIMDOp) {
-        switch op {
-        case .f32x4Splat:
+        let width: LaneWidth = switch op {
+        case .i8x16Splat: .b8
+        case .i16x8Splat: .b16
+        case .i32x4Splat, .f32x4Splat: .b32
+        default: .b64  // i64x2, f64x2
+        }
+        if op == .f32x4Splat || op == .f64x2Splat {  // the scalar is in lane 0 already
             let x = popXMM()
+            broadcastLane0(width, x)
+            pushXMM(.v128, x)
+            return
+        }
+        let r = popGPR()
+        let x = allocXMM()
+        asm.movq(width == .b64 ? .b64 : .b32, x, r)
+        broadcastLane0(width, x)
+        free(r)
+        pushXMM(.v128, x)
+    }
+
+    /// Copies lane 0 of `x` to every lane of `width`: the end of every splat, whether its scalar
+    /// came from a register or from memory.
+    mutating func broadcastLane0(_ width: LaneWidth, _ x: XReg) {
+        switch width {
+        case .b8:
+            asm.pxor(Registers.scratchXMM, Registers.scratchXMM)
+            asm.packed(.pshufb, x, Registers.scratchXMM)  // index 0 for every byte
+        case .b16:
+            asm.packed(.pshuflw, x, x, imm: 0)
             asm.packed(.pshufd, x, x, imm: 0)
-            pushXMM(.v128, x)
-        case .f64x2Splat:
-            let x = popXMM()
-            asm.packed(.punpcklqdq, x, x)
-            pushXMM(.v128, x)
-        default:
-            let r = popGPR()
-            let x = allocXMM()
-            switch op {
-            case .i8x16Splat:
-                asm.movq(.b32, x, r)
-                asm.pxor(Registers.scratchXMM, Registers.scratchXMM)
-                asm.packed(.pshufb, x, Registers.scratchXMM)
-            case .i16x8Splat:
-                asm.movq(.b32, x, r)
-                asm.packed(.pshuflw, x, x, imm: 0)
-                asm.packed(.pshufd, x, x, imm: 0)
-            case .i32x4Splat:
-                asm.movq(.b32, x, r)
-                asm.packed(.pshufd, x, x, imm: 0)
-            default:  // i64x2
-                asm.movq(.b64, x, r)
-                asm.packed(.punpcklqdq, x, x)
-            }
-            free(r)
-            pushXMM(.v128, x)
+        case .b32: asm.packed(.pshufd, x, x, imm: 0)
+        case .b64: asm.packed(.punpcklqdq, x, x)
         }
     }
 
@@ -189,17 +197,11 @@ extension FunctionCompiler {
         default: break
         }
         let r = allocGPR()
+        asm.pextr(laneWidth(op), r, x, lane: lane)  // pextrb and pextrw zero-extend
         switch op {
-        case .i8x16S:
-            asm.pextr(.b8, r, x, lane: lane)
-            asm.movsx(from: .b8, to: .b32, r, r)
-        case .i8x16U: asm.pextr(.b8, r, x, lane: lane)
-        case .i16x8S:
-            asm.pextr(.b16, r, x, lane: lane)
-            asm.movsx(from: .b16, to: .b32, r, r)
-        case .i16x8U: asm.pextr(.b16, r, x, lane: lane)
-        case .i32x4: asm.pextr(.b32, r, x, lane: lane)
-        default: asm.pextr(.b64, r, x, lane: lane)  // i64x2
+        case .i8x16S: asm.movsx(from: .b8, to: .b32, r, r)
+        case .i16x8S: asm.movsx(from: .b16, to: .b32, r, r)
+        default: break
         }
         free(x)
         pushGPR(op.scalarType, r)
@@ -226,13 +228,7 @@ extension FunctionCompiler {
         default:
             let r = popGPR()
             let x = popXMM()
-            let width: LaneWidth = switch op {
-            case .i8x16, .i8x16S, .i8x16U: .b8
-            case .i16x8, .i16x8S, .i16x8U: .b16
-            case .i32x4: .b32
-            default: .b64
-            }
-            asm.pinsr(width, x, r, lane: lane)
+            asm.pinsr(laneWidth(op), x, r, lane: lane)
             free(r)
             pushXMM(.v128, x)
         }

@@ -161,10 +161,7 @@ extension FunctionCompiler {
             asm.packed(shape.eq, a, Registers.scratchXMM)
             invert = kind == .gtU
         }
-        if invert {
-            asm.packed(.pcmpeqd, Registers.scratchXMM, Registers.scratchXMM)
-            asm.packed(.pxor, result, Registers.scratchXMM)
-        }
+        if invert { bitwiseNot(result) }
         free(result == a ? b : a)
         pushXMM(.v128, result)
     }
@@ -186,10 +183,7 @@ extension FunctionCompiler {
         asm.packed(.pxor, t, a)  // the true sign of a - b
         asm.packedShift(.psrad, t, imm: 31)
         asm.packed(.pshufd, t, t, imm: 0xF5)
-        if invert {
-            asm.packed(.pcmpeqd, v, v)
-            asm.packed(.pxor, t, v)
-        }
+        if invert { bitwiseNot(t) }
         free(a)
         free(b)
         pushXMM(.v128, t)

@@ -22,10 +22,10 @@ extension FunctionCompiler {
         case .f64x2Gt: emitFloatCompare(.cmppd, 1, swap: true)
         case .f64x2Le: emitFloatCompare(.cmppd, 2, swap: false)
         case .f64x2Ge: emitFloatCompare(.cmppd, 2, swap: true)
-        case .f32x4Abs: emitSignMask(double: false, negate: false)
-        case .f32x4Neg: emitSignMask(double: false, negate: true)
-        case .f64x2Abs: emitSignMask(double: true, negate: false)
-        case .f64x2Neg: emitSignMask(double: true, negate: true)
+        case .f32x4Abs: emitSignMask(.f32x4, negate: false)
+        case .f32x4Neg: emitSignMask(.f32x4, negate: true)
+        case .f64x2Abs: emitSignMask(.f64x2, negate: false)
+        case .f64x2Neg: emitSignMask(.f64x2, negate: true)
         case .f32x4Sqrt: emitUnaryPacked(.sqrtps)
         case .f64x2Sqrt: emitUnaryPacked(.sqrtpd)
         case .f32x4Ceil: emitRound(.roundps, 2)
@@ -36,14 +36,15 @@ extension FunctionCompiler {
         case .f64x2Floor: emitRound(.roundpd, 1)
         case .f64x2Trunc: emitRound(.roundpd, 3)
         case .f64x2Nearest: emitRound(.roundpd, 0)
-        case .f32x4Min: emitFloatMin(double: false)
-        case .f64x2Min: emitFloatMin(double: true)
-        case .f32x4Max: emitFloatMax(double: false)
-        case .f64x2Max: emitFloatMax(double: true)
-        case .f32x4Pmin: emitPseudoMinMax(.minps)
-        case .f32x4Pmax: emitPseudoMinMax(.maxps)
-        case .f64x2Pmin: emitPseudoMinMax(.minpd)
-        case .f64x2Pmax: emitPseudoMinMax(.maxpd)
+        case .f32x4Min: emitFloatMin(.f32x4)
+        case .f64x2Min: emitFloatMin(.f64x2)
+        case .f32x4Max: emitFloatMax(.f32x4)
+        case .f64x2Max: emitFloatMax(.f64x2)
+        // pmin(a, b) = b < a ? b : a and pmax(a, b) = a < b ? b : a: exactly minps/maxps b, a.
+        case .f32x4Pmin: emitPackedBinary(.minps, swapped: true)
+        case .f32x4Pmax: emitPackedBinary(.maxps, swapped: true)
+        case .f64x2Pmin: emitPackedBinary(.minpd, swapped: true)
+        case .f64x2Pmax: emitPackedBinary(.maxpd, swapped: true)
         case .f32x4ConvertI32x4S: emitUnaryPacked(.cvtdq2ps)
         case .f64x2ConvertLowI32x4S: emitUnaryPacked(.cvtdq2pd)
         case .f32x4DemoteF64x2Zero: emitUnaryPacked(.cvtpd2ps)
@@ -59,90 +60,93 @@ extension FunctionCompiler {
         return true
     }
 
-    /// cmpps/cmppd with predicate `predicate` (0 eq, 1 lt, 2 le, 4 neq: true on NaN).
-    mutating func emitFloatCompare(_ op: PackedOp, _ predicate: UInt8, swap: Bool) {
-        let b = popXMM()
-        let a = popXMM()
-        if swap {
-            asm.packed(op, b, a, imm: predicate)
-            free(a)
-            pushXMM(.v128, b)
-        } else {
-            asm.packed(op, a, b, imm: predicate)
-            free(b)
-            pushXMM(.v128, a)
-        }
+    /// What differs between the f32x4 and f64x2 forms of a sequence (instructions, bit positions),
+    /// so that each sequence is written once for both lane shapes.
+    struct FloatShape {
+        var min, max, sub, compare: PackedOp
+        var shiftLeft, shiftRight: Assembler.PackedShift
+        var signBit: UInt8
+        /// All ones shifted right by this covers a lane's mantissa below the quiet bit: the
+        /// payload that a canonical NaN has clear.
+        var payloadShift: UInt8
+
+        static let f32x4 = FloatShape(min: .minps, max: .maxps, sub: .subps, compare: .cmpps, shiftLeft: .pslld,
+                                      shiftRight: .psrld, signBit: 31, payloadShift: 10)
+        static let f64x2 = FloatShape(min: .minpd, max: .maxpd, sub: .subpd, compare: .cmppd, shiftLeft: .psllq,
+                                      shiftRight: .psrlq, signBit: 63, payloadShift: 13)
     }
 
-    mutating func emitSignMask(double: Bool, negate: Bool) {
+    /// cmpps/cmppd with predicate `predicate` (0 eq, 1 lt, 2 le, 4 neq: true on NaN); gt and ge
+    /// are lt and le with the operands swapped.
+    mutating func emitFloatCompare(_ op: PackedOp, _ predicate: UInt8, swap: Bool) {
+        emitPackedBinary(op, imm: predicate, swapped: swap)
+    }
+
+    /// abs ands with all ones shifted right by one (the sign bits clear), neg xors with all ones
+    /// shifted left to the sign bit.
+    mutating func emitSignMask(_ shape: FloatShape, negate: Bool) {
         let x = popXMM()
         let s = Registers.scratchXMM
         asm.packed(.pcmpeqd, s, s)
         if negate {
-            asm.packedShift(double ? .psllq : .pslld, s, imm: double ? 63 : 31)
+            asm.packedShift(shape.shiftLeft, s, imm: shape.signBit)
             asm.packed(.pxor, x, s)
         } else {
-            asm.packedShift(double ? .psrlq : .psrld, s, imm: 1)
+            asm.packedShift(shape.shiftRight, s, imm: 1)
             asm.packed(.pand, x, s)
         }
         pushXMM(.v128, x)
     }
 
     mutating func emitRound(_ op: PackedOp, _ mode: UInt8) {
-        let x = popXMM()
-        asm.packed(op, x, x, imm: mode | 8)  // 8: no precision exception
-        pushXMM(.v128, x)
+        emitUnaryPacked(op, imm: mode | 8)  // 8: no precision exception
     }
 
-    /// minps/minpd return the second operand when either is NaN or both are zeros: take the
-    /// minimum both ways and or them (a NaN or -0 from either side survives), then turn NaN lanes
-    /// into the canonical NaN.
-    mutating func emitFloatMin(double: Bool) {
-        let b = popXMM()
-        let a = popXMM()
-        let s = Registers.scratchXMM
-        let min: PackedOp = double ? .minpd : .minps
-        asm.movdqa(s, a)
-        asm.packed(min, s, b)
-        asm.packed(min, b, a)
-        asm.packed(.orps, s, b)
-        asm.movdqa(b, s)
-        asm.packed(double ? .cmppd : .cmpps, b, s, imm: 3)  // unordered: NaN lanes
-        asm.packed(.orps, s, b)
-        asm.packedShift(double ? .psrlq : .psrld, b, imm: double ? 13 : 10)
-        asm.packed(.andnps, b, s)
+    /// The minimum both ways, or'ed (a NaN or -0 from either side survives), then NaN lanes
+    /// made canonical.
+    mutating func emitFloatMin(_ shape: FloatShape) {
+        let (a, b) = popBothWays(shape.min)
+        asm.packed(.orps, Registers.scratchXMM, b)
+        canonicalizeNaNs(shape, into: b, quieted: false)
         free(a)
         pushXMM(.v128, b)
     }
 
-    /// max both ways; their xor finds the lanes that disagree (NaNs, +0/-0), which are merged so
-    /// that +0 wins over -0 and NaN lanes become the canonical NaN.
-    mutating func emitFloatMax(double: Bool) {
-        let b = popXMM()
-        let a = popXMM()
+    /// The maximum both ways; their xor finds the lanes that disagree (NaNs, +0/-0), which are
+    /// merged so that +0 wins over -0; then NaN lanes are made canonical.
+    mutating func emitFloatMax(_ shape: FloatShape) {
+        let (a, b) = popBothWays(shape.max)
         let s = Registers.scratchXMM
-        let max: PackedOp = double ? .maxpd : .maxps
-        asm.movdqa(s, a)
-        asm.packed(max, s, b)
-        asm.packed(max, b, a)
         asm.packed(.xorps, b, s)
         asm.packed(.orps, s, b)
-        asm.packed(double ? .subpd : .subps, s, b)
-        asm.movdqa(b, s)
-        asm.packed(double ? .cmppd : .cmpps, b, s, imm: 3)
-        asm.packedShift(double ? .psrlq : .psrld, b, imm: double ? 13 : 10)
-        asm.packed(.andnps, b, s)
+        asm.packed(shape.sub, s, b)  // (also quiets the NaN lanes)
+        canonicalizeNaNs(shape, into: b, quieted: true)
         free(a)
         pushXMM(.v128, b)
     }
 
-    /// pmin(a, b) = b < a ? b : a and pmax(a, b) = a < b ? b : a: exactly minps/maxps b, a.
-    mutating func emitPseudoMinMax(_ op: PackedOp) {
+    /// Pops a and b and applies `op` both ways: op(a, b) into the scratch, op(b, a) into b.
+    /// minps/maxps return their second operand when either is NaN or both are zeros, so what
+    /// one order drops the other keeps. a is dead after this, for the caller to free.
+    private mutating func popBothWays(_ op: PackedOp) -> (a: XReg, b: XReg) {
         let b = popXMM()
         let a = popXMM()
+        asm.movdqa(Registers.scratchXMM, a)
+        asm.packed(op, Registers.scratchXMM, b)
         asm.packed(op, b, a)
-        free(a)
-        pushXMM(.v128, b)
+        return (a, b)
+    }
+
+    /// Into `b`: the scratch with its NaN lanes made the canonical NaN (payload below the quiet
+    /// bit cleared). Unless `quieted` says their quiet bits are already set, NaN lanes are first
+    /// filled with ones: clearing the payload of a signalling NaN would leave an infinity.
+    private mutating func canonicalizeNaNs(_ shape: FloatShape, into b: XReg, quieted: Bool) {
+        let s = Registers.scratchXMM
+        asm.movdqa(b, s)
+        asm.packed(shape.compare, b, s, imm: 3)  // unordered: NaN lanes
+        if !quieted { asm.packed(.orps, s, b) }
+        asm.packedShift(shape.shiftRight, b, imm: shape.payloadShift)
+        asm.packed(.andnps, b, s)
     }
 
     /// The low 16 bits of each lane convert exactly; the rest is halved (so it is positive as a

@@ -11,16 +11,10 @@ extension FunctionCompiler {
         switch op {
         case .i8x16Splat, .i16x8Splat, .i32x4Splat, .i64x2Splat, .f32x4Splat, .f64x2Splat: emitSplat(op)
         case .i8x16Swizzle: emitSwizzle()
-        case .v128Andnot:
-            let b = popXMM()
-            let a = popXMM()
-            asm.packed(.pandn, b, a)  // ~b & a
-            free(a)
-            pushXMM(.v128, b)
+        case .v128Andnot: emitPackedBinary(.pandn, swapped: true)  // ~b & a
         case .v128Not:
             let x = popXMM()
-            asm.packed(.pcmpeqd, Registers.scratchXMM, Registers.scratchXMM)
-            asm.packed(.pxor, x, Registers.scratchXMM)
+            bitwiseNot(x)
             pushXMM(.v128, x)
         case .v128Bitselect:
             let c = popXMM()
@@ -113,18 +107,37 @@ extension FunctionCompiler {
         .f64x2Add: .addpd, .f64x2Sub: .subpd, .f64x2Mul: .mulpd, .f64x2Div: .divpd,
     ]
 
-    mutating func emitPackedBinary(_ op: PackedOp) {
+    /// A binary operator that is one packed instruction: `a = a op b`, or `b = b op a` where
+    /// the instruction takes the operands the other way round (`swapped`: andnot, pmin/pmax,
+    /// float gt/ge); `imm` is the immediate byte of the instructions that take one.
+    mutating func emitPackedBinary(_ op: PackedOp, imm: UInt8? = nil, swapped: Bool = false) {
         let b = popXMM()
         let a = popXMM()
-        asm.packed(op, a, b)
-        free(b)
-        pushXMM(.v128, a)
+        let (dst, src) = swapped ? (b, a) : (a, b)
+        if let imm {
+            asm.packed(op, dst, src, imm: imm)
+        } else {
+            asm.packed(op, dst, src)
+        }
+        free(src)
+        pushXMM(.v128, dst)
     }
 
-    mutating func emitUnaryPacked(_ op: PackedOp) {
+    /// A unary operator that is one packed instruction, in place.
+    mutating func emitUnaryPacked(_ op: PackedOp, imm: UInt8? = nil) {
         let x = popXMM()
-        asm.packed(op, x, x)
+        if let imm {
+            asm.packed(op, x, x, imm: imm)
+        } else {
+            asm.packed(op, x, x)
+        }
         pushXMM(.v128, x)
+    }
+
+    /// x = ~x. SSE has no packed not: xor with all ones, which pcmpeqd makes from any register.
+    mutating func bitwiseNot(_ x: XReg) {
+        asm.packed(.pcmpeqd, Registers.scratchXMM, Registers.scratchXMM)
+        asm.packed(.pxor, x, Registers.scratchXMM)
     }
 
     mutating func emitNeg(_ sub: PackedOp) {

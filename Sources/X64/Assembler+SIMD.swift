@@ -44,7 +44,7 @@ public struct PackedOp: Sendable, Hashable {
     public static let psllq = PackedOp(0x66, 0x0F, 0xF3), psrlw = PackedOp(0x66, 0x0F, 0xD1)
     public static let psrld = PackedOp(0x66, 0x0F, 0xD2), psrlq = PackedOp(0x66, 0x0F, 0xD3)
     public static let psraw = PackedOp(0x66, 0x0F, 0xE1), psrad = PackedOp(0x66, 0x0F, 0xE2)
-    public static let movdqa = PackedOp(0x66, 0x0F, 0x6F)
+    public static let movdqa = PackedOp(0x66, 0x0F, 0x6F), movdqu = PackedOp(0xF3, 0x0F, 0x6F)
 
     // SSE/SSE2 floating point.
     public static let addps = PackedOp(nil, 0x0F, 0x58), addpd = PackedOp(0x66, 0x0F, 0x58)
@@ -94,12 +94,12 @@ public struct PackedOp: Sendable, Hashable {
 public enum LaneWidth: Sendable, CaseIterable { case b8, b16, b32, b64 }
 
 extension Assembler {
-    private mutating func encodePacked(_ op: PackedOp, w: Bool = false, reg: UInt8, rm: RM) {
+    private mutating func encodePacked(_ op: PackedOp, reg: UInt8, rm: RM) {
         let opcode: Opcode = switch op.opcode.count {
         case 2: [op.opcode[0], op.opcode[1]]
         default: [op.opcode[0], op.opcode[1], op.opcode[2]]
         }
-        encode(prefix: op.prefix, w: w, opcode: opcode, reg: reg, rm: rm)
+        encode(prefix: op.prefix, opcode: opcode, reg: reg, rm: rm)
     }
 
     /// `op dst, src` (register source).
@@ -121,13 +121,13 @@ extension Assembler {
 
     /// movdqu xmm, m128 (no alignment needed).
     public mutating func movdqu(_ dst: XReg, _ src: Mem) {
-        encode(prefix: 0xF3, opcode: [0x0F, 0x6F], reg: dst.id, rm: .mem(src))
+        packed(.movdqu, dst, src)
     }
 
     /// movdqu xmm, [rip + label]: a 16-byte constant placed in the code (no immediate may follow a
     /// rip-relative operand in this encoder: the displacement is relative to its own end).
     public mutating func movdqu(_ dst: XReg, _ label: Label) {
-        encode(prefix: 0xF3, opcode: [0x0F, 0x6F], reg: dst.id, rm: .label(label))
+        encodePacked(.movdqu, reg: dst.id, rm: .label(label))
     }
 
     /// movdqu m128, xmm.
@@ -137,7 +137,7 @@ extension Assembler {
 
     /// movdqa xmm, xmm (a whole-register copy).
     public mutating func movdqa(_ dst: XReg, _ src: XReg) {
-        encode(prefix: 0x66, opcode: [0x0F, 0x6F], reg: dst.id, rm: .reg(src.id))
+        packed(.movdqa, dst, src)
     }
 
     /// movq xmm, m64 (zeroes the upper half) / movd xmm, m32 (zeroes the rest).
@@ -190,12 +190,12 @@ extension Assembler {
     }
 
     private mutating func pinsrEncode(_ w: LaneWidth, _ dst: XReg, _ rm: RM, lane: UInt8) {
-        switch w {
-        case .b8: encode(prefix: 0x66, opcode: [0x0F, 0x3A, 0x20], reg: dst.id, rm: rm)
-        case .b16: encode(prefix: 0x66, opcode: [0x0F, 0xC4], reg: dst.id, rm: rm)
-        case .b32: encode(prefix: 0x66, opcode: [0x0F, 0x3A, 0x22], reg: dst.id, rm: rm)
-        case .b64: encode(prefix: 0x66, w: true, opcode: [0x0F, 0x3A, 0x22], reg: dst.id, rm: rm)
+        let opcode: Opcode = switch w {
+        case .b8: [0x0F, 0x3A, 0x20]
+        case .b16: [0x0F, 0xC4]  // SSE2's pinsrw, outside the 0F 3A map
+        case .b32, .b64: [0x0F, 0x3A, 0x22]
         }
+        encode(prefix: 0x66, w: w == .b64, opcode: opcode, reg: dst.id, rm: rm)  // REX.W: pinsrq
         byte(lane)
     }
 
@@ -210,12 +210,12 @@ extension Assembler {
     }
 
     private mutating func pextrEncode(_ w: LaneWidth, _ rm: RM, _ src: XReg, lane: UInt8) {
-        switch w {
-        case .b8: encode(prefix: 0x66, opcode: [0x0F, 0x3A, 0x14], reg: src.id, rm: rm)
-        case .b16: encode(prefix: 0x66, opcode: [0x0F, 0x3A, 0x15], reg: src.id, rm: rm)
-        case .b32: encode(prefix: 0x66, opcode: [0x0F, 0x3A, 0x16], reg: src.id, rm: rm)
-        case .b64: encode(prefix: 0x66, w: true, opcode: [0x0F, 0x3A, 0x16], reg: src.id, rm: rm)
+        let opcode: Opcode = switch w {
+        case .b8: [0x0F, 0x3A, 0x14]
+        case .b16: [0x0F, 0x3A, 0x15]  // SSE4.1's form: unlike 0F C5, it can store to memory
+        case .b32, .b64: [0x0F, 0x3A, 0x16]
         }
+        encode(prefix: 0x66, w: w == .b64, opcode: opcode, reg: src.id, rm: rm)  // REX.W: pextrq
         byte(lane)
     }
 }

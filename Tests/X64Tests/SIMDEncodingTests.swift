@@ -17,7 +17,7 @@ struct SIMDEncodingTests {
         (.punpcklwd, "punpcklwd"), (.punpckldq, "punpckldq"), (.punpcklqdq, "punpcklqdq"), (.punpckhbw, "punpckhbw"),
         (.punpckhwd, "punpckhwd"), (.punpckhdq, "punpckhdq"), (.punpckhqdq, "punpckhqdq"), (.psllw, "psllw"),
         (.pslld, "pslld"), (.psllq, "psllq"), (.psrlw, "psrlw"), (.psrld, "psrld"), (.psrlq, "psrlq"), (.psraw, "psraw"),
-        (.psrad, "psrad"), (.movdqa, "movdqa"),
+        (.psrad, "psrad"), (.movdqa, "movdqa"), (.movdqu, "movdqu"),
         (.addps, "addps"), (.addpd, "addpd"), (.subps, "subps"), (.subpd, "subpd"), (.mulps, "mulps"), (.mulpd, "mulpd"),
         (.divps, "divps"), (.divpd, "divpd"), (.minps, "minps"), (.minpd, "minpd"), (.maxps, "maxps"), (.maxpd, "maxpd"),
         (.sqrtps, "sqrtps"), (.sqrtpd, "sqrtpd"), (.andps, "andps"), (.andnps, "andnps"), (.orps, "orps"), (.xorps, "xorps"),
