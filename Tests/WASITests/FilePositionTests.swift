@@ -175,11 +175,7 @@ struct FilePositionTests {
         let fd = try f.open("cold")
         #expect(try f.seek(fd, 5, 0) == .success(5))
         // Out of the page cache: a non-blocking read is refused, and the read goes to the ring.
-        let host = Glibc.open("\(f.sandbox.path)/cold", O_RDONLY)
-        try #require(host >= 0)
-        fsync(host)
-        posix_fadvise(host, 0, 0, POSIX_FADV_DONTNEED)
-        close(host)
+        try #require(Self.evict("\(f.sandbox.path)/cold"), "the file stayed in the page cache")
         let submitted = f.io.submitted
         #expect(try f.read(fd, 6) == "56789a")
         #expect(f.io.submitted == submitted + 1, "the read went to the ring")
@@ -191,20 +187,29 @@ struct FilePositionTests {
     @Test("A file read cancelled while parked on the ring never writes the guest's memory when it completes")
     func cancelledRingReadWritesNothing() throws {
         let f = try FileGuest("position-cancel")
-        try f.sandbox.write("cold", String(repeating: "z", count: 65_536))
-        let fd = try f.open("cold")
-        let host = Glibc.open("\(f.sandbox.path)/cold", O_RDONLY)
-        try #require(host >= 0)
-        fsync(host)
-        posix_fadvise(host, 0, 0, POSIX_FADV_DONTNEED)
-        close(host)
         guard case .function(let read)? = f.guest.instance.export("fd_read") else { throw WASIError("no fd_read") }
         let sentinel = [UInt8](repeating: 0x5A, count: 64)
-        f.guest.poke(0x2000, sentinel)
-        f.guest.pokeU32(0x40, 0x1234_5678)
-        f.guest.pokeIovecs(0x1000, [(0x2000, 64)])
-        let execution = try Execution(read, arguments: [.i32(UInt32(fd)), .i32(0x1000), .i32(1), .i32(0x40)], stackSize: 4 << 20)
-        guard case .parked = try execution.resume() else { throw WASIError("the read did not park") }
+        // The refused non-blocking attempt starts the kernel's readahead, and on a fast disk the data
+        // can be in the page cache by the time the ring gets the read: then the call finishes
+        // without parking, and there is nothing to cancel. So a fresh cold file is tried until
+        // one read parks (a bound, so that a regression fails instead of looping).
+        var parked: Execution?
+        for attempt in 0..<10 where parked == nil {
+            let name = "cold-\(attempt)"
+            try f.sandbox.write(name, String(repeating: "z", count: 65_536))
+            let fd = try f.open(name)
+            try #require(Self.evict("\(f.sandbox.path)/\(name)"), "the file stayed in the page cache")
+            f.guest.poke(0x2000, sentinel)
+            f.guest.pokeU32(0x40, 0x1234_5678)
+            f.guest.pokeIovecs(0x1000, [(0x2000, 64)])
+            let execution = try Execution(read, arguments: [.i32(UInt32(fd)), .i32(0x1000), .i32(1), .i32(0x40)], stackSize: 4 << 20)
+            switch try execution.resume() {
+            case .parked: parked = execution
+            case .exited: continue  // read before it could park: try again
+            default: throw WASIError("the read neither parked nor finished: \(execution.state)")
+            }
+        }
+        guard let execution = parked else { throw WASIError("no read parked in 10 attempts") }
         execution.cancel()
         guard case .trapped = execution.state else { throw WASIError("not trapped after cancel") }
         var pending = f.io.ring.pendingOperations
@@ -215,6 +220,32 @@ struct FilePositionTests {
         #expect(pending == 0, "the ring delivered the read")
         #expect(f.guest.peek(0x2000, 64) == sentinel, "the data was not copied into the guest")
         #expect(f.guest.peekU32(0x40) == 0x1234_5678, "nor its length")
+    }
+
+    /// Drops the file at `path` from the page cache, so that the next non-blocking read of it is
+    /// refused and goes to the ring; false if it stays. posix_fadvise(DONTNEED) is best effort (a
+    /// page whose buffers the journal still holds, or one in another CPU's LRU batch, stays
+    /// cached), so it is retried until mincore, which reports residency without reading anything
+    /// in, shows no page of the file resident.
+    static func evict(_ path: String) -> Bool {
+        let fd = Glibc.open(path, O_RDONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0, status.st_size > 0 else { return false }
+        let size = Int(status.st_size)
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        for _ in 0..<200 {
+            fsync(fd)
+            posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+            guard let map = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), map != MAP_FAILED else { return false }
+            var resident = [UInt8](repeating: 0, count: (size + page - 1) / page)
+            let checked = mincore(map, size, &resident) == 0
+            munmap(map, size)
+            if checked && !resident.contains(where: { $0 & 1 != 0 }) { return true }
+            usleep(10_000)
+        }
+        return false
     }
 
     @Test("Writes that go to the ring write at the position and advance it")
