@@ -1,6 +1,7 @@
 /// The cheapest form of an asynchronous host function's inline attempt: a C function and the
-/// object it works on, called straight from the host stub's entry with the caller's memory and
-/// the call's slots, before anything else of the host-call machinery runs.
+/// object it works on, called by the module's host stub itself (`HostContextLayout.inlineEntry`)
+/// with the caller's memory and the call's slots, before anything else of the host-call
+/// machinery runs.
 ///
 /// A closure `attempt` (`AsyncHostFunction.attempt`) is reached through the host function's box,
 /// the calling instance, a `Caller` and a `HostSlots`: a few retains and releases, closure

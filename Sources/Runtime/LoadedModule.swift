@@ -74,7 +74,7 @@ public final class LoadedModule: @unchecked Sendable {  // immutable after init
             trapSites.deallocate()
             throw RuntimeError("cannot register code memory with the signal handler")
         }
-        PerfMap.record(compiled, at: memory, codeSize: codeSize)
+        PerfMap.record(compiled, at: memory)
     }
 
     /// The machine code, as mapped (for inspection).

@@ -12,6 +12,7 @@ import RuntimeABI
 /// section's, else `wasm-function[i]`; the stubs below the functions are one `shoal-stubs` entry.
 /// Unloaded modules are not removed (perf reads the file after the run, and a later module may
 /// reuse the addresses: as with any perf map, the newest line for an address wins in practice).
+/// The file is never followed through a symbolic link (O_NOFOLLOW).
 enum PerfMap {
     /// Read once: whether the environment asked for a map.
     static let enabled: Bool = {
@@ -21,7 +22,7 @@ enum PerfMap {
     }()
 
     /// Appends `compiled`'s functions, mapped at `base`, to this process's perf map.
-    static func record(_ compiled: CompiledModule, at base: UnsafeRawPointer, codeSize: Int) {
+    static func record(_ compiled: CompiledModule, at base: UnsafeRawPointer) {
         guard enabled else { return }
         let start = UInt(bitPattern: base)
         var text = ""
@@ -32,10 +33,11 @@ enum PerfMap {
             let name = compiled.module.functionNames[index] ?? "wasm-function[\(index)]"
             text += line(start + UInt(offset), compiled.functionEnds[i] - offset, name)
         }
-        let fd = open("/tmp/perf-\(getpid()).map", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        // O_NOFOLLOW: /tmp is shared, and a link planted at the name must not make us append
+        // to whatever it points at.
+        let fd = open("/tmp/perf-\(getpid()).map", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard fd >= 0 else { return }  // a profiling aid: no map is not an error
-        var utf8 = Array(text.utf8)
-        _ = utf8.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
+        _ = Array(text.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
     }
 

@@ -17,6 +17,7 @@
 // every call frame between a guest and the system call costs a mispredicted return after it
 // (issue 17, Docs/BENCHMARKS.md: about 8 ns a frame on a 4 KiB read on the benchmark machine).
 #pragma once
+#include <errno.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -40,9 +41,8 @@ static inline long shoal_syscall6(long n, long a1, long a2, long a3, long a4, lo
                      : "rcx", "r11", "memory");
     return ret;
 #else
-    extern int *__errno_location(void);
     long ret = syscall(n, a1, a2, a3, a4, a5, a6);
-    return ret < 0 ? -*__errno_location() : ret;
+    return ret < 0 ? -errno : ret;
 #endif
 }
 
